@@ -1,0 +1,198 @@
+import { z } from '@hono/zod-openapi';
+import { setCookie, deleteCookie } from 'hono/cookie';
+import type { AppDeps } from '../context.ts';
+import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
+import { createRateLimiter } from '../auth/rate-limit.ts';
+import {
+  createPersonalAccessToken,
+  issueToken,
+  logout,
+  revokePersonalAccessToken,
+  setPasswordWithToken,
+  verifyLogin,
+} from '../auth/service.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
+
+export const TokenRequestSchema = z
+  .object({
+    email: z.string().email().max(254),
+    password: z.string().min(1).max(1024),
+    /** Also set the HttpOnly session cookie (web sign-in). */
+    cookie: z.boolean().optional(),
+  })
+  .openapi('TokenRequest');
+
+export const TokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('bearer'),
+    expires_in: z.number().int(),
+    user: z.object({ id: z.string(), email: z.string(), role: RoleSchema, name: z.string().nullable() }),
+  })
+  .openapi('TokenResponse');
+
+const PasswordWithTokenSchema = z
+  .object({ token: z.string().min(1).max(256), password: z.string().min(8).max(1024) })
+  .openapi('PasswordWithToken');
+
+export const PatSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+    revoked_at: z.string().nullable(),
+  })
+  .openapi('PersonalAccessToken');
+
+const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ description: 'Shown once; store it now' }) }).openapi(
+  'PersonalAccessTokenCreated',
+);
+
+const tokenRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/token',
+  operationId: 'auth.token',
+  tags: ['auth'],
+  summary: 'Sign in with email and password; returns a bearer token',
+  request: jsonBody(TokenRequestSchema),
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in') },
+});
+
+const logoutRoute = defineRoute({
+  access: 'viewer',
+  method: 'post',
+  path: '/auth/logout',
+  operationId: 'auth.logout',
+  tags: ['auth'],
+  summary: 'Revoke the token used for this call (JWT or personal access token)',
+  responses: { 204: { description: 'Signed out' } },
+});
+
+const setupRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/setup',
+  operationId: 'auth.setup',
+  tags: ['auth'],
+  summary: 'Set the first password with a setup token (single use)',
+  request: jsonBody(PasswordWithTokenSchema),
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in') },
+});
+
+const resetRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/reset',
+  operationId: 'auth.reset',
+  tags: ['auth'],
+  summary: 'Set a new password with a reset token (single use); revokes personal access tokens',
+  request: jsonBody(PasswordWithTokenSchema),
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in') },
+});
+
+const meRoute = defineRoute({
+  access: 'viewer',
+  method: 'get',
+  path: '/api/me',
+  operationId: 'me.get',
+  tags: ['auth'],
+  summary: 'The signed-in user',
+  responses: {
+    200: jsonResponse(
+      z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), role: RoleSchema, via: z.string() }).openapi('Me'),
+      'The caller',
+    ),
+  },
+});
+
+const listPatsRoute = defineRoute({
+  access: 'viewer',
+  method: 'get',
+  path: '/api/tokens',
+  operationId: 'tokens.list',
+  tags: ['auth'],
+  summary: "The caller's personal access tokens (never the secrets)",
+  responses: { 200: jsonResponse(z.object({ items: z.array(PatSchema) }), 'Tokens') },
+});
+
+const createPatRoute = defineRoute({
+  access: 'viewer',
+  method: 'post',
+  path: '/api/tokens',
+  operationId: 'tokens.create',
+  tags: ['auth'],
+  summary: 'Create a personal access token; the secret is in this response only',
+  request: jsonBody(
+    z.object({ name: z.string().min(1).max(100), expires_in_days: z.number().int().min(1).max(3650).optional() }).openapi('TokenCreate'),
+  ),
+  responses: { 201: jsonResponse(PatCreatedSchema, 'Created') },
+});
+
+const revokePatRoute = defineRoute({
+  access: 'viewer',
+  method: 'delete',
+  path: '/api/tokens/{id}',
+  operationId: 'tokens.revoke',
+  tags: ['auth'],
+  summary: 'Revoke one of your personal access tokens',
+  request: { params: IdParamSchema },
+  responses: { 204: { description: 'Revoked' }, 404: { description: 'No such token of yours' } },
+});
+
+/** Sign-in, sign-out, password setup/reset and personal access tokens. */
+export function createAuthRouter(deps: AppDeps) {
+  const { auth } = deps.config;
+  const limiter = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds: auth.login_rate_window_seconds });
+
+  return createRouter()
+    .openapi(tokenRoute, async (c) => {
+      const body = c.req.valid('json');
+      limiter.hit(`ip:${c.get('clientIp')}`, `email:${body.email.toLowerCase()}`);
+      const user = await verifyLogin(deps, body.email, body.password);
+      const issued = await issueToken(deps, user);
+      if (body.cookie) {
+        setCookie(c, SESSION_COOKIE, issued.access_token, {
+          httpOnly: true, sameSite: 'Lax', path: '/', maxAge: issued.expires_in,
+          secure: new URL(c.req.url).protocol === 'https:',
+        });
+      }
+      return c.json(issued, 200);
+    })
+    .openapi(logoutRoute, async (c) => {
+      await logout(deps, currentUser(c));
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.body(null, 204);
+    })
+    .openapi(setupRoute, async (c) => {
+      const { token, password } = c.req.valid('json');
+      limiter.hit(`ip:${c.get('clientIp')}`);
+      return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
+    })
+    .openapi(resetRoute, async (c) => {
+      const { token, password } = c.req.valid('json');
+      limiter.hit(`ip:${c.get('clientIp')}`);
+      return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
+    })
+    .openapi(meRoute, (c) => {
+      const u = currentUser(c);
+      return c.json({ id: u.id, email: u.email, name: u.name, role: u.role, via: u.via }, 200);
+    })
+    .openapi(listPatsRoute, async (c) => {
+      const items = await deps.repos.tokens.listPats(currentUser(c).id);
+      return c.json({ items: items.map(({ user_id: _, ...p }) => p) }, 200);
+    })
+    .openapi(createPatRoute, async (c) => {
+      const { name, expires_in_days } = c.req.valid('json');
+      const { user_id: _, ...pat } = await createPersonalAccessToken(deps, currentUser(c).id, name, expires_in_days);
+      return c.json(pat, 201);
+    })
+    .openapi(revokePatRoute, async (c) => {
+      await revokePersonalAccessToken(deps, currentUser(c).id, c.req.valid('param').id);
+      return c.body(null, 204);
+    });
+}

@@ -1,0 +1,73 @@
+import { z } from '@hono/zod-openapi';
+import { statfsSync, accessSync, constants, mkdirSync } from 'node:fs';
+import type { AppDeps } from '../context.ts';
+import { VERSION } from '../version.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { jsonResponse } from './schemas.ts';
+
+const CheckSchema = z.object({ status: z.enum(['ok', 'degraded', 'failed']), detail: z.string() });
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    version: z.string(),
+    schema_version: z.number().int(),
+    checks: z.record(z.string(), CheckSchema),
+  })
+  .openapi('Health');
+
+/** Below this much free disk in the data directory, health reports degraded. */
+const MIN_FREE_BYTES = 1024 ** 3;
+
+const healthRoute = defineRoute({
+  access: 'public',
+  method: 'get',
+  path: '/api/health',
+  operationId: 'health.get',
+  tags: ['health'],
+  summary: 'Liveness and readiness: state database, data directory, free disk',
+  responses: { 200: jsonResponse(HealthSchema, 'Healthy or degraded (see checks)'), 503: jsonResponse(HealthSchema, 'Failing') },
+});
+
+/** Runs the health checks; each is cheap enough for a load balancer to poll. */
+export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthSchema>> {
+  const checks: Record<string, z.infer<typeof CheckSchema>> = {};
+  try {
+    await deps.db.read((q) => q.one('SELECT 1 AS ok'));
+    checks.state_db = { status: 'ok', detail: `schema version ${deps.db.schemaVersion}` };
+  } catch (err) {
+    checks.state_db = { status: 'failed', detail: (err as Error).message };
+  }
+  try {
+    mkdirSync(deps.config.dataDir, { recursive: true });
+    accessSync(deps.config.dataDir, constants.W_OK);
+    checks.data_dir = { status: 'ok', detail: deps.config.dataDir };
+  } catch {
+    checks.data_dir = { status: 'failed', detail: `${deps.config.dataDir} is not writable` };
+  }
+  try {
+    const fs = statfsSync(deps.config.dataDir);
+    const free = fs.bavail * fs.bsize;
+    checks.disk = {
+      status: free < MIN_FREE_BYTES ? 'degraded' : 'ok',
+      detail: `${(free / 1024 ** 3).toFixed(1)} GiB free`,
+    };
+  } catch (err) {
+    checks.disk = { status: 'degraded', detail: (err as Error).message };
+  }
+  const all = Object.values(checks);
+  return {
+    status: all.every((c) => c.status === 'ok') ? 'ok' : 'degraded',
+    version: VERSION,
+    schema_version: deps.db.schemaVersion,
+    checks,
+  };
+}
+
+/** GET /api/health (no auth). 503 when a check failed outright. */
+export function createHealthRouter(deps: AppDeps) {
+  return createRouter().openapi(healthRoute, async (c) => {
+    const health = await checkHealth(deps);
+    const failed = Object.values(health.checks).some((ch) => ch.status === 'failed');
+    return c.json(health, failed ? 503 : 200);
+  });
+}

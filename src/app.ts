@@ -1,0 +1,57 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps, AppEnv } from './context.ts';
+import { authenticate } from './auth/middleware.ts';
+import { auditTrail } from './middleware/audit.ts';
+import { requestContext } from './middleware/request.ts';
+import { problem, problemFromError } from './api/problem.ts';
+import { mountDocs } from './api/docs.ts';
+import { createAuthRouter } from './api/auth.ts';
+import { createAuditRouter } from './api/audit.ts';
+import { createHealthRouter } from './api/health.ts';
+import { createUsersRouter } from './api/users.ts';
+
+/**
+ * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
+ * or serve it on an ephemeral port.
+ */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', requestContext({ logger: deps.logger, trustProxy: deps.config.server.trust_proxy }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.config.server.max_body_bytes,
+      onError: (c) => problem(c, 413, `request body is larger than ${deps.config.server.max_body_bytes} bytes`),
+    }),
+  );
+  app.use('*', authenticate(deps));
+  app.use('*', auditTrail(deps.repos.audit));
+
+  app.route('/', createHealthRouter(deps));
+  app.route('/', createAuthRouter(deps));
+  app.route('/', createUsersRouter(deps));
+  app.route('/', createAuditRouter(deps));
+  mountDocs(app);
+
+  app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    const mapped = problemFromError(c, err);
+    if (mapped) return mapped;
+    if (err instanceof HTTPException && err.status < 500) {
+      // e.g. the validator's "Malformed JSON in request body"
+      return problem(c, err.status, err.message || 'bad request');
+    }
+    deps.logger.error('unhandled error', {
+      request_id: c.get('requestId'),
+      path: c.req.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    return problem(c, 500, `internal error; quote request id ${c.get('requestId')} to your administrator`);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

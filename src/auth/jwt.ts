@@ -1,0 +1,80 @@
+import { hmac } from '@oslojs/crypto/hmac';
+import { SHA256 } from '@oslojs/crypto/sha2';
+import {
+  createJWTSignatureMessage,
+  encodeJWT,
+  joseAlgorithmHS256,
+  JWSRegisteredHeaders,
+  JWTRegisteredClaims,
+  parseJWT,
+} from '@oslojs/jwt';
+import type { Role } from './roles.ts';
+import { newId } from './secrets.ts';
+
+export interface AccessClaims {
+  sub: string;
+  email: string;
+  role: Role;
+  jti: string;
+  iat: number;
+  nbf: number;
+  exp: number;
+}
+
+const encoder = new TextEncoder();
+
+/** Signs an HS256 access token for a user. */
+export function signAccessToken(
+  key: Uint8Array,
+  user: { id: string; email: string; role: Role },
+  ttlSeconds: number,
+  now = Date.now(),
+): { token: string; claims: AccessClaims } {
+  const iat = Math.floor(now / 1000);
+  const claims: AccessClaims = { sub: user.id, email: user.email, role: user.role, jti: newId(), iat, nbf: iat, exp: iat + ttlSeconds };
+  const header = JSON.stringify({ alg: joseAlgorithmHS256, typ: 'JWT' });
+  const payload = JSON.stringify(claims);
+  const signature = hmac(SHA256, key, createJWTSignatureMessage(header, payload));
+  return { token: encodeJWT(header, payload, signature), claims };
+}
+
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/**
+ * Verifies an access token: structure, `alg` exactly HS256, signature, `exp` and `nbf`
+ * (with a small clock-skew allowance), presence of `sub` and `jti`. Returns the claims or
+ * null; never throws on bad input.
+ */
+export function verifyAccessToken(key: Uint8Array, token: string, skewSeconds = 30): AccessClaims | null {
+  let header: object, payload: object, signature: Uint8Array, message: Uint8Array;
+  try {
+    [header, payload, signature, message] = parseJWT(token);
+  } catch {
+    return null;
+  }
+  const headers = new JWSRegisteredHeaders(header);
+  if (!headers.hasAlgorithm() || headers.algorithm() !== joseAlgorithmHS256) return null;
+  if (!constantTimeEqual(hmac(SHA256, key, message), signature)) return null;
+  const claims = new JWTRegisteredClaims(payload);
+  const now = Date.now();
+  try {
+    if (!claims.hasExpiration() || claims.expiration().getTime() + skewSeconds * 1000 <= now) return null;
+    if (!claims.hasNotBefore() || claims.notBefore().getTime() - skewSeconds * 1000 > now) return null;
+    if (!claims.hasSubject() || !claims.hasJWTId()) return null;
+  } catch {
+    return null;
+  }
+  const p = payload as AccessClaims;
+  if (typeof p.role !== 'string' || typeof p.email !== 'string') return null;
+  return p;
+}
+
+/** The signing key as bytes. */
+export function signingKey(secret: string): Uint8Array {
+  return encoder.encode(secret);
+}

@@ -1,0 +1,88 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
+import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { verifyAccessToken } from './jwt.ts';
+import { hasRole, type Role } from './roles.ts';
+import { hashSecret } from './secrets.ts';
+
+/** Prefix of personal access tokens, so they are told apart from JWTs at a glance. */
+export const PAT_PREFIX = 'dapat_';
+/** Name of the web session cookie (an HttpOnly JWT). */
+export const SESSION_COOKIE = 'da_session';
+
+function bearerToken(c: Context): { token: string; via: 'header' | 'cookie' } | undefined {
+  const header = c.req.header('authorization');
+  if (header) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? { token: m[1]!, via: 'header' } : { token: '', via: 'header' };
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? { token: cookie, via: 'cookie' } : undefined;
+}
+
+/**
+ * Resolves a bearer token (JWT or personal access token) to the current user. Does not
+ * refuse anything by itself: routes declare who may call them (requireAccess).
+ */
+export async function resolveToken(deps: AppDeps, token: string): Promise<{ user?: Omit<AuthUser, 'via'> & { via: 'jwt' | 'pat' }; error?: string }> {
+  const { repos, key } = deps;
+  if (token.startsWith(PAT_PREFIX)) {
+    const pat = await repos.tokens.findActivePatByHash(hashSecret(token));
+    if (!pat) return { error: 'token is invalid, expired or revoked' };
+    const user = await repos.users.get(pat.user_id);
+    if (!user || !user.active) return { error: 'account is deactivated' };
+    void repos.tokens.touchPat(pat.id).catch(() => {});
+    return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'pat', patId: pat.id } };
+  }
+  const claims = verifyAccessToken(key, token);
+  if (!claims) return { error: 'token is invalid or expired' };
+  if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
+  const user = await repos.users.get(claims.sub);
+  if (!user || !user.active) return { error: 'account is deactivated' };
+  // The role comes from the database, not the token, so a role change applies at once.
+  return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp } };
+}
+
+/** Sets `user` (or `authError`) from the Authorization header or the session cookie. */
+export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async function authenticateMiddleware(c, next) {
+    c.set('user', undefined);
+    c.set('authError', undefined);
+    const presented = bearerToken(c);
+    if (presented) {
+      if (!presented.token) c.set('authError', 'Authorization header must be "Bearer <token>"');
+      else {
+        const { user, error } = await resolveToken(deps, presented.token);
+        if (user) c.set('user', { ...user, via: presented.via === 'cookie' ? 'cookie' : user.via });
+        else c.set('authError', error);
+      }
+    }
+    await next();
+  };
+}
+
+/**
+ * Refuses callers that may not use a route: 401 when not signed in, 403 when below `access`.
+ * `allowSelf` names a path parameter holding a user id; a caller acting on themselves passes.
+ */
+export function requireAccess(access: 'public' | Role, allowSelf?: string): MiddlewareHandler<AppEnv> {
+  return async function requireAccessMiddleware(c, next) {
+    if (access !== 'public') {
+      const user = c.get('user');
+      if (!user) throw new UnauthorizedError(c.get('authError') ?? 'sign in first: send "Authorization: Bearer <token>"');
+      const self = allowSelf !== undefined && c.req.param(allowSelf) === user.id;
+      if (!self && !hasRole(user.role, access)) {
+        throw new ForbiddenError(`this needs the ${access} role; you are ${user.role}`);
+      }
+    }
+    await next();
+  };
+}
+
+/** The signed-in caller (for handlers behind requireAccess). */
+export function currentUser(c: Context<AppEnv>): AuthUser {
+  const user = c.get('user');
+  if (!user) throw new UnauthorizedError('sign in first');
+  return user;
+}

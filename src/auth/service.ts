@@ -1,0 +1,131 @@
+import type { AppDeps, AuthUser } from '../context.ts';
+import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import type { User } from '../repositories/users.ts';
+import type { OneTimeKind } from '../repositories/tokens.ts';
+import { signAccessToken } from './jwt.ts';
+import { PAT_PREFIX } from './middleware.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import type { Role } from './roles.ts';
+import { generateSecret, hashSecret, newId } from './secrets.ts';
+
+export interface IssuedToken {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+  user: { id: string; email: string; role: Role; name: string | null };
+}
+
+// Verifying against a fixed hash when the account is unknown keeps the timing of both
+// answers alike, so the response time does not reveal which emails exist.
+let dummyHash: Promise<string> | undefined;
+
+/** Checks email + password; one answer for every kind of failure. */
+export async function verifyLogin(deps: AppDeps, email: string, password: string): Promise<User> {
+  const user = await deps.repos.users.findByEmailWithSecret(email);
+  if (!user?.password_hash) {
+    await verifyPassword(password, await (dummyHash ??= hashPassword('not-a-real-password')));
+    throw new UnauthorizedError('invalid email or password');
+  }
+  const ok = await verifyPassword(password, user.password_hash);
+  if (!ok || !user.active) throw new UnauthorizedError('invalid email or password');
+  const { password_hash: _, ...rest } = user;
+  return rest;
+}
+
+/** Signs an access token for a user and records the login. */
+export async function issueToken(deps: AppDeps, user: User): Promise<IssuedToken> {
+  const ttl = deps.config.auth.token_ttl_seconds;
+  const { token } = signAccessToken(deps.key, user, ttl);
+  await deps.repos.users.recordLogin(user.id);
+  return {
+    access_token: token,
+    token_type: 'bearer',
+    expires_in: ttl,
+    user: { id: user.id, email: user.email, role: user.role, name: user.name },
+  };
+}
+
+/** Ends the credential the caller used: a JWT's id is revoked, a PAT is revoked. */
+export async function logout(deps: AppDeps, caller: AuthUser): Promise<void> {
+  if (caller.patId) await deps.repos.tokens.revokePat(caller.patId);
+  else if (caller.jti && caller.exp) await deps.repos.tokens.revokeJwt(caller.jti, new Date(caller.exp * 1000));
+}
+
+export interface NewUser {
+  email: string;
+  name?: string | null;
+  role: Role;
+  password?: string;
+}
+
+/**
+ * Creates a user. Without a password, a single-use setup token is issued and returned
+ * once (the caller hands it to the user, who sets a password with POST /auth/setup).
+ */
+export async function createUser(deps: AppDeps, input: NewUser): Promise<{ user: User; setup_token?: string }> {
+  const email = input.email.trim().toLowerCase();
+  if (await deps.repos.users.findByEmail(email)) throw new ConflictError(`a user with email ${email} already exists`);
+  const id = newId();
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  let user: User;
+  try {
+    user = await deps.repos.users.create({ id, email, name: input.name ?? null, role: input.role, passwordHash });
+  } catch (err) {
+    if (/unique|primary key|duplicate/i.test(String(err))) throw new ConflictError(`a user with email ${email} already exists`);
+    throw err;
+  }
+  if (input.password) return { user };
+  return { user, setup_token: await issueOneTimeToken(deps, user.id, 'setup') };
+}
+
+/** Issues a setup/reset/magic-link token for a user; only its hash is stored. */
+export async function issueOneTimeToken(deps: AppDeps, userId: string, kind: OneTimeKind, ttlSeconds?: number): Promise<string> {
+  const token = generateSecret(`da${kind[0]}_`);
+  const ttl = ttlSeconds ?? deps.config.auth.setup_token_ttl_seconds;
+  await deps.repos.tokens.createOneTime({ tokenHash: hashSecret(token), kind, userId, expiresAt: new Date(Date.now() + ttl * 1000) });
+  return token;
+}
+
+/** Sets a password with a setup or reset token (single use, expiring), then signs the user in. */
+export async function setPasswordWithToken(deps: AppDeps, token: string, kind: 'setup' | 'reset', password: string): Promise<IssuedToken> {
+  const userId = await deps.repos.tokens.consumeOneTime(hashSecret(token), kind);
+  if (!userId) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
+  const user = await deps.repos.users.get(userId);
+  if (!user || !user.active) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
+  await deps.repos.users.setPassword(userId, await hashPassword(password));
+  // A reset ends every personal access token: whoever knew the old password may hold one.
+  if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(userId);
+  return issueToken(deps, user);
+}
+
+/** Creates a personal access token; the secret is returned once and stored hashed. */
+export async function createPersonalAccessToken(deps: AppDeps, userId: string, name: string, expiresInDays?: number) {
+  const token = generateSecret(PAT_PREFIX);
+  const expiresAt = expiresInDays ? new Date(Date.now() + expiresInDays * 86400_000) : null;
+  const pat = await deps.repos.tokens.createPat({
+    id: newId(), userId, name, tokenHash: hashSecret(token), prefix: token.slice(0, PAT_PREFIX.length + 4), expiresAt,
+  });
+  return { ...pat, token };
+}
+
+/** Revokes one of a user's tokens; someone else's token is "not found". */
+export async function revokePersonalAccessToken(deps: AppDeps, userId: string, id: string): Promise<void> {
+  const pat = await deps.repos.tokens.getPat(id);
+  if (!pat || pat.user_id !== userId) throw new NotFoundError(`token ${id} not found`);
+  await deps.repos.tokens.revokePat(id);
+}
+
+/**
+ * On first start with no users, creates the admin named by DA_ADMIN_EMAIL/DA_ADMIN_PASSWORD,
+ * with the top role (km_admin) so that every role can be handed out from there.
+ */
+export async function ensureFirstAdmin(deps: AppDeps): Promise<User | undefined> {
+  const { admin_email, admin_password } = deps.config.auth;
+  if (!admin_email || (await deps.repos.users.count()) > 0) return undefined;
+  if (!admin_password) {
+    throw new ValidationError('DA_ADMIN_EMAIL is set but DA_ADMIN_PASSWORD is not; set both to create the first admin');
+  }
+  const { user } = await createUser(deps, { email: admin_email, name: 'Administrator', role: 'km_admin', password: admin_password });
+  deps.logger.info('first admin created', { email: user.email });
+  return user;
+}

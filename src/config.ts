@@ -1,0 +1,190 @@
+import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from '@hono/zod-openapi';
+
+/** Thrown when instance.yaml or the environment cannot be turned into a valid config. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LocalSourceSchema = z.object({
+  type: z.literal('local'),
+  path: z.string().min(1),
+  public: z.boolean().default(false),
+  description: z.string().optional(),
+});
+
+const KeboolaSourceSchema = z.object({
+  type: z.literal('keboola'),
+  url: z.string().url(),
+  token: z.string().min(1),
+  public: z.boolean().default(false),
+  description: z.string().optional(),
+  /** Only these buckets are listed when set. */
+  buckets: z.array(z.string()).optional(),
+  poll_interval_ms: z.number().int().positive().default(1000),
+});
+
+export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
+export type SourceConfig = z.infer<typeof SourceSchema>;
+
+const DATASET_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
+
+export const ConfigSchema = z
+  .object({
+    instance: z
+      .object({
+        name: z.string().default('da'),
+        /** Public base URL, used in links (magic links, CLI download). */
+        base_url: z.string().url().optional(),
+      })
+      .prefault({}),
+    server: z
+      .object({
+        port: z.number().int().min(0).max(65535).default(8000),
+        hostname: z.string().default('0.0.0.0'),
+        /** Behind a reverse proxy (kamal-proxy): take the client address from X-Forwarded-For. */
+        trust_proxy: z.boolean().default(false),
+        data_dir: z.string().default('./data'),
+        /** Largest accepted request body, in bytes. */
+        max_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+      })
+      .prefault({}),
+    auth: z
+      .object({
+        secret: z.string().min(32).optional(),
+        /** Lifetime of access tokens from POST /auth/token, in seconds. */
+        token_ttl_seconds: z.number().int().positive().default(12 * 3600),
+        /** Lifetime of setup and reset tokens, in seconds. */
+        setup_token_ttl_seconds: z.number().int().positive().default(7 * 24 * 3600),
+        admin_email: z.string().email().optional(),
+        admin_password: z.string().min(8).optional(),
+        /** Login attempts per window per client and per account. */
+        login_rate_limit: z.number().int().positive().default(10),
+        login_rate_window_seconds: z.number().int().positive().default(60),
+      })
+      .prefault({}),
+    query: z
+      .object({
+        default_limit: z.number().int().positive().default(1000),
+        max_limit: z.number().int().positive().default(100_000),
+        timeout_ms: z.number().int().positive().default(30_000),
+        memory_limit: z.string().default('1GB'),
+        threads: z.number().int().positive().default(2),
+      })
+      .prefault({}),
+    sources: z
+      .record(z.string(), SourceSchema)
+      .default({})
+      .superRefine((sources, ctx) => {
+        for (const name of Object.keys(sources)) {
+          if (!DATASET_NAME.test(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `dataset name must match ${DATASET_NAME.source}`,
+            });
+          }
+        }
+      }),
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** Absolute path of the config file, when one was read. */
+  configPath?: string;
+  /** Absolute data directory (server.data_dir resolved). */
+  dataDir: string;
+};
+
+type Env = Record<string, string | undefined>;
+
+/** Replaces `${NAME}` (and `${NAME:-default}`) in every string value with the environment's value. */
+export function interpolateEnv(value: unknown, env: Env, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`config key ${path.join('.') || '(root)'}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)]));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k])]),
+    );
+  }
+  return value;
+}
+
+function setIn(obj: Record<string, any>, path: string[], value: unknown) {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    if (cur[key] === undefined || cur[key] === null) cur[key] = {};
+    cur = cur[key];
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+/** Environment variables that override config keys (DESIGN: start-up contract). */
+const ENV_OVERRIDES: Array<[string, string[], (v: string) => unknown]> = [
+  ['DA_DATA_DIR', ['server', 'data_dir'], (v) => v],
+  ['PORT', ['server', 'port'], (v) => (/^\d+$/.test(v) ? Number(v) : v)],
+  ['DA_SECRET', ['auth', 'secret'], (v) => v],
+  ['DA_ADMIN_EMAIL', ['auth', 'admin_email'], (v) => v],
+  ['DA_ADMIN_PASSWORD', ['auth', 'admin_password'], (v) => v],
+  ['DA_BASE_URL', ['instance', 'base_url'], (v) => v],
+  ['DA_LOG_FORMAT', ['log', 'format'], (v) => v],
+];
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.map(String).join('.') || '(root)';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys.map((k) => (key === '(root)' ? k : `${key}.${k}`));
+    return `unknown config key ${keys.join(', ')}`;
+  }
+  return `config key ${key}: ${issue.message}`;
+}
+
+/**
+ * Loads the config: `instance.yaml` (path in `DA_CONFIG`, optional), `${ENV}` interpolation,
+ * env overrides, validation. Throws ConfigError with one line that names the key.
+ *
+ * @example const config = loadConfig(process.env)
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  let raw: unknown = {};
+  let configPath: string | undefined;
+  if (env.DA_CONFIG) {
+    configPath = resolve(cwd, env.DA_CONFIG);
+    if (!existsSync(configPath)) throw new ConfigError(`config file ${configPath} (DA_CONFIG) does not exist`);
+    try {
+      raw = Bun.YAML.parse(readFileSync(configPath, 'utf8')) ?? {};
+    } catch (err) {
+      const msg = (err as Error).message.split('\n')[0];
+      throw new ConfigError(`config file ${configPath} is not valid YAML: ${msg}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(`config file ${configPath} must hold a mapping of keys`);
+    }
+  }
+  const data = interpolateEnv(raw, env) as Record<string, any>;
+  for (const [name, path, parse] of ENV_OVERRIDES) {
+    const v = env[name];
+    if (v !== undefined && v !== '') setIn(data, path, parse(v));
+  }
+  const parsed = ConfigSchema.safeParse(data);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
+  // Relative paths are relative to the working directory, like data_dir.
+  for (const source of Object.values(parsed.data.sources)) {
+    if (source.type === 'local') source.path = resolve(cwd, source.path);
+  }
+  return { ...parsed.data, configPath, dataDir: resolve(cwd, parsed.data.server.data_dir) };
+}

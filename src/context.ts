@@ -1,0 +1,50 @@
+import type { Config } from './config.ts';
+import type { SystemDb } from './db/system.ts';
+import type { Logger } from './log.ts';
+import type { Repositories } from './repositories/index.ts';
+import type { Role } from './auth/roles.ts';
+
+/** What every part of the server is built from; created once in src/server.ts (or a test). */
+export interface AppDeps {
+  config: Config;
+  db: SystemDb;
+  repos: Repositories;
+  logger: Logger;
+  /** HS256 signing key derived from DA_SECRET. */
+  key: Uint8Array;
+  /** Parts registered later (sync engine, query pool, hub…) hang off here. */
+  services: Services;
+}
+
+/** Long-lived services that route groups share. Each is optional until its part exists. */
+export interface Services {
+  [name: string]: unknown;
+}
+
+/** The caller, once authenticated. */
+export interface AuthUser {
+  id: string;
+  email: string;
+  role: Role;
+  name: string | null;
+  /** How the caller proved who they are. */
+  via: 'jwt' | 'pat' | 'cookie';
+  /** JWT id and expiry (for logout), or the PAT id. */
+  jti?: string;
+  exp?: number;
+  patId?: string;
+}
+
+/** Typed context variables (`c.get('user')` etc.). */
+export interface AppVariables {
+  requestId: string;
+  /** The client's address (X-Forwarded-For only when server.trust_proxy is set). */
+  clientIp: string;
+  user: AuthUser | undefined;
+  /** Why a presented credential was rejected, kept for the 401 detail. */
+  authError: string | undefined;
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+}

@@ -1,0 +1,195 @@
+/**
+ * Numbered schema migrations of system.duckdb. Append new ones; never edit an applied one.
+ * Each runs in one transaction together with its schema_migrations row.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'initial state tables',
+    sql: `
+CREATE TABLE users (
+  id VARCHAR PRIMARY KEY,
+  email VARCHAR NOT NULL UNIQUE,
+  name VARCHAR,
+  role VARCHAR NOT NULL DEFAULT 'analyst' CHECK (role IN ('viewer','analyst','admin','km_admin')),
+  password_hash VARCHAR,
+  active BOOLEAN NOT NULL DEFAULT true,
+  created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+  updated_at TIMESTAMP,
+  last_login_at TIMESTAMP
+);
+
+CREATE TABLE user_sync_settings (
+  user_id VARCHAR NOT NULL,
+  dataset VARCHAR NOT NULL,
+  enabled BOOLEAN NOT NULL DEFAULT false,
+  table_mode VARCHAR NOT NULL DEFAULT 'all' CHECK (table_mode IN ('all','explicit')),
+  tables JSON,
+  updated_at TIMESTAMP,
+  PRIMARY KEY (user_id, dataset)
+);
+
+CREATE TABLE dataset_permissions (
+  user_id VARCHAR NOT NULL,
+  dataset VARCHAR NOT NULL,
+  access VARCHAR NOT NULL DEFAULT 'read' CHECK (access IN ('read','none')),
+  granted_by VARCHAR,
+  granted_at TIMESTAMP,
+  PRIMARY KEY (user_id, dataset)
+);
+
+CREATE TABLE sync_state (
+  table_id VARCHAR PRIMARY KEY,
+  last_sync TIMESTAMP,
+  rows BIGINT,
+  file_size_bytes BIGINT,
+  uncompressed_size_bytes BIGINT,
+  columns INTEGER,
+  hash VARCHAR,
+  watermark VARCHAR,
+  status VARCHAR DEFAULT 'ok',
+  error TEXT
+);
+
+CREATE TABLE sync_history (
+  id VARCHAR PRIMARY KEY,
+  table_id VARCHAR NOT NULL,
+  job_id VARCHAR,
+  synced_at TIMESTAMP NOT NULL,
+  rows BIGINT,
+  bytes BIGINT,
+  columns INTEGER,
+  duration_ms INTEGER,
+  status VARCHAR,
+  error TEXT
+);
+
+CREATE TABLE sync_jobs (
+  id VARCHAR PRIMARY KEY,
+  status VARCHAR NOT NULL CHECK (status IN ('queued','running','succeeded','failed')),
+  requested_by VARCHAR,
+  tables JSON,
+  created_at TIMESTAMP NOT NULL,
+  started_at TIMESTAMP,
+  finished_at TIMESTAMP,
+  result JSON,
+  error TEXT
+);
+
+CREATE TABLE knowledge_items (
+  id VARCHAR PRIMARY KEY,
+  title VARCHAR NOT NULL,
+  content TEXT,
+  category VARCHAR,
+  tags VARCHAR[],
+  status VARCHAR NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','approved','mandatory','rejected')),
+  contributors VARCHAR[],
+  source_user VARCHAR,
+  audience VARCHAR,
+  created_at TIMESTAMP,
+  updated_at TIMESTAMP
+);
+
+CREATE TABLE knowledge_votes (
+  item_id VARCHAR NOT NULL,
+  user_id VARCHAR NOT NULL,
+  vote INTEGER NOT NULL CHECK (vote IN (1,-1)),
+  voted_at TIMESTAMP,
+  PRIMARY KEY (item_id, user_id)
+);
+
+CREATE TABLE audit_log (
+  id VARCHAR PRIMARY KEY,
+  timestamp TIMESTAMP NOT NULL,
+  request_id VARCHAR,
+  user_id VARCHAR,
+  action VARCHAR NOT NULL,
+  resource VARCHAR,
+  params JSON,
+  result VARCHAR,
+  status INTEGER,
+  duration_ms INTEGER,
+  ip VARCHAR
+);
+
+CREATE TABLE telegram_links (
+  user_id VARCHAR PRIMARY KEY,
+  chat_id BIGINT NOT NULL,
+  linked_at TIMESTAMP
+);
+
+CREATE TABLE pending_codes (
+  code VARCHAR PRIMARY KEY,
+  chat_id BIGINT NOT NULL,
+  created_at TIMESTAMP
+);
+
+CREATE TABLE script_registry (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  owner VARCHAR,
+  schedule VARCHAR,
+  source TEXT NOT NULL,
+  deployed_at TIMESTAMP,
+  last_run TIMESTAMP,
+  last_status VARCHAR
+);
+
+CREATE TABLE table_registry (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  folder VARCHAR NOT NULL,
+  source_table VARCHAR NOT NULL,
+  sync_strategy VARCHAR NOT NULL DEFAULT 'full' CHECK (sync_strategy IN ('full','incremental')),
+  primary_key VARCHAR,
+  description TEXT,
+  enabled BOOLEAN NOT NULL DEFAULT true,
+  registered_by VARCHAR,
+  registered_at TIMESTAMP,
+  updated_at TIMESTAMP
+);
+
+CREATE TABLE table_profiles (
+  table_id VARCHAR PRIMARY KEY,
+  profile JSON NOT NULL,
+  profiled_at TIMESTAMP
+);
+
+CREATE TABLE personal_access_tokens (
+  id VARCHAR PRIMARY KEY,
+  user_id VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  token_hash VARCHAR NOT NULL UNIQUE,
+  prefix VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  expires_at TIMESTAMP,
+  last_used_at TIMESTAMP,
+  revoked_at TIMESTAMP
+);
+
+-- Setup, reset and magic-link tokens: single use, expiring, stored as sha256.
+CREATE TABLE one_time_tokens (
+  token_hash VARCHAR PRIMARY KEY,
+  kind VARCHAR NOT NULL CHECK (kind IN ('setup','reset','magic_link')),
+  user_id VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  expires_at TIMESTAMP NOT NULL,
+  used_at TIMESTAMP
+);
+
+-- JWTs revoked before their expiry (logout); rows past expires_at can be dropped.
+CREATE TABLE revoked_tokens (
+  jti VARCHAR PRIMARY KEY,
+  expires_at TIMESTAMP NOT NULL
+);
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

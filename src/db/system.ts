@@ -1,0 +1,123 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../log.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.ts';
+import { Queryable, SerialConnection } from './connection.ts';
+
+/** Thrown when system.duckdb was written by a newer version of da. */
+export class SchemaTooNewError extends Error {
+  override name = 'SchemaTooNewError';
+}
+
+/**
+ * The state store: one DuckDB instance per file, one serial write connection (the write
+ * queue) and a small pool of read connections.
+ */
+export interface SystemDb {
+  readonly path: string;
+  readonly schemaVersion: number;
+  /** Runs `fn` on a read connection. */
+  read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `fn` on the single write connection, after every write queued before it. */
+  write<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Flushes the WAL into the database file. */
+  checkpoint(): Promise<void>;
+  /** Checkpoints and closes every connection and the instance. */
+  close(): Promise<void>;
+}
+
+export interface OpenSystemDbOptions {
+  logger?: Logger;
+  migrations?: Migration[];
+  readers?: number;
+}
+
+async function currentVersion(q: Queryable): Promise<number> {
+  await q.run(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP NOT NULL)`,
+  );
+  const row = await q.one<{ v: number | null }>(`SELECT max(version) AS v FROM schema_migrations`);
+  return row?.v ?? 0;
+}
+
+/**
+ * Opens (creating when absent) a state database and brings its schema up to date.
+ * Before migrating a database that already holds data, a copy is written beside it
+ * (`<file>.v<N>.bak`). A database from a newer version is refused.
+ *
+ * @example const db = await openSystemDb(join(dataDir, 'state/system.duckdb'))
+ */
+export async function openSystemDb(path: string, options: OpenSystemDbOptions = {}): Promise<SystemDb> {
+  const { logger = silentLogger, migrations = MIGRATIONS, readers = 2 } = options;
+  const latest = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const instance = await DuckDBInstance.fromCache(path);
+  const writer = new SerialConnection(await instance.connect());
+  let version: number;
+  try {
+    version = await writer.exclusive(async (q) => {
+      const v = await currentVersion(q);
+      if (v > latest) {
+        throw new SchemaTooNewError(
+          `${path} has schema version ${v}, but this da knows versions up to ${latest}; upgrade da or restore a backup`,
+        );
+      }
+      const pending = migrations.filter((m) => m.version > v);
+      if (pending.length && v > 0 && path !== ':memory:') {
+        await q.run('CHECKPOINT');
+        const backup = `${path}.v${v}.bak`;
+        copyFileSync(path, backup);
+        logger.info('state backup before migration', { backup, from: v, to: latest });
+      }
+      for (const m of pending) {
+        await q.transaction(async () => {
+          await q.run(m.sql);
+          await q.run(`INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)`, [m.version, m.name]);
+        });
+        logger.info('state migration applied', { version: m.version, name: m.name });
+      }
+      return pending.length ? latest : v;
+    });
+  } catch (err) {
+    writer.close();
+    instance.closeSync();
+    throw err;
+  }
+
+  const pool: SerialConnection[] = [];
+  for (let i = 0; i < readers; i++) pool.push(new SerialConnection(await instance.connect()));
+  let closed = false;
+
+  return {
+    path,
+    schemaVersion: version,
+    read(fn) {
+      let best = pool[0]!;
+      for (const c of pool) if (c.queued < best.queued) best = c;
+      return best.exclusive(fn);
+    },
+    write(fn) {
+      return writer.exclusive(fn);
+    },
+    async checkpoint() {
+      await writer.exclusive((q) => q.run('CHECKPOINT'));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.exclusive((q) => q.run('CHECKPOINT')).catch(() => {});
+      for (const c of pool) await c.exclusive(async () => c.close());
+      await writer.exclusive(async () => writer.close());
+      instance.closeSync();
+    },
+  };
+}
+
+/** Where the state database lives under a data directory. */
+export function systemDbPath(dataDir: string): string {
+  return join(dataDir, 'state', 'system.duckdb');
+}
+
+export { LATEST_SCHEMA_VERSION };

@@ -1,0 +1,154 @@
+import type { SystemDb } from '../db/system.ts';
+import { toIso } from '../db/connection.ts';
+
+export interface PersonalAccessToken {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export type OneTimeKind = 'setup' | 'reset' | 'magic_link';
+
+function toPat(r: Record<string, unknown>): PersonalAccessToken {
+  return {
+    id: String(r.id),
+    user_id: String(r.user_id),
+    name: String(r.name),
+    prefix: String(r.prefix),
+    created_at: toIso(r.created_at)!,
+    expires_at: toIso(r.expires_at),
+    last_used_at: toIso(r.last_used_at),
+    revoked_at: toIso(r.revoked_at),
+  };
+}
+
+const PAT_COLUMNS = `id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at`;
+
+/**
+ * Token state: personal access tokens, one-time tokens (setup, reset, magic link) and
+ * revoked JWT ids. Only hashes are stored. Revoked ids are mirrored in memory so the
+ * check on every request costs no query.
+ */
+export function createTokensRepository(db: SystemDb) {
+  let revoked: Set<string> | undefined;
+  const lastUseWritten = new Map<string, number>();
+
+  return {
+    async createPat(pat: { id: string; userId: string; name: string; tokenHash: string; prefix: string; expiresAt?: Date | null }) {
+      await db.write((q) =>
+        q.run(
+          `INSERT INTO personal_access_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, current_timestamp, ?::TIMESTAMP)`,
+          [pat.id, pat.userId, pat.name, pat.tokenHash, pat.prefix, pat.expiresAt?.toISOString() ?? null],
+        ),
+      );
+      return (await this.getPat(pat.id))!;
+    },
+
+    async getPat(id: string): Promise<PersonalAccessToken | undefined> {
+      const r = await db.read((q) => q.one(`SELECT ${PAT_COLUMNS} FROM personal_access_tokens WHERE id = ?`, [id]));
+      return r ? toPat(r) : undefined;
+    },
+
+    async listPats(userId: string): Promise<PersonalAccessToken[]> {
+      const rows = await db.read((q) =>
+        q.all(`SELECT ${PAT_COLUMNS} FROM personal_access_tokens WHERE user_id = ? ORDER BY created_at DESC`, [userId]),
+      );
+      return rows.map(toPat);
+    },
+
+    /** The active (unrevoked, unexpired) token with this hash. */
+    async findActivePatByHash(tokenHash: string): Promise<PersonalAccessToken | undefined> {
+      const r = await db.read((q) =>
+        q.one(
+          `SELECT ${PAT_COLUMNS} FROM personal_access_tokens
+           WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > current_timestamp)`,
+          [tokenHash],
+        ),
+      );
+      return r ? toPat(r) : undefined;
+    },
+
+    async revokePat(id: string): Promise<void> {
+      await db.write((q) =>
+        q.run(`UPDATE personal_access_tokens SET revoked_at = current_timestamp WHERE id = ? AND revoked_at IS NULL`, [id]),
+      );
+    },
+
+    async revokeAllPatsOf(userId: string): Promise<void> {
+      await db.write((q) =>
+        q.run(`UPDATE personal_access_tokens SET revoked_at = current_timestamp WHERE user_id = ? AND revoked_at IS NULL`, [userId]),
+      );
+    },
+
+    /** Records a token's last use, at most once a minute per token (not on every request). */
+    async touchPat(id: string): Promise<void> {
+      const now = Date.now();
+      if ((lastUseWritten.get(id) ?? 0) > now - 60_000) return;
+      lastUseWritten.set(id, now);
+      await db.write((q) => q.run(`UPDATE personal_access_tokens SET last_used_at = current_timestamp WHERE id = ?`, [id]));
+    },
+
+    async createOneTime(t: { tokenHash: string; kind: OneTimeKind; userId: string; expiresAt: Date }) {
+      await db.write((q) =>
+        q.run(
+          `INSERT INTO one_time_tokens (token_hash, kind, user_id, created_at, expires_at) VALUES (?, ?, ?, current_timestamp, ?::TIMESTAMP)`,
+          [t.tokenHash, t.kind, t.userId, t.expiresAt.toISOString()],
+        ),
+      );
+    },
+
+    /**
+     * Marks a one-time token used and returns its user, or undefined when it is unknown,
+     * expired, already used or of another kind. Check and use happen in one write, so
+     * two concurrent uses cannot both succeed.
+     */
+    async consumeOneTime(tokenHash: string, kind: OneTimeKind): Promise<string | undefined> {
+      return db.write(async (q) => {
+        const row = await q.one<{ user_id: string }>(
+          `UPDATE one_time_tokens SET used_at = current_timestamp
+           WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > current_timestamp
+           RETURNING user_id`,
+          [tokenHash, kind],
+        );
+        return row?.user_id;
+      });
+    },
+
+    async revokeJwt(jti: string, expiresAt: Date): Promise<void> {
+      await db.write((q) =>
+        q.run(`INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?::TIMESTAMP)`, [jti, expiresAt.toISOString()]),
+      );
+      (await this.revokedSet()).add(jti);
+    },
+
+    async isJwtRevoked(jti: string): Promise<boolean> {
+      return (await this.revokedSet()).has(jti);
+    },
+
+    async revokedSet(): Promise<Set<string>> {
+      if (!revoked) {
+        const rows = await db.read((q) =>
+          q.all<{ jti: string }>(`SELECT jti FROM revoked_tokens WHERE expires_at > current_timestamp`),
+        );
+        revoked ??= new Set(rows.map((r) => r.jti));
+      }
+      return revoked;
+    },
+
+    /** Drops expired one-time tokens and revocations (retention job). */
+    async purgeExpired(): Promise<void> {
+      await db.write(async (q) => {
+        await q.run(`DELETE FROM revoked_tokens WHERE expires_at <= current_timestamp`);
+        await q.run(`DELETE FROM one_time_tokens WHERE expires_at <= current_timestamp - INTERVAL 30 DAY`);
+      });
+    },
+  };
+}
+
+export type TokensRepository = ReturnType<typeof createTokensRepository>;

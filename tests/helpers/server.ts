@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { websocket } from 'hono/bun';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { bootstrap, shutdown } from '../../src/boot.ts';
+import { createApp } from '../../src/app.ts';
+import type { AppDeps } from '../../src/context.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { Role } from '../../src/auth/roles.ts';
+
+export const ADMIN_EMAIL = 'admin@example.com';
+export const ADMIN_PASSWORD = 'admin-password-1';
+
+export interface TestServer {
+  url: string;
+  deps: AppDeps;
+  config: Config;
+  dataDir: string;
+  /** A fetch bound to the server, with an optional bearer token. */
+  fetch(path: string, init?: RequestInit & { token?: string; json?: unknown }): Promise<Response>;
+  /** Signs in and returns the access token. */
+  login(email: string, password: string): Promise<string>;
+  /** Creates a user with a role (as the admin) and returns its id, email, password and token. */
+  createUser(role: Role, opts?: { email?: string }): Promise<{ id: string; email: string; password: string; token: string }>;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+
+/**
+ * Starts the real app on an ephemeral loopback port with a fresh data directory.
+ * `env` is what the server would read from its environment (e.g. DA_CONFIG).
+ */
+export async function startTestServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
+  const dataDir = env.DA_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'da-test-'));
+  const config = loadConfig({
+    DA_DATA_DIR: dataDir,
+    DA_ADMIN_EMAIL: ADMIN_EMAIL,
+    DA_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ...env,
+  });
+  const deps = await bootstrap(config, silentLogger);
+  const app = createApp(deps);
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch, websocket });
+  const url = `http://127.0.0.1:${server.port}`;
+
+  const doFetch: TestServer['fetch'] = (path, init = {}) => {
+    const { token, json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token) headers.set('authorization', `Bearer ${token}`);
+    if (json !== undefined) headers.set('content-type', 'application/json');
+    return fetch(url + path, { ...rest, headers, body: json !== undefined ? JSON.stringify(json) : rest.body });
+  };
+  const login = async (email: string, password: string) => {
+    const res = await doFetch('/auth/token', { method: 'POST', json: { email, password } });
+    if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+  const adminToken = await login(ADMIN_EMAIL, ADMIN_PASSWORD);
+
+  return {
+    url,
+    deps,
+    config,
+    dataDir,
+    fetch: doFetch,
+    login,
+    adminToken,
+    async createUser(role, opts = {}) {
+      const email = opts.email ?? `${role}-${process.pid}-${++seq}@example.com`;
+      const password = `pw-${role}-${seq}-secret`;
+      const res = await doFetch('/api/users', { method: 'POST', token: adminToken, json: { email, role, password } });
+      if (res.status !== 201) throw new Error(`create user failed: ${res.status} ${await res.text()}`);
+      const { id } = (await res.json()) as { id: string };
+      return { id, email, password, token: await login(email, password) };
+    },
+    async stop() {
+      server.stop(true);
+      await shutdown(deps);
+      if (!env.DA_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
