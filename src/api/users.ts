@@ -7,7 +7,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, RoleSchema, UserSchema } from './schemas.ts';
 
-export const DATASET_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
+import { NAME_PATTERN as DATASET_PATTERN } from '../sync/paths.ts';
 const DatasetNameSchema = z.string().regex(DATASET_PATTERN, 'dataset names match ^[a-z_][a-z0-9_]{0,63}$');
 
 export const UserCreateSchema = z
