@@ -7,11 +7,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Per-table settings of a local source (files carry no keys or watermarks themselves). */
+const LocalTableOptionsSchema = z.object({
+  primary_key: z.array(z.string().min(1)).min(1).optional(),
+  /** Column whose newer values mark changed rows; enables incremental pulls. */
+  watermark_column: z.string().min(1).optional(),
+  description: z.string().optional(),
+});
+
 const LocalSourceSchema = z.object({
   type: z.literal('local'),
   path: z.string().min(1),
   public: z.boolean().default(false),
   description: z.string().optional(),
+  /** Keyed by the normalised table name (file name without extension). */
+  tables: z.record(z.string(), LocalTableOptionsSchema).default({}),
 });
 
 const KeboolaSourceSchema = z.object({
@@ -59,8 +69,10 @@ export const ConfigSchema = z
         setup_token_ttl_seconds: z.number().int().positive().default(7 * 24 * 3600),
         admin_email: z.string().email().optional(),
         admin_password: z.string().min(8).optional(),
-        /** Login attempts per window per client and per account. */
+        /** Sign-in attempts per window per account… */
         login_rate_limit: z.number().int().positive().default(10),
+        /** …and per client address (higher: many people may share one office address). */
+        login_ip_rate_limit: z.number().int().positive().default(60),
         login_rate_window_seconds: z.number().int().positive().default(60),
       })
       .prefault({}),
@@ -71,6 +83,14 @@ export const ConfigSchema = z
         timeout_ms: z.number().int().positive().default(30_000),
         memory_limit: z.string().default('1GB'),
         threads: z.number().int().positive().default(2),
+      })
+      .prefault({}),
+    sync: z
+      .object({
+        /** Cron pattern of the data refresh job; null turns scheduled refresh off. */
+        schedule: z.string().nullable().default('*/15 * * * *'),
+        /** Tables above this many rows are profiled on a sample. */
+        profile_sample_threshold: z.number().int().positive().default(5_000_000),
       })
       .prefault({}),
     sources: z

@@ -147,12 +147,14 @@ const revokePatRoute = defineRoute({
 /** Sign-in, sign-out, password setup/reset and personal access tokens. */
 export function createAuthRouter(deps: AppDeps) {
   const { auth } = deps.config;
-  const limiter = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds: auth.login_rate_window_seconds });
+  const accountLimiter = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds: auth.login_rate_window_seconds });
+  const ipLimiter = createRateLimiter({ limit: auth.login_ip_rate_limit, windowSeconds: auth.login_rate_window_seconds });
 
   return createRouter()
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
-      limiter.hit(`ip:${c.get('clientIp')}`, `email:${body.email.toLowerCase()}`);
+      ipLimiter.hit(c.get('clientIp'));
+      accountLimiter.hit(body.email.toLowerCase());
       const user = await verifyLogin(deps, body.email, body.password);
       const issued = await issueToken(deps, user);
       if (body.cookie) {
@@ -170,12 +172,12 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limiter.hit(`ip:${c.get('clientIp')}`);
+      ipLimiter.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limiter.hit(`ip:${c.get('clientIp')}`);
+      ipLimiter.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
     })
     .openapi(meRoute, (c) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { websocket } from 'hono/bun';
@@ -31,15 +31,27 @@ let seq = 0;
 
 /**
  * Starts the real app on an ephemeral loopback port with a fresh data directory.
- * `env` is what the server would read from its environment (e.g. DA_CONFIG).
+ * `env` is what the server would read from its environment (e.g. DA_CONFIG); `yaml` is an
+ * instance.yaml to use instead (written into the data directory).
  */
-export async function startTestServer(env: Record<string, string | undefined> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string | undefined> = {},
+  opts: { yaml?: string } = {},
+): Promise<TestServer> {
   const dataDir = env.DA_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'da-test-'));
+  // Tests sign in often from one address: unless a test sets its own, raise the login limits.
+  const yaml = opts.yaml ?? (env.DA_CONFIG ? undefined : 'auth:\n  login_rate_limit: 1000\n  login_ip_rate_limit: 10000\n');
+  let configFile = env.DA_CONFIG;
+  if (yaml !== undefined) {
+    configFile = join(dataDir, 'instance.test.yaml');
+    writeFileSync(configFile, yaml);
+  }
   const config = loadConfig({
     DA_DATA_DIR: dataDir,
     DA_ADMIN_EMAIL: ADMIN_EMAIL,
     DA_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ...env,
+    DA_CONFIG: configFile,
   });
   const deps = await bootstrap(config, silentLogger);
   const app = createApp(deps);

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { signAccessToken, signingKey } from '../src/auth/jwt.ts';
+import { ProblemSchema } from '../src/api/problem.ts';
+import { TokenResponseSchema } from '../src/api/auth.ts';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server.stop());
+
+const b64 = (s: string) => encodeBase64urlNoPadding(new TextEncoder().encode(s));
+
+async function expect401(token: string) {
+  const res = await server.fetch('/api/me', { token });
+  expect(res.status).toBe(401);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  ProblemSchema.parse(await res.json());
+}
+
+describe('POST /auth/token', () => {
+  test('signs in with the right password and returns a bearer token', async () => {
+    const res = await server.fetch('/auth/token', { method: 'POST', json: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    expect(res.status).toBe(200);
+    const body = TokenResponseSchema.parse(await res.json());
+    expect(body.token_type).toBe('bearer');
+    expect(body.user.email).toBe(ADMIN_EMAIL);
+    const me = await server.fetch('/api/me', { token: body.access_token });
+    expect(me.status).toBe(200);
+  });
+
+  test('refuses a wrong password and an unknown email with the same answer', async () => {
+    const wrong = await server.fetch('/auth/token', { method: 'POST', json: { email: ADMIN_EMAIL, password: 'nope-nope' } });
+    const unknown = await server.fetch('/auth/token', { method: 'POST', json: { email: 'ghost@example.com', password: 'nope-nope' } });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect((await wrong.json()).detail).toBe((await unknown.json()).detail);
+  });
+
+  test('matches emails case-insensitively', async () => {
+    const res = await server.fetch('/auth/token', { method: 'POST', json: { email: ADMIN_EMAIL.toUpperCase(), password: ADMIN_PASSWORD } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('token verification', () => {
+  test('an expired token is refused', async () => {
+    const admin = (await server.deps.repos.users.findByEmail(ADMIN_EMAIL))!;
+    const { token } = signAccessToken(server.deps.key, admin, 60, Date.now() - 3600_000);
+    await expect401(token);
+  });
+
+  test('a token whose payload was changed is refused', async () => {
+    const analyst = await server.createUser('analyst');
+    const [h, p, s] = analyst.token.split('.');
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(p!, { alphabet: 'base64url' })));
+    claims.role = 'km_admin';
+    claims.sub = (await server.deps.repos.users.findByEmail(ADMIN_EMAIL))!.id;
+    await expect401(`${h}.${b64(JSON.stringify(claims))}.${s}`);
+  });
+
+  test('alg none is refused', async () => {
+    const admin = (await server.deps.repos.users.findByEmail(ADMIN_EMAIL))!;
+    const now = Math.floor(Date.now() / 1000);
+    const payload = { sub: admin.id, email: admin.email, role: admin.role, jti: 'x', iat: now, nbf: now, exp: now + 600 };
+    await expect401(`${b64('{"alg":"none","typ":"JWT"}')}.${b64(JSON.stringify(payload))}.`);
+    await expect401(`${b64('{"alg":"HS512","typ":"JWT"}')}.${b64(JSON.stringify(payload))}.abc`);
+  });
+
+  test('a token signed with another key is refused', async () => {
+    const admin = (await server.deps.repos.users.findByEmail(ADMIN_EMAIL))!;
+    const { token } = signAccessToken(signingKey('some-other-secret-that-is-long-enough-000'), admin, 600);
+    await expect401(token);
+  });
+
+  test('a token that is not yet valid (nbf in the future) is refused', async () => {
+    const admin = (await server.deps.repos.users.findByEmail(ADMIN_EMAIL))!;
+    const { token } = signAccessToken(server.deps.key, admin, 600, Date.now() + 3600_000);
+    await expect401(token);
+  });
+
+  test('garbage and a malformed Authorization header are refused', async () => {
+    await expect401('not-a-jwt');
+    const res = await server.fetch('/api/me', { headers: { authorization: 'Basic abc' } });
+    expect(res.status).toBe(401);
+  });
+
+  test('a token is revoked by POST /auth/logout', async () => {
+    const user = await server.createUser('viewer');
+    expect((await server.fetch('/api/me', { token: user.token })).status).toBe(200);
+    const out = await server.fetch('/auth/logout', { method: 'POST', token: user.token });
+    expect(out.status).toBe(204);
+    await expect401(user.token);
+  });
+
+  test('a deactivated user is refused with a token that was valid before', async () => {
+    const user = await server.createUser('analyst');
+    const off = await server.fetch(`/api/users/${user.id}`, { method: 'DELETE', token: server.adminToken });
+    expect(off.status).toBe(204);
+    await expect401(user.token);
+    const login = await server.fetch('/auth/token', { method: 'POST', json: { email: user.email, password: user.password } });
+    expect(login.status).toBe(401);
+  });
+
+  test('a role change applies to existing tokens at once', async () => {
+    const user = await server.createUser('admin');
+    expect((await server.fetch('/api/users', { token: user.token })).status).toBe(200);
+    const res = await server.fetch(`/api/users/${user.id}`, { method: 'PATCH', token: server.adminToken, json: { role: 'viewer' } });
+    expect(res.status).toBe(200);
+    expect((await server.fetch('/api/users', { token: user.token })).status).toBe(403);
+  });
+});
+
+describe('personal access tokens', () => {
+  test('are shown once, stored hashed, work as bearer tokens, record their last use and can be revoked', async () => {
+    const user = await server.createUser('analyst');
+    const created = await server.fetch('/api/tokens', { method: 'POST', token: user.token, json: { name: 'laptop' } });
+    expect(created.status).toBe(201);
+    const pat = (await created.json()) as { id: string; token: string; prefix: string };
+    expect(pat.token.startsWith('dapat_')).toBe(true);
+
+    const stored = await server.deps.db.read((q) => q.all(`SELECT * FROM personal_access_tokens WHERE id = ?`, [pat.id]));
+    expect(JSON.stringify(stored)).not.toContain(pat.token);
+
+    const me = await server.fetch('/api/me', { token: pat.token });
+    expect(me.status).toBe(200);
+    expect((await me.json()).via).toBe('pat');
+
+    await Bun.sleep(50);
+    const list = (await (await server.fetch('/api/tokens', { token: user.token })).json()) as { items: Array<Record<string, unknown>> };
+    const listed = list.items.find((t) => t.id === pat.id)!;
+    expect(listed.last_used_at).not.toBeNull();
+    expect(JSON.stringify(list)).not.toContain(pat.token);
+
+    const revoke = await server.fetch(`/api/tokens/${pat.id}`, { method: 'DELETE', token: user.token });
+    expect(revoke.status).toBe(204);
+    await expect401(pat.token);
+  });
+
+  test("cannot revoke someone else's token", async () => {
+    const a = await server.createUser('analyst');
+    const b = await server.createUser('analyst');
+    const created = await (await server.fetch('/api/tokens', { method: 'POST', token: a.token, json: { name: 'x' } })).json();
+    const res = await server.fetch(`/api/tokens/${created.id}`, { method: 'DELETE', token: b.token });
+    expect(res.status).toBe(404);
+    expect((await server.fetch('/api/me', { token: created.token })).status).toBe(200);
+  });
+
+  test('logging out with a personal access token revokes it', async () => {
+    const a = await server.createUser('analyst');
+    const pat = await (await server.fetch('/api/tokens', { method: 'POST', token: a.token, json: { name: 'cli' } })).json();
+    expect((await server.fetch('/auth/logout', { method: 'POST', token: pat.token })).status).toBe(204);
+    await expect401(pat.token);
+  });
+});
+
+describe('setup and reset tokens', () => {
+  test('a user created without a password sets one with the setup token, once', async () => {
+    const res = await server.fetch('/api/users', { method: 'POST', token: server.adminToken, json: { email: 'new@example.com', role: 'viewer' } });
+    expect(res.status).toBe(201);
+    const { setup_token } = (await res.json()) as { setup_token: string };
+    expect(setup_token).toBeString();
+    const first = await server.fetch('/auth/setup', { method: 'POST', json: { token: setup_token, password: 'first-password' } });
+    expect(first.status).toBe(200);
+    const again = await server.fetch('/auth/setup', { method: 'POST', json: { token: setup_token, password: 'second-password' } });
+    expect(again.status).toBe(401);
+    expect((await server.fetch('/auth/token', { method: 'POST', json: { email: 'new@example.com', password: 'first-password' } })).status).toBe(200);
+  });
+
+  test('a reset token changes the password once and revokes personal access tokens', async () => {
+    const user = await server.createUser('analyst');
+    const pat = await (await server.fetch('/api/tokens', { method: 'POST', token: user.token, json: { name: 'x' } })).json();
+    const issued = await server.fetch(`/api/users/${user.id}/reset-token`, { method: 'POST', token: server.adminToken });
+    expect(issued.status).toBe(201);
+    const { token } = (await issued.json()) as { token: string };
+    // A reset token is not a setup token.
+    expect((await server.fetch('/auth/setup', { method: 'POST', json: { token, password: 'new-password-1' } })).status).toBe(401);
+    expect((await server.fetch('/auth/reset', { method: 'POST', json: { token, password: 'new-password-1' } })).status).toBe(200);
+    expect((await server.fetch('/auth/reset', { method: 'POST', json: { token, password: 'new-password-2' } })).status).toBe(401);
+    expect((await server.fetch('/auth/token', { method: 'POST', json: { email: user.email, password: user.password } })).status).toBe(401);
+    expect((await server.fetch('/auth/token', { method: 'POST', json: { email: user.email, password: 'new-password-1' } })).status).toBe(200);
+    await expect401(pat.token);
+  });
+
+  test('an expired setup token is refused', async () => {
+    const res = await server.fetch('/api/users', { method: 'POST', token: server.adminToken, json: { email: 'late@example.com', role: 'viewer' } });
+    const { setup_token, id } = (await res.json()) as { setup_token: string; id: string };
+    await server.deps.db.write((q) => q.run(`UPDATE one_time_tokens SET expires_at = current_timestamp - INTERVAL 1 MINUTE WHERE user_id = ?`, [id]));
+    const used = await server.fetch('/auth/setup', { method: 'POST', json: { token: setup_token, password: 'whatever-123' } });
+    expect(used.status).toBe(401);
+  });
+});
+
+describe('rate limits', () => {
+  test('login attempts over the limit get 429 with Retry-After', async () => {
+    const limited = await startTestServer({}, { yaml: 'auth:\n  login_rate_limit: 3\n' });
+    try {
+      const statuses: number[] = [];
+      let retryAfter: string | null = null;
+      for (let i = 0; i < limited.config.auth.login_rate_limit + 2; i++) {
+        const res = await limited.fetch('/auth/token', { method: 'POST', json: { email: 'victim@example.com', password: 'guess-' + i } });
+        statuses.push(res.status);
+        if (res.status === 429) retryAfter = res.headers.get('retry-after');
+      }
+      expect(statuses).toContain(429);
+      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(limited.config.auth.login_rate_limit);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
