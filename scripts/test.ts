@@ -16,7 +16,7 @@ if (!extra.length) {
 }
 
 process.stderr.write('== bun test\n');
-const run = spawnSync('bun', ['test', ...(extra.length ? extra : [])], {
+const run = spawnSync('bun', ['test', '--timeout', '60000', ...extra], {
   stdio: ['inherit', 'inherit', 'pipe'],
   encoding: 'utf8',
   maxBuffer: 256 * 1024 * 1024,
