@@ -13,7 +13,7 @@ const LocalTableOptionsSchema = z.object({
   /** Column whose newer values mark changed rows; enables incremental pulls. */
   watermark_column: z.string().min(1).optional(),
   description: z.string().optional(),
-});
+}).strict();
 
 const LocalSourceSchema = z.object({
   type: z.literal('local'),
@@ -22,7 +22,7 @@ const LocalSourceSchema = z.object({
   description: z.string().optional(),
   /** Keyed by the normalised table name (file name without extension). */
   tables: z.record(z.string(), LocalTableOptionsSchema).default({}),
-});
+}).strict();
 
 const KeboolaSourceSchema = z.object({
   type: z.literal('keboola'),
@@ -33,7 +33,7 @@ const KeboolaSourceSchema = z.object({
   /** Only these buckets are listed when set. */
   buckets: z.array(z.string()).optional(),
   poll_interval_ms: z.number().int().positive().default(1000),
-});
+}).strict();
 
 export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
 export type SourceConfig = z.infer<typeof SourceSchema>;
@@ -48,6 +48,7 @@ export const ConfigSchema = z
         /** Public base URL, used in links (magic links, CLI download). */
         base_url: z.string().url().optional(),
       })
+      .strict()
       .prefault({}),
     server: z
       .object({
@@ -59,6 +60,7 @@ export const ConfigSchema = z
         /** Largest accepted request body, in bytes. */
         max_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
       })
+      .strict()
       .prefault({}),
     auth: z
       .object({
@@ -75,6 +77,7 @@ export const ConfigSchema = z
         login_ip_rate_limit: z.number().int().positive().default(60),
         login_rate_window_seconds: z.number().int().positive().default(60),
       })
+      .strict()
       .prefault({}),
     query: z
       .object({
@@ -84,6 +87,7 @@ export const ConfigSchema = z
         memory_limit: z.string().default('1GB'),
         threads: z.number().int().positive().default(2),
       })
+      .strict()
       .prefault({}),
     sync: z
       .object({
@@ -92,6 +96,7 @@ export const ConfigSchema = z
         /** Tables above this many rows are profiled on a sample. */
         profile_sample_threshold: z.number().int().positive().default(5_000_000),
       })
+      .strict()
       .prefault({}),
     sources: z
       .record(z.string(), SourceSchema)
@@ -112,6 +117,7 @@ export const ConfigSchema = z
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
         format: z.enum(['auto', 'json', 'pretty']).default('auto'),
       })
+      .strict()
       .prefault({}),
   })
   .strict();
