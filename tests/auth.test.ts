@@ -213,3 +213,25 @@ describe('rate limits', () => {
     }
   });
 });
+
+describe('web session cookie', () => {
+  test('sign-in can set an HttpOnly SameSite cookie that authenticates same-origin requests only', async () => {
+    const res = await server.fetch('/auth/token', { method: 'POST', json: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, cookie: true } });
+    const setCookie = res.headers.get('set-cookie')!;
+    expect(setCookie).toContain('da_session=');
+    expect(setCookie).toContain('HttpOnly');
+    expect(setCookie).toContain('SameSite=Lax');
+    const cookie = setCookie.split(';')[0]!;
+
+    expect((await server.fetch('/api/me', { headers: { cookie } })).status).toBe(200);
+    const body = { name: 'from the page' };
+    const same = await server.fetch('/api/tokens', { method: 'POST', headers: { cookie, origin: server.url }, json: body });
+    expect(same.status).toBe(201);
+    const cross = await server.fetch('/api/tokens', { method: 'POST', headers: { cookie, origin: 'https://evil.example' }, json: body });
+    expect(cross.status).toBe(401);
+    const fetchSite = await server.fetch('/api/tokens', { method: 'POST', headers: { cookie, 'sec-fetch-site': 'cross-site' }, json: body });
+    expect(fetchSite.status).toBe(401);
+    const noOrigin = await server.fetch('/api/tokens', { method: 'POST', headers: { cookie }, json: body });
+    expect(noOrigin.status).toBe(401);
+  });
+});

@@ -44,6 +44,25 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp } };
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF rule for cookie sessions: a state-changing request counts only when the browser
+ * says it comes from our own origin (Sec-Fetch-Site or Origin). Bearer tokens are not
+ * sent by browsers on their own, so they need no such check.
+ */
+function sameOrigin(c: Context): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site) return site === 'same-origin';
+  const origin = c.req.header('origin');
+  if (!origin) return false;
+  try {
+    return new URL(origin).host === (c.req.header('x-forwarded-host') ?? c.req.header('host'));
+  } catch {
+    return false;
+  }
+}
+
 /** Sets `user` (or `authError`) from the Authorization header or the session cookie. */
 export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
@@ -52,7 +71,9 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const presented = bearerToken(c);
     if (presented) {
       if (!presented.token) c.set('authError', 'Authorization header must be "Bearer <token>"');
-      else {
+      else if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c)) {
+        c.set('authError', 'cross-site request with a session cookie refused');
+      } else {
         const { user, error } = await resolveToken(deps, presented.token);
         if (user) c.set('user', { ...user, via: presented.via === 'cookie' ? 'cookie' : user.via });
         else c.set('authError', error);
