@@ -8,6 +8,7 @@ import { createRepositories } from './repositories/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
+import { createSyncEngine } from './sync/engine.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -30,11 +31,15 @@ export async function bootstrap(config: Config, logger: Logger): Promise<AppDeps
   const repos = createRepositories(db);
   const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)), services: {} };
   await ensureFirstAdmin(deps);
+  const sync = createSyncEngine(deps);
+  deps.services.sync = sync;
+  await sync.recover();
   return deps;
 }
 
 /** Flushes buffered writes and closes the state database (CHECKPOINT first). */
 export async function shutdown(deps: AppDeps): Promise<void> {
+  await deps.services.sync?.close().catch(() => {});
   await deps.repos.audit.flush().catch(() => {});
   await deps.db.close();
 }

@@ -3,6 +3,7 @@ import type { SystemDb } from './db/system.ts';
 import type { Logger } from './log.ts';
 import type { Repositories } from './repositories/index.ts';
 import type { Role } from './auth/roles.ts';
+import type { SyncEngine } from './sync/engine.ts';
 
 /** What every part of the server is built from; created once in src/server.ts (or a test). */
 export interface AppDeps {
@@ -18,6 +19,8 @@ export interface AppDeps {
 
 /** Long-lived services that route groups share. Each is optional until its part exists. */
 export interface Services {
+  /** Pulls sources into Parquet, one job at a time (src/sync/engine.ts); created in bootstrap. */
+  sync?: SyncEngine;
   [name: string]: unknown;
 }
 

@@ -1,0 +1,107 @@
+import type { AppDeps } from '../context.ts';
+import { findCollisions, type SourceTable } from '../connectors/types.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { RegisteredTable } from '../repositories/table-registry.ts';
+import type { SyncEngine } from './engine.ts';
+import { NAME_PATTERN } from './paths.ts';
+
+/** A table a source offers, with what the registry knows about it. */
+export interface DiscoveredTable extends SourceTable {
+  table_id: string;
+  registered: boolean;
+  /** Why this table cannot be registered under its normalised name, if it cannot. */
+  conflict: string | null;
+}
+
+export interface RegisterInput {
+  dataset: string;
+  source_table: string;
+  name?: string;
+  sync_strategy: 'full' | 'incremental';
+  primary_key?: string[] | null;
+  description?: string | null;
+}
+
+function mustBeConfigured(deps: AppDeps, dataset: string) {
+  const source = deps.config.sources[dataset];
+  if (!source) throw new NotFoundError(`no source is configured for dataset ${dataset}`);
+  return source;
+}
+
+/** Lists the tables a source offers, marking registered ones and name collisions. */
+export async function discoverTables(deps: AppDeps, engine: SyncEngine, dataset: string): Promise<DiscoveredTable[]> {
+  mustBeConfigured(deps, dataset);
+  const offered = await engine.connectorFor(dataset).listTables();
+  const registered = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
+  const bySource = new Map(registered.map((t) => [t.source_table, t]));
+  const byName = new Map(registered.map((t) => [t.name, t]));
+  const collisions = new Map(findCollisions(offered).map((c) => [c.name, c.source_tables]));
+  return offered.map((t) => {
+    const mine = bySource.get(t.source_table);
+    const taken = byName.get(t.name);
+    let conflict: string | null = null;
+    if (!mine && taken) conflict = `${dataset}.${t.name} is already registered for source table ${taken.source_table}`;
+    else if (!mine && collisions.has(t.name)) conflict = `source tables ${collisions.get(t.name)!.join(', ')} all normalise to ${t.name}`;
+    return { ...t, table_id: `${dataset}.${mine?.name ?? t.name}`, registered: !!mine, conflict };
+  });
+}
+
+/** Registers one source table. A name that is taken is a conflict, never an overwrite. */
+export async function registerTable(
+  deps: AppDeps,
+  engine: SyncEngine,
+  input: RegisterInput,
+  actorId: string | null,
+  discovered?: DiscoveredTable[],
+): Promise<RegisteredTable> {
+  mustBeConfigured(deps, input.dataset);
+  const offered = discovered ?? (await discoverTables(deps, engine, input.dataset));
+  const source = offered.find((t) => t.source_table === input.source_table);
+  if (!source) {
+    throw new ValidationError(`source ${input.dataset} offers no table ${input.source_table}`, [
+      { path: 'source_table', message: 'not offered by the source; see GET /api/sources/{dataset}/discover' },
+    ]);
+  }
+  const name = input.name ?? source.name;
+  if (!NAME_PATTERN.test(name)) {
+    throw new ValidationError(`table name ${name} is invalid`, [{ path: 'name', message: `must match ${NAME_PATTERN.source}` }]);
+  }
+  const id = `${input.dataset}.${name}`;
+  const existing = await deps.repos.tableRegistry.get(id);
+  if (existing) throw new ConflictError(`${id} is already registered (source table ${existing.source_table})`);
+  if (source.registered) throw new ConflictError(`source table ${input.source_table} is already registered as ${source.table_id}`);
+  if (!input.name && source.conflict) throw new ConflictError(`${source.conflict}; register it with an explicit name`);
+  const primaryKey = input.primary_key ?? source.primary_key;
+  if (input.sync_strategy === 'incremental' && !primaryKey?.length) {
+    throw new ValidationError('incremental sync needs a primary key', [{ path: 'primary_key', message: 'required for incremental sync' }]);
+  }
+  return deps.repos.tableRegistry.insert({
+    id, name, dataset: input.dataset, source_table: input.source_table, sync_strategy: input.sync_strategy,
+    primary_key: primaryKey?.length ? primaryKey : null, description: input.description ?? source.description ?? null,
+    registered_by: actorId,
+  });
+}
+
+/** Registers every offered table not yet registered; colliding names are skipped and reported. */
+export async function registerAllTables(deps: AppDeps, engine: SyncEngine, dataset: string, actorId: string | null) {
+  const offered = await discoverTables(deps, engine, dataset);
+  const registered: RegisteredTable[] = [];
+  const skipped: Array<{ source_table: string; reason: string }> = [];
+  for (const t of offered) {
+    if (t.registered) continue;
+    if (t.conflict) {
+      skipped.push({ source_table: t.source_table, reason: t.conflict });
+      continue;
+    }
+    const strategy = t.primary_key?.length && hasIncrementalSupport(deps, dataset, t) ? 'incremental' : 'full';
+    registered.push(await registerTable(deps, engine, { dataset, source_table: t.source_table, sync_strategy: strategy }, actorId, offered));
+  }
+  return { registered, skipped };
+}
+
+/** Incremental by default where the source can say what changed: Keboola always, local files with a watermark column. */
+function hasIncrementalSupport(deps: AppDeps, dataset: string, t: SourceTable): boolean {
+  const source = deps.config.sources[dataset]!;
+  if (source.type === 'keboola') return true;
+  return !!source.tables[t.name]?.watermark_column;
+}
