@@ -11,6 +11,9 @@ import { createAuthRouter } from './api/auth.ts';
 import { createAuditRouter } from './api/audit.ts';
 import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
+import { createCatalogRouter } from './api/catalog.ts';
+import { createDataRouter } from './api/data.ts';
+import { createQueryRouter } from './api/query.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -34,6 +37,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', createAuthRouter(deps));
   app.route('/', createUsersRouter(deps));
   app.route('/', createAuditRouter(deps));
+  app.route('/', createCatalogRouter(deps));
+  app.route('/', createDataRouter(deps));
+  app.route('/', createQueryRouter(deps));
   mountDocs(app);
 
   app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));

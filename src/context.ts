@@ -4,6 +4,7 @@ import type { Logger } from './log.ts';
 import type { Repositories } from './repositories/index.ts';
 import type { Role } from './auth/roles.ts';
 import type { SyncEngine } from './sync/engine.ts';
+import type { DataPlane } from './sync/data-plane.ts';
 
 /** What every part of the server is built from; created once in src/server.ts (or a test). */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
 
 /** Long-lived services that route groups share. Each is optional until its part exists. */
 export interface Services {
+  /** Catalog, manifests, documents and the query sandbox pool (src/sync/data-plane.ts). */
+  dataPlane?: DataPlane;
   /** Pulls sources into Parquet, one job at a time (src/sync/engine.ts); created in bootstrap. */
   sync?: SyncEngine;
   [name: string]: unknown;

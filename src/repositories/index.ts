@@ -1,5 +1,7 @@
 import type { SystemDb } from '../db/system.ts';
 import { createAuditRepository } from './audit.ts';
+import { createDataCatalogRepository } from './data-catalog.ts';
+import { createSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createKnowledgeRepository } from './knowledge.ts';
 import { createNotificationsRepository } from './notifications.ts';
 import { createPermissionsRepository } from './permissions.ts';
@@ -23,6 +25,8 @@ export function createRepositories(db: SystemDb) {
     knowledge: createKnowledgeRepository(db),
     scripts: createScriptsRepository(db),
     notifications: createNotificationsRepository(db),
+    dataCatalog: createDataCatalogRepository(db),
+    systemSnapshots: createSystemSnapshotsRepository(db),
   };
 }
 

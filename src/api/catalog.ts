@@ -1,0 +1,84 @@
+import { z } from '@hono/zod-openapi';
+import type { AppDeps } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
+import { datasetAccess } from '../auth/datasets.ts';
+import { seesAllDatasets } from '../auth/roles.ts';
+import { NotFoundError } from '../errors.ts';
+import { dataPlaneOf } from '../sync/data-plane.ts';
+import { visibleTables, type CatalogTable } from '../sync/catalog.ts';
+import { parseTableId } from '../sync/paths.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { jsonResponse } from './schemas.ts';
+
+export const CatalogTableSchema = z
+  .object({
+    id: z.string().openapi({ example: 'sales.orders' }),
+    dataset: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    rows: z.number().int().nullable(),
+    columns: z.number().int().nullable(),
+    size_bytes: z.number().int().nullable(),
+    last_sync: z.string().nullable(),
+    status: z.string().openapi({ description: '`ok`, `error` (the last good file is still served) or `pending` (never synced)' }),
+    error: z.string().nullable().openapi({ description: 'Why the last sync failed (admins only; null for others)' }),
+    has_profile: z.boolean(),
+  })
+  .openapi('CatalogTable');
+
+export const CatalogTableDetailSchema = CatalogTableSchema.extend({
+  profile: z.unknown().nullable().openapi({ description: 'The stored profile, or null before the first profile' }),
+  profiled_at: z.string().nullable(),
+}).openapi('CatalogTableDetail');
+
+const tags = ['catalog'];
+const listTables = defineRoute({
+  access: 'viewer', method: 'get', path: '/api/catalog/tables', operationId: 'catalog.list', tags,
+  summary: 'The registered tables you may read, with size, freshness and sync status',
+  responses: { 200: jsonResponse(z.object({ items: z.array(CatalogTableSchema) }), 'Tables') },
+});
+const getTable = defineRoute({
+  access: 'viewer', method: 'get', path: '/api/catalog/tables/{id}', operationId: 'catalog.get', tags,
+  summary: 'One table with its profile',
+  request: { params: z.object({ id: z.string().max(200).openapi({ param: { name: 'id', in: 'path' }, example: 'sales.orders' }) }) },
+  responses: { 200: jsonResponse(CatalogTableDetailSchema, 'The table'), 404: { description: 'No such table, or not one you may read' } },
+});
+
+function toItem(t: CatalogTable, showErrors: boolean) {
+  return {
+    id: t.id,
+    dataset: t.dataset,
+    name: t.name,
+    description: t.description,
+    rows: t.rows,
+    columns: t.columns,
+    size_bytes: t.size_bytes,
+    last_sync: t.last_sync,
+    status: t.status,
+    // Source errors can name hosts and buckets: for the people who run the server.
+    error: showErrors ? t.error : null,
+    has_profile: t.profile_hash !== null,
+  };
+}
+
+/** The table catalog, filtered by dataset permissions. */
+export function createCatalogRouter(deps: AppDeps) {
+  return createRouter()
+    .openapi(listTables, async (c) => {
+      const user = currentUser(c);
+      const { tables } = await visibleTables(deps, dataPlaneOf(deps).catalog, user);
+      return c.json({ items: tables.map((t) => toItem(t, seesAllDatasets(user.role))) }, 200);
+    })
+    .openapi(getTable, async (c) => {
+      const { id } = c.req.valid('param');
+      const user = currentUser(c);
+      const missing = new NotFoundError(`table ${id} not found`);
+      const parsed = parseTableId(id);
+      if (!parsed) throw missing;
+      const [access, snapshot] = await Promise.all([datasetAccess(deps, user), dataPlaneOf(deps).catalog.snapshot()]);
+      const table = snapshot.byId.get(id);
+      if (!table || !access.canRead(table.dataset)) throw missing;
+      const stored = await deps.repos.profiles.get(id);
+      return c.json({ ...toItem(table, seesAllDatasets(user.role)), profile: stored?.profile ?? null, profiled_at: stored?.profiled_at ?? null }, 200);
+    });
+}

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
+import { datasetAccess } from '../auth/datasets.ts';
+import { NotFoundError } from '../errors.ts';
+import { dataPlaneOf } from '../sync/data-plane.ts';
+import { isServed } from '../sync/catalog.ts';
+import { parquetPath, parseTableId } from '../sync/paths.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { jsonResponse } from './schemas.ts';
+
+const ManifestTableSchema = z.object({
+  dataset: z.string(),
+  name: z.string(),
+  hash: z.string().openapi({ description: 'sha256 (hex) of the Parquet file' }),
+  size_bytes: z.number().int().nullable(),
+  rows: z.number().int().nullable(),
+  columns: z.number().int().nullable(),
+  updated_at: z.string().nullable(),
+  url: z.string(),
+});
+const ManifestAssetSchema = z.object({ hash: z.string(), size_bytes: z.number().int().nullable(), url: z.string() });
+export const ManifestSchema = z
+  .object({
+    manifest_version: z.literal(1),
+    generated_at: z.string(),
+    server_version: z.string(),
+    tables: z.record(z.string(), ManifestTableSchema),
+    assets: z.record(z.string(), ManifestAssetSchema),
+  })
+  .openapi('SyncManifest');
+
+const binary = (description: string, type: string) => ({
+  description,
+  content: { [type]: { schema: z.string().openapi({ format: 'binary' }) } },
+});
+const notModified = { 304: { description: 'The If-None-Match ETag is current' } };
+const notFound = { 404: { description: 'No such table, or not one you may read' } };
+
+const getManifest = defineRoute({
+  access: 'analyst', method: 'get', path: '/api/sync/manifest', operationId: 'sync.manifest', tags: ['sync'],
+  summary: 'The tables and documents you may sync, with content hashes and download URLs',
+  responses: { 200: jsonResponse(ManifestSchema, 'The manifest'), ...notModified },
+});
+const downloadTable = defineRoute({
+  access: 'analyst', method: 'get', path: '/api/data/{table_id}/download', operationId: 'data.download', tags: ['sync'],
+  summary: "A table's Parquet file (ETag = content hash; If-None-Match → 304; Range → 206)",
+  request: { params: z.object({ table_id: z.string().max(200).openapi({ param: { name: 'table_id', in: 'path' }, example: 'sales.orders' }) }) },
+  responses: {
+    200: binary('The whole file', 'application/vnd.apache.parquet'),
+    206: binary('The requested byte range', 'application/vnd.apache.parquet'),
+    ...notModified,
+    ...notFound,
+    416: { description: 'The range lies outside the file' },
+  },
+});
+const downloadAsset = defineRoute({
+  access: 'analyst', method: 'get', path: '/api/assets/{path{.+}}', operationId: 'assets.download', tags: ['sync'],
+  summary: 'A document (`docs/…`) or table profile (`profiles/<table_id>.json`) listed in the manifest',
+  request: { params: z.object({ path: z.string().max(1000).openapi({ param: { name: 'path', in: 'path' }, example: 'docs/rules/sql.md' }) }) },
+  responses: {
+    200: binary('The asset', 'application/octet-stream'),
+    ...notModified,
+    404: { description: 'No such asset, or not one you may read' },
+  },
+});
+
+/** True when an If-None-Match header names this strong ETag (or `*`). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
+}
+
+function cacheHeaders(etag: string, hash: string): Record<string, string> {
+  return { etag, 'x-content-sha256': hash, 'cache-control': 'private, no-cache' };
+}
+
+/** 304 when the client holds this version, else the body with its ETag. */
+function serve(c: Context<AppEnv>, hash: string, body: () => Response): Response {
+  const etag = `"${hash}"`;
+  if (etagMatches(c.req.header('if-none-match'), etag)) {
+    return new Response(null, { status: 304, headers: cacheHeaders(etag, hash) });
+  }
+  const res = body();
+  for (const [k, v] of Object.entries(cacheHeaders(etag, hash))) res.headers.set(k, v);
+  return res;
+}
+
+/** Manifest, table downloads and asset downloads: what `da sync` pulls. */
+export function createDataRouter(deps: AppDeps) {
+  return createRouter()
+    .openapi(getManifest, async (c) => {
+      const { body, etag } = await dataPlaneOf(deps).manifest.forUser(currentUser(c));
+      if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers: { etag } });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json', etag, 'cache-control': 'private, no-cache' } });
+    })
+    .openapi(downloadTable, async (c) => {
+      const { table_id } = c.req.valid('param');
+      const missing = new NotFoundError(`table ${table_id} not found`);
+      // Validated before anything touches the file system; unknown and forbidden look alike.
+      const id = parseTableId(table_id);
+      if (!id) throw missing;
+      const plane = dataPlaneOf(deps);
+      const [access, snapshot] = await Promise.all([datasetAccess(deps, currentUser(c)), plane.catalog.snapshot()]);
+      const table = snapshot.byId.get(table_id);
+      if (!table || !isServed(table) || !access.canRead(table.dataset)) throw missing;
+      const path = parquetPath(deps.config.dataDir, id.dataset, id.table);
+      const file = Bun.file(path);
+      if (!existsSync(path)) throw missing;
+      return serve(c, table.hash!, () =>
+        new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } }),
+      );
+    })
+    .openapi(downloadAsset, async (c) => {
+      const { path } = c.req.valid('param');
+      const missing = new NotFoundError(`asset ${path} not found`);
+      const plane = dataPlaneOf(deps);
+      const access = await datasetAccess(deps, currentUser(c));
+      const profile = /^profiles\/(.+)\.json$/.exec(path);
+      if (profile) {
+        const id = parseTableId(profile[1]!);
+        if (!id || !access.canRead(id.dataset)) throw missing;
+        const table = (await plane.catalog.snapshot()).byId.get(profile[1]!);
+        if (!table || !isServed(table)) throw missing;
+        const text = await deps.repos.dataCatalog.profileText(table.id);
+        if (text === undefined) throw missing;
+        const hash = new Bun.CryptoHasher('sha256').update(text).digest('hex');
+        return serve(c, hash, () => new Response(text, { headers: { 'content-type': 'application/json' } }));
+      }
+      const doc = plane.docs.get(path);
+      if (!doc || (doc.dataset !== null && !access.canRead(doc.dataset))) throw missing;
+      const type = doc.path.endsWith('.md') ? 'text/markdown; charset=utf-8' : 'application/octet-stream';
+      return serve(c, doc.hash, () => new Response(Bun.file(doc.file), { headers: { 'content-type': type } }));
+    });
+}

@@ -1,0 +1,51 @@
+import { z } from '@hono/zod-openapi';
+import type { AppDeps } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
+import { ValidationError } from '../errors.ts';
+import { querySpecFor } from '../query/scope.ts';
+import { dataPlaneOf } from '../sync/data-plane.ts';
+import { createRouter, defineRoute, errorResponse } from './router.ts';
+import { jsonBody, jsonResponse } from './schemas.ts';
+
+export const QueryRequestSchema = z
+  .object({
+    sql: z.string().min(1).max(1_000_000).openapi({ example: 'SELECT count(*) FROM sales.orders' }),
+    limit: z.number().int().positive().optional().openapi({ description: 'Rows returned at most (default and maximum from the server config)' }),
+  })
+  .openapi('QueryRequest');
+
+export const QueryResultSchema = z
+  .object({
+    columns: z.array(z.object({ name: z.string(), type: z.string() })),
+    rows: z.array(z.array(z.unknown())).openapi({ description: 'JSON-safe values: BIGINT, DECIMAL and HUGEINT as strings' }),
+    row_count: z.number().int(),
+    truncated: z.boolean().openapi({ description: 'True when the result had more rows than the limit' }),
+    elapsed_ms: z.number().int(),
+  })
+  .openapi('QueryResult');
+
+const runQuery = defineRoute({
+  access: 'analyst', method: 'post', path: '/api/query', operationId: 'query.run', tags: ['query'],
+  summary: 'Run one read-only SQL query over the tables you may read (`<dataset>.<table>`, or the bare table name where unique; admins also the secret-free state tables as `state.*`)',
+  request: jsonBody(QueryRequestSchema),
+  responses: {
+    200: jsonResponse(QueryResultSchema, 'The result, cut at the limit'),
+    400: errorResponse('Not one read-only statement, or DuckDB refused it (its message is the detail)'),
+    408: errorResponse('The query ran longer than the server allows and was stopped'),
+  },
+});
+
+/** `POST /api/query`: SQL in a locked-down sandbox that holds only the caller's tables. */
+export function createQueryRouter(deps: AppDeps) {
+  const { default_limit, max_limit, timeout_ms } = deps.config.query;
+  return createRouter().openapi(runQuery, async (c) => {
+    const { sql, limit = default_limit } = c.req.valid('json');
+    if (limit > max_limit) {
+      throw new ValidationError('request validation failed', [{ path: 'limit', message: `limit may be at most ${max_limit}` }]);
+    }
+    const plane = dataPlaneOf(deps);
+    const spec = await querySpecFor(deps, plane.catalog, plane.snapshots, currentUser(c));
+    const result = await plane.queryPool.run(spec, { sql, limit, timeoutMs: timeout_ms });
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,39 @@
+import type { AppDeps } from '../context.ts';
+import { createQueryPool, type QueryPool } from '../query/sandbox.ts';
+import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from '../query/scope.ts';
+import { createDocsIndex, type DocsIndex } from './assets.ts';
+import { createTableCatalog, type TableCatalog } from './catalog.ts';
+import { createManifestService, type ManifestService } from './manifest.ts';
+
+/** The serving side of the data: table catalog, documents, manifests, the query pool. */
+export interface DataPlane {
+  catalog: TableCatalog;
+  docs: DocsIndex;
+  manifest: ManifestService;
+  queryPool: QueryPool;
+  snapshots: SystemSnapshots;
+}
+
+/**
+ * The data plane of this server, created on first use and kept on `deps.services`
+ * (one per AppDeps, so test servers never share caches or sandboxes).
+ */
+export function dataPlaneOf(deps: AppDeps): DataPlane {
+  if (deps.services.dataPlane) return deps.services.dataPlane;
+  const catalog = createTableCatalog(deps.repos.dataCatalog);
+  const docs = createDocsIndex(deps.config.dataDir);
+  const plane: DataPlane = {
+    catalog,
+    docs,
+    manifest: createManifestService(deps, catalog, docs),
+    queryPool: createQueryPool({
+      dataDir: deps.config.dataDir,
+      memoryLimit: deps.config.query.memory_limit,
+      threads: deps.config.query.threads,
+      logger: deps.logger,
+    }),
+    snapshots: createSystemSnapshots(deps.repos.systemSnapshots, snapshotDir(deps.config.dataDir)),
+  };
+  deps.services.dataPlane = plane;
+  return plane;
+}

@@ -1,0 +1,118 @@
+import type { AppDeps, AuthUser } from '../context.ts';
+import { VERSION } from '../version.ts';
+import { datasetAccess } from '../auth/datasets.ts';
+import { seesAllDatasets } from '../auth/roles.ts';
+import { isServed, type TableCatalog } from './catalog.ts';
+import type { DocsIndex } from './assets.ts';
+
+/** One table in the manifest (DESIGN: Sync). */
+export interface ManifestTable {
+  dataset: string;
+  name: string;
+  hash: string;
+  size_bytes: number | null;
+  rows: number | null;
+  columns: number | null;
+  updated_at: string | null;
+  url: string;
+}
+
+/** One asset (document or profile) in the manifest. */
+export interface ManifestAsset {
+  hash: string;
+  size_bytes: number | null;
+  url: string;
+}
+
+export interface Manifest {
+  manifest_version: 1;
+  generated_at: string;
+  server_version: string;
+  tables: Record<string, ManifestTable>;
+  assets: Record<string, ManifestAsset>;
+}
+
+/** Where a table's file is downloaded from (relative to the server's base URL). */
+export function downloadUrl(tableId: string): string {
+  return `/api/data/${tableId}/download`;
+}
+
+/** Where an asset is downloaded from. */
+export function assetUrl(path: string): string {
+  return `/api/assets/${path}`;
+}
+
+/** A serialised manifest with its strong ETag. */
+export interface RenderedManifest {
+  body: string;
+  etag: string;
+}
+
+export interface ManifestService {
+  forUser(user: AuthUser): Promise<RenderedManifest>;
+}
+
+/**
+ * Builds manifests, cached per permission set: callers who may read the same datasets
+ * get the same bytes. An entry is rebuilt when the state fingerprint or the documents
+ * change, so a finished sync or a new grant shows up on the next request.
+ */
+export function createManifestService(
+  deps: AppDeps,
+  catalog: TableCatalog,
+  docs: DocsIndex,
+  { maxEntries = 256 }: { maxEntries?: number } = {},
+): ManifestService {
+  const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
+
+  return {
+    async forUser(user) {
+      const [access, snapshot] = await Promise.all([datasetAccess(deps, user), catalog.snapshot()]);
+      const documents = docs.list();
+      const version = `${snapshot.version}|${documents.version}`;
+      const datasets = new Set<string>();
+      for (const t of snapshot.tables) datasets.add(t.dataset);
+      for (const a of documents.assets) if (a.dataset) datasets.add(a.dataset);
+      const readable = [...datasets].filter((d) => access.canRead(d)).sort();
+      const key = seesAllDatasets(user.role) ? '*' : readable.join(',');
+      const hit = cache.get(key);
+      if (hit?.version === version) return hit.rendered;
+
+      const allowed = new Set(readable);
+      const manifest: Manifest = {
+        manifest_version: 1,
+        generated_at: new Date().toISOString(),
+        server_version: VERSION,
+        tables: {},
+        assets: {},
+      };
+      for (const a of documents.assets) {
+        if (a.dataset === null || allowed.has(a.dataset)) {
+          manifest.assets[a.path] = { hash: a.hash, size_bytes: a.size_bytes, url: assetUrl(a.path) };
+        }
+      }
+      for (const t of snapshot.tables) {
+        if (!allowed.has(t.dataset) || !isServed(t)) continue;
+        manifest.tables[t.id] = {
+          dataset: t.dataset,
+          name: t.name,
+          hash: t.hash!,
+          size_bytes: t.size_bytes,
+          rows: t.rows,
+          columns: t.columns,
+          updated_at: t.last_sync,
+          url: downloadUrl(t.id),
+        };
+        if (t.profile_hash) {
+          const path = `profiles/${t.id}.json`;
+          manifest.assets[path] = { hash: t.profile_hash, size_bytes: t.profile_size, url: assetUrl(path) };
+        }
+      }
+      const body = JSON.stringify(manifest);
+      const rendered = { body, etag: `"${new Bun.CryptoHasher('sha256').update(body).digest('hex')}"` };
+      if (cache.size >= maxEntries && !cache.has(key)) cache.delete(cache.keys().next().value!);
+      cache.set(key, { version, rendered });
+      return rendered;
+    },
+  };
+}
