@@ -11,6 +11,8 @@ import { createAuthRouter } from './api/auth.ts';
 import { createAuditRouter } from './api/audit.ts';
 import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
+import { createTablesRouter } from './api/tables.ts';
+import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
 import { createDataRouter } from './api/data.ts';
 import { createQueryRouter } from './api/query.ts';
@@ -37,6 +39,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', createAuthRouter(deps));
   app.route('/', createUsersRouter(deps));
   app.route('/', createAuditRouter(deps));
+  app.route('/', createTablesRouter(deps));
+  app.route('/', createSyncRouter(deps));
   app.route('/', createCatalogRouter(deps));
   app.route('/', createDataRouter(deps));
   app.route('/', createQueryRouter(deps));

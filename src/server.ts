@@ -5,6 +5,7 @@ import { SchemaTooNewError } from './db/system.ts';
 import { bootstrap, shutdown } from './boot.ts';
 import { createApp } from './app.ts';
 import { VERSION } from './version.ts';
+import { startJobs } from '../jobs/index.ts';
 
 /** Starts Bun.serve and the jobs; nothing else. */
 async function main() {
@@ -37,6 +38,7 @@ async function main() {
     websocket,
     idleTimeout: 120,
   });
+  const stopJobs = startJobs(deps);
   logger.info('da server listening', { url: `http://localhost:${server.port}`, version: VERSION, data_dir: config.dataDir });
 
   let stopping = false;
@@ -44,6 +46,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
+    stopJobs();
     await server.stop();
     await shutdown(deps);
     process.exit(0);

@@ -1,0 +1,211 @@
+import { z } from '@hono/zod-openapi';
+import type { AppDeps } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { discoverTables, registerAllTables, registerTable } from '../sync/registry.ts';
+import { NAME_PATTERN } from '../sync/paths.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { jsonBody, jsonResponse } from './schemas.ts';
+
+const NameSchema = z.string().regex(NAME_PATTERN, 'names match ^[a-z_][a-z0-9_]{0,63}$');
+const TableIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,63}\.[a-z_][a-z0-9_]{0,63}$/, 'table ids are <dataset>.<table>')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'sales.orders' }),
+});
+const DatasetParams = z.object({ dataset: NameSchema.openapi({ param: { name: 'dataset', in: 'path' }, example: 'sales' }) });
+const KeySchema = z.array(z.string().min(1).max(256)).min(1).max(32);
+const StrategySchema = z.enum(['full', 'incremental']);
+
+export const SyncStateSchema = z
+  .object({
+    last_sync: z.string().nullable(),
+    rows: z.number().int().nullable(),
+    file_size_bytes: z.number().int().nullable(),
+    columns: z.number().int().nullable(),
+    hash: z.string().nullable().openapi({ description: 'sha256 of the Parquet file served now' }),
+    watermark: z.string().nullable(),
+    status: z.string().openapi({ description: '`ok`, or `error` when the last pull failed (the previous file is still served)' }),
+    error: z.string().nullable(),
+  })
+  .openapi('TableSyncState');
+
+export const RegisteredTableSchema = z
+  .object({
+    id: z.string().openapi({ example: 'sales.orders' }),
+    name: z.string(),
+    dataset: z.string(),
+    source_table: z.string(),
+    sync_strategy: StrategySchema,
+    primary_key: z.array(z.string()).nullable(),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    registered_by: z.string().nullable(),
+    registered_at: z.string().nullable(),
+    updated_at: z.string().nullable(),
+  })
+  .openapi('RegisteredTable');
+
+const TableWithStateSchema = RegisteredTableSchema.extend({ sync: SyncStateSchema.nullable() }).openapi('RegisteredTableWithState');
+
+const RegisterSchema = z
+  .object({
+    dataset: NameSchema,
+    source_table: z.string().min(1).max(1024).openapi({ description: 'The name the source uses (see discover)' }),
+    name: NameSchema.optional().openapi({ description: 'Defaults to source_table normalised' }),
+    sync_strategy: StrategySchema.default('full'),
+    primary_key: KeySchema.nullish(),
+    description: z.string().max(4000).nullish(),
+  })
+  .openapi('TableRegister');
+
+const UpdateSchema = z
+  .object({
+    sync_strategy: StrategySchema.optional(),
+    primary_key: KeySchema.nullable().optional(),
+    description: z.string().max(4000).nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .openapi('TableUpdate');
+
+const SourceSchema = z
+  .object({
+    dataset: z.string(),
+    type: z.enum(['local', 'keboola']),
+    public: z.boolean(),
+    description: z.string().nullable(),
+    location: z.string().openapi({ description: 'Folder (local) or Storage API URL (keboola); never a token' }),
+  })
+  .openapi('Source');
+
+const DiscoveredSchema = z
+  .object({
+    source_table: z.string(),
+    name: z.string(),
+    table_id: z.string(),
+    description: z.string().nullable(),
+    primary_key: z.array(z.string()).nullable(),
+    row_estimate: z.number().nullable(),
+    columns: z.array(z.object({ name: z.string(), type: z.string().nullable() })).nullable(),
+    registered: z.boolean(),
+    conflict: z.string().nullable().openapi({ description: 'Why this table cannot be registered under its normalised name' }),
+  })
+  .openapi('DiscoveredTable');
+
+const tags = ['tables'];
+const notFound = { 404: { description: 'No such table or source' } };
+
+const listTables = defineRoute({
+  access: 'admin', method: 'get', path: '/api/tables', operationId: 'tables.list', tags,
+  summary: 'Registered tables with their sync state',
+  responses: { 200: jsonResponse(z.object({ items: z.array(TableWithStateSchema) }), 'Registered tables') },
+});
+const createTable = defineRoute({
+  access: 'admin', method: 'post', path: '/api/tables', operationId: 'tables.register', tags,
+  summary: 'Register a source table for syncing (a name that is taken is a 409, never an overwrite)',
+  request: jsonBody(RegisterSchema),
+  responses: { 201: jsonResponse(RegisteredTableSchema, 'Registered'), ...notFound, 409: { description: 'Name or source table already registered' } },
+});
+const updateTable = defineRoute({
+  access: 'admin', method: 'patch', path: '/api/tables/{id}', operationId: 'tables.update', tags,
+  summary: 'Change strategy, primary key, description or the enabled flag',
+  request: { params: TableIdParams, ...jsonBody(UpdateSchema) },
+  responses: { 200: jsonResponse(RegisteredTableSchema, 'Updated'), ...notFound },
+});
+const deleteTable = defineRoute({
+  access: 'admin', method: 'delete', path: '/api/tables/{id}', operationId: 'tables.unregister', tags,
+  summary: 'Unregister a table; removes its file, sync state and profile',
+  request: { params: TableIdParams },
+  responses: { 204: { description: 'Unregistered' }, ...notFound, 409: { description: 'A sync is running' } },
+});
+const listSources = defineRoute({
+  access: 'admin', method: 'get', path: '/api/sources', operationId: 'sources.list', tags,
+  summary: 'Configured sources (no secrets)',
+  responses: { 200: jsonResponse(z.object({ items: z.array(SourceSchema) }), 'Sources') },
+});
+const discover = defineRoute({
+  access: 'admin', method: 'get', path: '/api/sources/{dataset}/discover', operationId: 'sources.discover', tags,
+  summary: 'Tables the source offers, with a registered flag',
+  request: { params: DatasetParams },
+  responses: { 200: jsonResponse(z.object({ items: z.array(DiscoveredSchema) }), 'Offered tables'), ...notFound },
+});
+const registerAll = defineRoute({
+  access: 'admin', method: 'post', path: '/api/sources/{dataset}/register-all', operationId: 'sources.registerAll', tags,
+  summary: 'Register every offered table not yet registered (colliding names are skipped and listed)',
+  request: { params: DatasetParams },
+  responses: {
+    200: jsonResponse(
+      z.object({
+        registered: z.array(RegisteredTableSchema),
+        skipped: z.array(z.object({ source_table: z.string(), reason: z.string() })),
+      }),
+      'What was registered and what was skipped',
+    ),
+    ...notFound,
+  },
+});
+
+/** The table registry and the configured sources (admin). */
+export function createTablesRouter(deps: AppDeps) {
+  const { tableRegistry, syncState } = deps.repos;
+  const engine = () => {
+    if (!deps.services.sync) throw new Error('the sync engine is not running');
+    return deps.services.sync;
+  };
+
+  return createRouter()
+    .openapi(listTables, async (c) => {
+      const [tables, states] = await Promise.all([tableRegistry.list(), syncState.list()]);
+      const byId = new Map(states.map((s) => [s.table_id, s]));
+      const items = tables.map((t) => {
+        const s = byId.get(t.id);
+        return {
+          ...t,
+          sync: s
+            ? { last_sync: s.last_sync, rows: s.rows, file_size_bytes: s.file_size_bytes, columns: s.columns, hash: s.hash,
+                watermark: s.watermark, status: s.status, error: s.error }
+            : null,
+        };
+      });
+      return c.json({ items }, 200);
+    })
+    .openapi(createTable, async (c) => {
+      const table = await registerTable(deps, engine(), c.req.valid('json'), currentUser(c).id);
+      return c.json(table, 201);
+    })
+    .openapi(updateTable, async (c) => {
+      const { id } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const table = await tableRegistry.get(id);
+      if (!table) throw new NotFoundError(`table ${id} is not registered`);
+      const strategy = patch.sync_strategy ?? table.sync_strategy;
+      const key = patch.primary_key !== undefined ? patch.primary_key : table.primary_key;
+      if (strategy === 'incremental' && !key?.length) {
+        throw new ValidationError('incremental sync needs a primary key', [{ path: 'primary_key', message: 'required for incremental sync' }]);
+      }
+      return c.json((await tableRegistry.update(id, patch))!, 200);
+    })
+    .openapi(deleteTable, async (c) => {
+      await engine().unregister(c.req.valid('param').id);
+      return c.body(null, 204);
+    })
+    .openapi(listSources, async (c) => {
+      const items = Object.entries(deps.config.sources).map(([dataset, s]) => ({
+        dataset,
+        type: s.type,
+        public: s.public,
+        description: s.description ?? null,
+        location: s.type === 'local' ? s.path : s.url,
+      }));
+      return c.json({ items }, 200);
+    })
+    .openapi(discover, async (c) => {
+      const items = await discoverTables(deps, engine(), c.req.valid('param').dataset);
+      return c.json({ items }, 200);
+    })
+    .openapi(registerAll, async (c) => {
+      const out = await registerAllTables(deps, engine(), c.req.valid('param').dataset, currentUser(c).id);
+      return c.json(out, 200);
+    });
+}
