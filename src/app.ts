@@ -11,6 +11,8 @@ import { createAuthRouter } from './api/auth.ts';
 import { createAuditRouter } from './api/audit.ts';
 import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
+import { createUploadRouter } from './api/upload.ts';
+import { createCliRouter } from './api/cli.ts';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
@@ -38,6 +40,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', createHealthRouter(deps));
   app.route('/', createAuthRouter(deps));
   app.route('/', createUsersRouter(deps));
+  app.route('/', createUploadRouter(deps));
+  app.route('/', createCliRouter(deps));
   app.route('/', createAuditRouter(deps));
   app.route('/', createTablesRouter(deps));
   app.route('/', createSyncRouter(deps));

@@ -1,0 +1,91 @@
+import { Command, Option, UsageError } from 'clipanion';
+import { BaseCommand } from '../base.ts';
+import { formatBytes } from '../format.ts';
+import { runSync, type SyncReport } from '../sync.ts';
+
+/** `da sync`: brings the workspace in line with what the server offers this user. */
+export class SyncCommand extends BaseCommand {
+  static paths = [['sync']];
+  static usage = Command.Usage({
+    category: 'Data',
+    description: 'Download permitted tables and docs, rebuild local views, upload sessions',
+    details: `
+      Runs in the workspace (the current directory):
+
+      - fetches the manifest and downloads only tables whose hash changed, four at a time, into \`./server/parquet/<dataset>/<table>.parquet\`; a partial download (\`.part\`) is resumed with HTTP Range; every file is checked against its sha256 and renamed into place;
+      - removes tables you may no longer read; a local file that was changed or damaged is downloaded again;
+      - writes docs, rules and table profiles under \`./server/\`;
+      - rebuilds the views in \`./user/duckdb/analytics.duckdb\` (\`<dataset>.<table>\` and, where unique, \`<table>\`); your own tables and views there are kept;
+      - uploads new session transcripts (\`./user/sessions/**/*.jsonl\` and Claude Code's transcripts of this directory), \`./user/artifacts/**\` and \`./CLAUDE.local.md\`;
+      - records what it did in \`$DA_CONFIG_DIR/sync-state/\`.
+
+      \`--json\` prints the change report (tables added/changed/removed with bytes and row deltas, assets, uploads, errors). Exit 1 when any table failed (the others are kept).
+    `,
+    examples: [
+      ['Sync everything', '$0 sync'],
+      ['Only two tables', '$0 sync --table sales.orders --table customers'],
+      ['What would change, as JSON', '$0 sync --dry-run --json'],
+      ['Upload session notes only (Claude Code SessionEnd hook)', '$0 sync --upload-only --quiet'],
+    ],
+  });
+
+  table = Option.Array('--table', [], { description: 'Only this table (id `dataset.table` or name); repeatable' });
+  uploadOnly = Option.Boolean('--upload-only', false, { description: 'Only upload sessions, artifacts and CLAUDE.local.md' });
+  docsOnly = Option.Boolean('--docs-only', false, { description: 'Only docs, rules and profiles (no tables, no uploads)' });
+  dryRun = Option.Boolean('--dry-run', false, { description: 'Report what would change; change nothing' });
+  quiet = Option.Boolean('--quiet,-q', false, { description: 'Print nothing on success (errors still go to stderr)' });
+  verify = Option.Boolean('--verify', false, { description: 'Hash every local file instead of trusting size and mtime' });
+  concurrency = Option.String('--concurrency', '4', { description: 'Downloads at once (default 4)' });
+
+  async run() {
+    if (this.uploadOnly && this.docsOnly) throw new UsageError('--upload-only and --docs-only exclude each other');
+    if (this.uploadOnly && this.table.length) throw new UsageError('--upload-only takes no --table');
+    const concurrency = Number(this.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1..32');
+    const client = this.authedClient();
+    const stderr = this.context.stderr as NodeJS.WriteStream;
+    const showProgress = Boolean(stderr.isTTY) && !this.quiet && !this.json;
+    let last = 0;
+    const report = await runSync(client, this.store.paths.dir, this.context.cwd, {
+      tables: this.table,
+      uploadOnly: this.uploadOnly,
+      docsOnly: this.docsOnly,
+      dryRun: this.dryRun,
+      verify: this.verify,
+      concurrency,
+      onProgress: showProgress
+        ? (p) => {
+            const now = performance.now();
+            if (now - last < 100 && p.done < p.total) return;
+            last = now;
+            const pct = p.totalBytes ? Math.min(100, Math.floor((p.bytes / p.totalBytes) * 100)) : 100;
+            const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
+            stderr.write(`\r[${bar}] ${pct}%  ${p.done}/${p.total} tables  ${formatBytes(p.bytes)} / ${formatBytes(p.totalBytes)}   `);
+          }
+        : undefined,
+    });
+    if (showProgress && last) stderr.write('\n');
+    for (const e of report.errors) this.context.stderr.write(`da: ${e.id}: ${e.message}\n`);
+    if (this.json) this.emit(report, () => undefined);
+    else if (!this.quiet) this.context.stdout.write(summarise(report) + '\n');
+    return report.errors.length ? 1 : 0;
+  }
+}
+
+/** The human summary of a sync report. */
+export function summarise(r: SyncReport): string {
+  const t = r.tables;
+  const lines = [
+    `${r.dry_run ? 'would sync' : 'synced'}: ${t.added.length} added, ${t.changed.length} changed, ${t.removed.length} removed, ${t.unchanged} unchanged; ` +
+      `${formatBytes(r.bytes_downloaded)} in ${(r.elapsed_ms / 1000).toFixed(1)} s`,
+  ];
+  for (const a of t.added) lines.push(`  + ${a.id} (${a.rows ?? '?'} rows)`);
+  for (const c of t.changed) lines.push(`  ~ ${c.id} (${c.reason}${c.row_delta !== null ? `, ${c.row_delta >= 0 ? '+' : ''}${c.row_delta} rows` : ''})`);
+  for (const d of t.removed) lines.push(`  - ${d.id}`);
+  if (r.assets.updated.length || r.assets.removed.length) lines.push(`  docs: ${r.assets.updated.length} updated, ${r.assets.removed.length} removed`);
+  const up = r.uploads.sessions.length + r.uploads.artifacts.length + (r.uploads.local_md ? 1 : 0);
+  if (up) lines.push(`  uploaded: ${r.uploads.sessions.length} sessions, ${r.uploads.artifacts.length} artifacts${r.uploads.local_md ? ', CLAUDE.local.md' : ''}`);
+  for (const s of r.uploads.skipped) lines.push(`  not uploaded: ${s.name} (${s.reason})`);
+  if (r.views.skipped.length) lines.push(`  views not created (your own table/view has the name): ${r.views.skipped.join(', ')}`);
+  return lines.join('\n');
+}

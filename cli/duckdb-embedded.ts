@@ -1,0 +1,120 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** One embedded file: where the compiled binary holds it, and what it must look like on disk. */
+export interface EmbeddedFile {
+  /** `$bunfs` path of the embedded copy (from `import p from '…' with { type: 'file' }`). */
+  embedded: string;
+  /** File name in the cache folder (`duckdb.node`, `libduckdb.so`). */
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** Where extracted native files live: `$XDG_CACHE_HOME/da` or `~/.cache/da` (temp dir as last resort). */
+export function nativeCacheRoot(env: Record<string, string | undefined> = process.env): string {
+  if (env.DA_CACHE_DIR) return env.DA_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'da');
+  let home = env.HOME;
+  if (!home) {
+    try {
+      home = homedir();
+    } catch {
+      home = undefined;
+    }
+  }
+  return home ? join(home, '.cache', 'da') : join(tmpdir(), `da-cache-${process.getuid?.() ?? 0}`);
+}
+
+function sha256Of(path: string): string {
+  return new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * Writes each embedded file to `dir` unless an identical one is already there. A copy is
+ * trusted by its size plus a marker naming its sha256, written only after the hash was
+ * checked; so a normal start costs two `stat`s and a small read, not a 70 MB hash.
+ */
+export function extractNativeFiles(dir: string, files: EmbeddedFile[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) {
+    const target = join(dir, f.name);
+    const marker = `${target}.sha256`;
+    try {
+      if (statSync(target).size === f.size && readFileSync(marker, 'utf8').trim() === f.sha256) continue;
+    } catch {
+      // missing or unreadable: extract below
+    }
+    const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+    const bytes = readFileSync(f.embedded);
+    const fd = openSync(tmp, 'w', 0o755);
+    try {
+      writeSync(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
+    const got = sha256Of(tmp);
+    if (got !== f.sha256) throw new Error(`embedded ${f.name} is corrupt (sha256 ${got}, expected ${f.sha256})`);
+    // rename is atomic: a concurrent `da` either sees the old complete file or the new one.
+    renameSync(tmp, target);
+    const mtmp = `${marker}.${process.pid}.tmp`;
+    Bun.write(mtmp, f.sha256);
+    renameSync(mtmp, marker);
+  }
+}
+
+/**
+ * A stand-in for `@duckdb/node-bindings` that loads the native module only when first used,
+ * so commands that never touch DuckDB (`--help`, `login`, …) start in milliseconds.
+ * `@duckdb/node-api` reads the `ResultType`/`StatementType` enums at import time: capitalised
+ * names get a proxy that resolves against the real binding on first property access.
+ */
+export function createLazyBinding(load: () => Record<string | symbol, unknown>): Record<string, unknown> {
+  let real: Record<string | symbol, unknown> | undefined;
+  const binding = () => (real ??= load());
+  const lazyEnum = (name: string) =>
+    new Proxy(
+      {},
+      {
+        get: (_t, p) => (binding()[name] as Record<string | symbol, unknown>)[p],
+        has: (_t, p) => p in (binding()[name] as object),
+        ownKeys: () => Reflect.ownKeys(binding()[name] as object),
+        getOwnPropertyDescriptor: (_t, p) => {
+          const d = Reflect.getOwnPropertyDescriptor(binding()[name] as object, p);
+          return d ? { ...d, configurable: true } : undefined;
+        },
+      },
+    );
+  return new Proxy({} as Record<string, unknown>, {
+    get(_t, prop) {
+      if (real) return real[prop];
+      if (prop === 'then' || prop === '__esModule' || typeof prop === 'symbol') return undefined;
+      if (/^[A-Z]/.test(prop)) return lazyEnum(prop);
+      return binding()[prop];
+    },
+    has: (_t, p) => p in binding(),
+    ownKeys: () => Reflect.ownKeys(binding()),
+    getOwnPropertyDescriptor: (_t, p) => {
+      const d = Reflect.getOwnPropertyDescriptor(binding(), p);
+      return d ? { ...d, configurable: true } : undefined;
+    },
+  });
+}
+
+/**
+ * Extracts the embedded DuckDB files into the cache (once per version) and loads the Node-API
+ * module with `process.dlopen`; `duckdb.node` has RUNPATH `$ORIGIN`, so it finds the
+ * `libduckdb.so` beside it.
+ */
+export function loadEmbeddedDuckDB(opts: { version: string; target: string; files: EmbeddedFile[]; nodeFile: string }) {
+  return createLazyBinding(() => {
+    const dir = join(nativeCacheRoot(), `duckdb-${opts.version}-${opts.target}`);
+    extractNativeFiles(dir, opts.files);
+    const mod = { exports: {} as Record<string, unknown> };
+    const path = join(dir, opts.nodeFile);
+    if (!existsSync(path)) throw new Error(`DuckDB native module missing at ${path}`);
+    process.dlopen(mod, path);
+    return mod.exports;
+  });
+}

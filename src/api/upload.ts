@@ -1,0 +1,165 @@
+import { z } from '@hono/zod-openapi';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppDeps } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
+import type { Context } from 'hono';
+import type { AppEnv } from '../context.ts';
+import { BadRequestError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { createRouter, defineRoute } from './router.ts';
+import { jsonResponse } from './schemas.ts';
+
+/** Most bytes one upload may have, per kind (`da sync` skips larger files itself). */
+export const UPLOAD_LIMITS = { sessions: 50 * 1024 ** 2, artifacts: 50 * 1024 ** 2, 'local-md': 1024 ** 2 } as const;
+
+type Kind = keyof typeof UPLOAD_LIMITS;
+
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+const MAX_SEGMENTS = 6;
+
+/** Splits an upload name (`project/2024-05-01.jsonl`) into safe path segments, or undefined. */
+export function parseUploadName(name: string, kind: Kind): string[] | undefined {
+  const segs = name.split('/');
+  if (segs.length > MAX_SEGMENTS || !segs.every((s) => SEGMENT.test(s) && !s.includes('..'))) return undefined;
+  if (kind === 'sessions' && !name.endsWith('.jsonl')) return undefined;
+  return segs;
+}
+
+export const UploadResultSchema = z
+  .object({
+    kind: z.enum(['sessions', 'artifacts', 'local-md']),
+    name: z.string(),
+    size_bytes: z.number().int(),
+    sha256: z.string(),
+    stored_at: z.string(),
+  })
+  .openapi('UploadResult');
+
+const NameQuery = z.object({
+  name: z.string().min(1).max(800).openapi({ description: 'Relative file name; segments of [A-Za-z0-9._-], at most 6 deep' }),
+});
+const binaryBody = (description: string) => ({
+  body: {
+    required: true,
+    description,
+    content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+  },
+});
+const tags = ['uploads'];
+const tooLarge = { 413: { description: 'Larger than the limit for this kind' } };
+
+const sessionsRoute = defineRoute({
+  access: 'analyst', method: 'post', path: '/api/upload/sessions', operationId: 'upload.sessions', tags,
+  summary: `Upload an AI session transcript (.jsonl, up to ${UPLOAD_LIMITS.sessions / 1024 ** 2} MB); replaces one of the same name`,
+  request: { query: NameQuery, ...binaryBody('The transcript') },
+  responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge },
+});
+const artifactsRoute = defineRoute({
+  access: 'analyst', method: 'post', path: '/api/upload/artifacts', operationId: 'upload.artifacts', tags,
+  summary: `Upload an analysis artifact (any file, up to ${UPLOAD_LIMITS.artifacts / 1024 ** 2} MB)`,
+  request: { query: NameQuery, ...binaryBody('The file') },
+  responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge },
+});
+const localMdRoute = defineRoute({
+  access: 'analyst', method: 'post', path: '/api/upload/local-md', operationId: 'upload.localMd', tags,
+  summary: "Upload the analyst's CLAUDE.local.md (UTF-8 text, up to 1 MB); replaces the previous one",
+  request: {
+    body: { required: true, content: { 'text/markdown': { schema: z.string() }, 'text/plain': { schema: z.string() } } },
+  },
+  responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge },
+});
+
+/**
+ * Streams a request body into `target` through a temp file: refuses more than `limit`
+ * bytes (nothing is left behind) and returns the size and sha256.
+ */
+async function storeBody(req: Request, target: string, limit: number, check?: (bytes: Uint8Array) => void) {
+  const declared = Number(req.headers.get('content-length') ?? NaN);
+  if (declared > limit) return { tooLarge: true as const };
+  mkdirSync(join(target, '..'), { recursive: true });
+  const tmp = `${target}.${crypto.randomUUID()}.tmp`;
+  const hasher = new Bun.CryptoHasher('sha256');
+  const fd = openSync(tmp, 'w', 0o600);
+  let size = 0;
+  const parts: Uint8Array[] = [];
+  try {
+    if (req.body) {
+      const reader = req.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel();
+          return { tooLarge: true as const };
+        }
+        writeSync(fd, value);
+        hasher.update(value);
+        if (check) parts.push(value);
+      }
+    }
+    if (check) check(Buffer.concat(parts));
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed on the error path
+    }
+  }
+  if (size > limit) {
+    rmSync(tmp, { force: true });
+    return { tooLarge: true as const };
+  }
+  renameSync(tmp, target);
+  return { tooLarge: false as const, size, sha256: hasher.digest('hex') };
+}
+
+/** Session transcripts, artifacts and CLAUDE.local.md from `da sync`, stored per user under uploads/. */
+export function createUploadRouter(deps: AppDeps) {
+  const root = join(deps.config.dataDir, 'uploads');
+  const userDir = (id: string) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new BadRequestError('unexpected user id');
+    return join(root, id);
+  };
+
+  const receive = async (c: Context<AppEnv>, kind: Kind) => {
+    const user = currentUser(c);
+    let name: string;
+    let target: string;
+    if (kind === 'local-md') {
+      name = 'CLAUDE.local.md';
+      target = join(userDir(user.id), name);
+    } else {
+      name = c.req.query('name') ?? '';
+      const segs = parseUploadName(name, kind);
+      if (!segs) {
+        throw new ValidationError(
+          kind === 'sessions'
+            ? 'name must be a relative .jsonl path of [A-Za-z0-9._-] segments (at most 6)'
+            : 'name must be a relative path of [A-Za-z0-9._-] segments (at most 6)',
+        );
+      }
+      target = join(userDir(user.id), kind, ...segs);
+    }
+    const stored = await storeBody(c.req.raw, target, UPLOAD_LIMITS[kind], kind === 'local-md'
+      ? (bytes) => {
+          try {
+            new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+          } catch {
+            throw new ValidationError('CLAUDE.local.md must be UTF-8 text');
+          }
+        }
+      : undefined);
+    if (stored.tooLarge) throw new PayloadTooLargeError(`${kind} uploads are limited to ${UPLOAD_LIMITS[kind]} bytes`);
+    return { kind, name, size_bytes: stored.size, sha256: stored.sha256, stored_at: new Date().toISOString() };
+  };
+
+  return createRouter()
+    .openapi(sessionsRoute, async (c) => c.json(await receive(c, 'sessions'), 201))
+    .openapi(artifactsRoute, async (c) => c.json(await receive(c, 'artifacts'), 201))
+    .openapi(localMdRoute, async (c) => c.json(await receive(c, 'local-md'), 201));
+}
