@@ -1,4 +1,5 @@
 import type { SourceConfig } from '../config.ts';
+import { createKeboolaConnector } from './keboola/index.ts';
 import { createLocalConnector } from './local/index.ts';
 import type { Connector } from './types.ts';
 
@@ -6,14 +7,17 @@ export * from './types.ts';
 
 /** Options that reach connectors from the engine (not from config). */
 export interface ConnectorOptions {
+  /** The HTTP client remote connectors use (default: global fetch). */
   fetch?: typeof fetch;
 }
 
 /** The connector for one configured source (`sources.<dataset>` in instance.yaml). */
-export function createConnector(dataset: string, source: SourceConfig, _options: ConnectorOptions = {}): Connector {
+export function createConnector(dataset: string, source: SourceConfig, options: ConnectorOptions = {}): Connector {
   switch (source.type) {
     case 'local':
       return createLocalConnector(dataset, source);
+    case 'keboola':
+      return createKeboolaConnector(dataset, source, { fetch: options.fetch });
     default:
       throw new Error(`source ${dataset}: type ${(source as { type: string }).type} has no connector`);
   }
