@@ -25,14 +25,64 @@ const server = spawn('bun', ['src/server.ts'], { stdio: 'inherit', env: { ...env
 process.on('SIGINT', () => server.kill('SIGINT'));
 process.on('SIGTERM', () => server.kill('SIGTERM'));
 
-// Wait until the server answers, then say how to use it.
-for (let i = 0; i < 100; i++) {
+// Wait until the server answers.
+let healthy = false;
+for (let i = 0; i < 150 && !healthy; i++) {
   try {
-    const res = await fetch(`${url}/api/health`);
-    if (res.ok) break;
+    healthy = (await fetch(`${url}/api/health`)).ok;
   } catch {}
-  await Bun.sleep(200);
+  if (!healthy) await Bun.sleep(200);
 }
+if (!healthy) {
+  process.stderr.write(`da demo: the server did not answer at ${url}\n`);
+  server.kill('SIGTERM');
+  process.exit(1);
+}
+
+await loadFixtureData();
+
+/**
+ * As the demo admin: registers every table of every configured source, syncs them,
+ * waits for the sync and prints the tables loaded. Runs again harmlessly on a restart.
+ */
+async function loadFixtureData() {
+  const call = async (path: string, init: RequestInit = {}, token?: string) => {
+    const res = await fetch(url + path, {
+      ...init,
+      headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
+    const body = res.status === 204 ? null : await res.json();
+    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path} answered ${res.status}: ${JSON.stringify(body)}`);
+    return body as any;
+  };
+  try {
+    const { access_token: token } = await call('/auth/token', {
+      method: 'POST',
+      body: JSON.stringify({ email: env.DA_ADMIN_EMAIL, password: env.DA_ADMIN_PASSWORD }),
+    });
+    const { items: sources } = await call('/api/sources', {}, token);
+    for (const source of sources as Array<{ dataset: string }>) {
+      const { registered, skipped } = await call(`/api/sources/${source.dataset}/register-all`, { method: 'POST' }, token);
+      process.stderr.write(`== ${source.dataset}: ${registered.length} tables registered${skipped.length ? `, ${skipped.length} skipped` : ''}\n`);
+    }
+    const { job_id } = await call('/api/sync/trigger', { method: 'POST' }, token);
+    process.stderr.write(`== syncing (job ${job_id})\n`);
+    let job: any;
+    for (;;) {
+      job = await call(`/api/sync/jobs/${job_id}`, {}, token);
+      if (job.status === 'succeeded' || job.status === 'failed') break;
+      await Bun.sleep(200);
+    }
+    const lines = (job.tables as Array<{ table_id: string; status: string; rows: number | null; bytes: number | null; error: string | null }>).map(
+      (t) => `  ${t.table_id.padEnd(28)} ${t.status === 'ok' ? `${String(t.rows).padStart(8)} rows  ${((t.bytes ?? 0) / 1024).toFixed(1).padStart(8)} KiB` : `error: ${t.error}`}`,
+    );
+    process.stdout.write(`\ntables loaded (sync ${job.status}):\n${lines.join('\n')}\n`);
+  } catch (err) {
+    process.stderr.write(`da demo: loading the fixture data failed: ${(err as Error).message}\n`);
+  }
+}
+
+// Say how to use it.
 process.stdout.write(
   [
     '',
