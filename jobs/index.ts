@@ -1,10 +1,11 @@
 import { Cron } from 'croner';
 import type { AppDeps } from '../src/context.ts';
 import { dataRefreshJob } from './data-refresh.ts';
+import { retentionJob } from './retention.ts';
 import type { JobDefinition } from './types.ts';
 
 /** Every scheduled job of the server. */
-export const JOBS: JobDefinition[] = [dataRefreshJob];
+export const JOBS: JobDefinition[] = [dataRefreshJob, retentionJob];
 
 /**
  * Schedules the jobs with croner (`protect` skips a run while the previous one is busy)

@@ -112,6 +112,16 @@ export const ConfigSchema = z
           }
         }
       }),
+    retention: z
+      .object({
+        /** Audit entries older than this many days are deleted by the daily retention job. */
+        audit_days: z.number().int().positive().default(365),
+        /** Per-table sync history is kept this many days. */
+        sync_history_days: z.number().int().positive().default(90),
+        schedule: z.string().nullable().default('17 3 * * *'),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -74,6 +74,17 @@ export function createAuditRepository(db: SystemDb, { flushMs = 200, maxBatch = 
 
     flush,
 
+    /** Deletes entries older than `days`; returns how many went. */
+    async purgeOlderThan(days: number): Promise<number> {
+      await flush();
+      return db.write(async (q) => {
+        // Count, then delete, on the one write connection: nothing lands in between.
+        const row = await q.one<{ n: string }>(`SELECT count(*) AS n FROM audit_log WHERE timestamp < current_timestamp - to_days(?)`, [days]);
+        await q.run(`DELETE FROM audit_log WHERE timestamp < current_timestamp - to_days(?)`, [days]);
+        return Number(row?.n ?? 0);
+      });
+    },
+
     async list(f: AuditFilter): Promise<{ items: AuditEntry[]; next_cursor: string | null }> {
       await flush();
       const where: string[] = [];

@@ -146,6 +146,20 @@ export function createSyncStateRepository(db: SystemDb) {
       }));
     },
 
+    /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
+    async purgeHistoryOlderThan(days: number): Promise<number> {
+      return db.write(async (q) => {
+        // Count, then delete, on the one write connection: nothing lands in between.
+        const row = await q.one<{ n: string }>(`SELECT count(*) AS n FROM sync_history WHERE synced_at < current_timestamp - to_days(?)`, [days]);
+        await q.run(`DELETE FROM sync_history WHERE synced_at < current_timestamp - to_days(?)`, [days]);
+        await q.run(
+          `DELETE FROM sync_jobs WHERE status IN ('succeeded','failed') AND created_at < current_timestamp - to_days(?)`,
+          [days],
+        );
+        return Number(row?.n ?? 0);
+      });
+    },
+
     async createJob(job: { id: string; requestedBy: string | null; tables: string[] | null }): Promise<SyncJob> {
       await db.write((q) =>
         q.run(
