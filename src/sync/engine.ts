@@ -93,6 +93,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       table_id: table.id, status: 'ok', mode: null, rows: null, rows_read: null, bytes: null, columns: null, hash: null,
       duration_ms: 0, error: null,
     };
+    let committed = false;
     try {
       mkdirSync(dirname(target), { recursive: true });
       mkdirSync(scratch, { recursive: true });
@@ -113,10 +114,12 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
         tableId: table.id, rows: facts.rows, fileSizeBytes: facts.bytes, uncompressedSizeBytes: facts.uncompressed,
         columns: facts.columns, hash: facts.hash, watermark: pulled.watermark,
       });
+      committed = true;
       renameSync(temp, target);
       Object.assign(result, { mode: pulled.mode, rows: facts.rows, rows_read: pulled.rows_read, bytes: facts.bytes, columns: facts.columns, hash: facts.hash });
     } catch (err) {
-      removePath(temp);
+      // A committed file whose rename failed stays for recover() to move into place.
+      if (!committed) removePath(temp);
       result.status = 'error';
       result.error = message(err);
       await repos.syncState.recordFailure(table.id, result.error).catch(() => {});
