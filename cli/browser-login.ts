@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { CliError } from './errors.ts';
 
 /** Result of the browser flow: the token the server handed to the loopback callback. */
@@ -63,7 +64,7 @@ export async function browserLogin(opts: {
     },
   });
   const callback = `http://127.0.0.1:${server.port}/callback`;
-  const loginUrl = `${opts.server}/login?cli_redirect=${encodeURIComponent(callback)}&state=${encodeURIComponent(state)}`;
+  const loginUrl = `${opts.server}/login?cli_redirect=${encodeURIComponent(callback)}&state=${encodeURIComponent(state)}&host=${encodeURIComponent(hostname())}`;
   opts.announce(loginUrl);
   if (opts.open) openBrowser(loginUrl, opts.env);
   const timer = setTimeout(() => reject(new CliError(`no sign-in within ${Math.round(opts.timeoutMs / 1000)} s; run \`da login\` again`)), opts.timeoutMs);

@@ -13,6 +13,7 @@ import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
+import { createLoginRouter } from './web/login.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', createUsersRouter(deps));
   app.route('/', createUploadRouter(deps));
   app.route('/', createCliRouter(deps));
+  app.route('/', createLoginRouter(deps));
   app.route('/', createAuditRouter(deps));
   app.route('/', createTablesRouter(deps));
   app.route('/', createSyncRouter(deps));

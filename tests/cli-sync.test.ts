@@ -194,12 +194,39 @@ describe('da sync against a real server', () => {
     expect(again.uploads).toMatchObject({ sessions: [], artifacts: [], local_md: false });
   });
 
-  test('after the server stops, query works offline', async () => {
+  test('explore and status describe tables from the server and locally', async () => {
+    const remote = (await da.run(['explore', 'orders', '--remote', '--json'])).json();
+    expect(remote).toMatchObject({ id: 'sales.orders', source: 'remote', rows: 1200 });
+    expect(remote.columns.map((c: { name: string }) => c.name)).toEqual(['order_id', 'customer_id', 'amount']);
+    expect(remote.sample).toHaveLength(5);
+    const unknown = await da.run(['explore', 'nope', '--json']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.json().error.available).toContain('sales.orders');
+    const status = (await da.run(['status', '--json'])).json();
+    expect(status.server.reachable).toBe(true);
+    expect(status.user.email).toBe(analyst.email);
+    expect(status.tables.map((t: { id: string }) => t.id)).toEqual(['sales.customers', 'sales.events', 'sales.orders']);
+    expect(status.stale).toEqual([]);
+  });
+
+  test('after the server stops, query, explore, status --local and skills work offline', async () => {
     proxy.stop(true);
     await server.stop();
     const q = await da.run(['query', '--json', 'SELECT count(*)::INTEGER AS n FROM sales.orders']);
     expect(q.code).toBe(0);
     expect(q.json().rows).toEqual([[1200]]);
+    const explore = await da.run(['explore', 'sales.orders', '--json']);
+    expect(explore.code).toBe(0);
+    const ex = explore.json();
+    expect(ex).toMatchObject({ id: 'sales.orders', source: 'local', rows: 1200 });
+    expect(ex.columns.map((c: { name: string; type: string }) => `${c.name}:${c.type}`)).toEqual(['order_id:BIGINT', 'customer_id:BIGINT', 'amount:DOUBLE']);
+    expect(ex.sample).toHaveLength(5);
+    const status = await da.run(['status', '--local', '--json']);
+    expect(status.code).toBe(0);
+    expect(status.json().last_sync).toBeString();
+    expect(status.json().tables).toHaveLength(3);
+    const skills = await da.run(['skills', 'show', 'sync']);
+    expect(skills.code).toBe(0);
     const s = await da.run(['sync', '--json']);
     expect(s.code).toBe(1);
     expect(s.json().error.message).toContain('cannot reach');

@@ -1,8 +1,26 @@
+import { DiagnoseCommand } from './diagnose.ts';
+import { InitCommand } from './init.ts';
+import { SkillsListCommand } from './skills/list.ts';
+import { SkillsShowCommand } from './skills/show.ts';
+import { AdminAddUserCommand } from './admin/add-user.ts';
+import { AdminRemoveUserCommand } from './admin/remove-user.ts';
+import { AdminListUsersCommand } from './admin/list-users.ts';
+import { AdminSetRoleCommand } from './admin/set-role.ts';
+import { AdminGrantCommand } from './admin/grant.ts';
+import { AdminRevokeCommand } from './admin/revoke.ts';
+import { AdminRegisterTableCommand } from './admin/register-table.ts';
+import { AdminListTablesCommand } from './admin/list-tables.ts';
 import { LoginCommand } from './login.ts';
 import { LogoutCommand } from './logout.ts';
+import { ExploreCommand } from './explore.ts';
 import { QueryCommand } from './query.ts';
+import { StatusCommand } from './status.ts';
 import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
-export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand];
+export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand,
+  AdminAddUserCommand, AdminRemoveUserCommand, AdminListUsersCommand, AdminSetRoleCommand, AdminGrantCommand, AdminRevokeCommand, AdminRegisterTableCommand, AdminListTablesCommand,
+  SkillsListCommand, SkillsShowCommand,
+  DiagnoseCommand, InitCommand,
+];

@@ -1,0 +1,29 @@
+import { Command, Option, UsageError } from 'clipanion';
+import { BaseCommand } from '../../base.ts';
+import { ROLE_NAMES } from '../../admin.ts';
+
+/** `da admin add-user`. */
+export class AdminAddUserCommand extends BaseCommand {
+  static paths = [['admin', 'add-user']];
+  static usage = Command.Usage({
+    category: 'Admin',
+    description: 'Create a user (admin)',
+    details: 'Without `--password` the server returns a single-use setup token (shown once) that the user redeems with POST /auth/setup.',
+    examples: [
+      ['Add an analyst with a setup token', '$0 admin add-user ana@example.com --role analyst'],
+      ['Add a viewer with a password', '$0 admin add-user vic@example.com --role viewer --password s3cret-pass'],
+    ],
+  });
+  email = Option.String({ name: 'email' });
+  role = Option.String('--role', 'analyst', { description: 'viewer, analyst (default), admin or km_admin' });
+  name = Option.String('--name', { description: 'Display name' });
+  password = Option.String('--password', { description: 'Initial password (at least 8 characters)' });
+
+  async run() {
+    if (!(ROLE_NAMES as readonly string[]).includes(this.role)) throw new UsageError(`--role must be one of ${ROLE_NAMES.join(', ')}`);
+    const user = await this.authedClient().post<{ id: string; email: string; role: string; setup_token?: string }>('/api/users', {
+      email: this.email, role: this.role, name: this.name, password: this.password,
+    });
+    this.emit(user, () => [`created ${user.email} (${user.role}), id ${user.id}`, ...(user.setup_token ? [`setup token (shown once): ${user.setup_token}`] : [])]);
+  }
+}
