@@ -63,7 +63,7 @@ describe('skills', () => {
       const words = shellWords(line).slice(1);
       let cmd;
       try {
-        cmd = cli.process(words);
+        cmd = cli.process(words, { cwd: process.cwd() });
       } catch (err) {
         throw new Error(`${skill}: \`${line}\` does not parse: ${(err as Error).message.split('\n')[0]}`);
       }
