@@ -1,7 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { datasetAccess } from '../auth/datasets.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';
 import { dataPlaneOf } from '../sync/data-plane.ts';
@@ -66,7 +65,8 @@ export function createCatalogRouter(deps: AppDeps) {
   return createRouter()
     .openapi(listTables, async (c) => {
       const user = currentUser(c);
-      const { tables } = await visibleTables(deps, dataPlaneOf(deps).catalog, user);
+      const plane = dataPlaneOf(deps);
+      const { tables } = await visibleTables(plane.access, plane.catalog, user);
       return c.json({ items: tables.map((t) => toItem(t, seesAllDatasets(user.role))) }, 200);
     })
     .openapi(getTable, async (c) => {
@@ -75,7 +75,8 @@ export function createCatalogRouter(deps: AppDeps) {
       const missing = new NotFoundError(`table ${id} not found`);
       const parsed = parseTableId(id);
       if (!parsed) throw missing;
-      const [access, snapshot] = await Promise.all([datasetAccess(deps, user), dataPlaneOf(deps).catalog.snapshot()]);
+      const plane = dataPlaneOf(deps);
+      const [access, snapshot] = await Promise.all([plane.access.forUser(user), plane.catalog.snapshot()]);
       const table = snapshot.byId.get(id);
       if (!table || !access.canRead(table.dataset)) throw missing;
       const stored = await deps.repos.profiles.get(id);

@@ -3,7 +3,6 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { datasetAccess } from '../auth/datasets.ts';
 import { NotFoundError } from '../errors.ts';
 import { dataPlaneOf } from '../sync/data-plane.ts';
 import { isServed } from '../sync/catalog.ts';
@@ -106,7 +105,7 @@ export function createDataRouter(deps: AppDeps) {
       const id = parseTableId(table_id);
       if (!id) throw missing;
       const plane = dataPlaneOf(deps);
-      const [access, snapshot] = await Promise.all([datasetAccess(deps, currentUser(c)), plane.catalog.snapshot()]);
+      const [access, snapshot] = await Promise.all([plane.access.forUser(currentUser(c)), plane.catalog.snapshot()]);
       const table = snapshot.byId.get(table_id);
       if (!table || !isServed(table) || !access.canRead(table.dataset)) throw missing;
       const path = parquetPath(deps.config.dataDir, id.dataset, id.table);
@@ -120,7 +119,7 @@ export function createDataRouter(deps: AppDeps) {
       const { path } = c.req.valid('param');
       const missing = new NotFoundError(`asset ${path} not found`);
       const plane = dataPlaneOf(deps);
-      const access = await datasetAccess(deps, currentUser(c));
+      const access = await plane.access.forUser(currentUser(c));
       const profile = /^profiles\/(.+)\.json$/.exec(path);
       if (profile) {
         const id = parseTableId(profile[1]!);

@@ -44,7 +44,7 @@ export function createQueryRouter(deps: AppDeps) {
       throw new ValidationError('request validation failed', [{ path: 'limit', message: `limit may be at most ${max_limit}` }]);
     }
     const plane = dataPlaneOf(deps);
-    const spec = await querySpecFor(deps, plane.catalog, plane.snapshots, currentUser(c));
+    const spec = await querySpecFor(deps, plane, currentUser(c));
     const result = await plane.queryPool.run(spec, { sql, limit, timeoutMs: timeout_ms });
     return c.json(result, 200);
   });

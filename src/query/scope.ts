@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { AppDeps, AuthUser } from '../context.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
 import type { SystemSnapshotsRepository } from '../repositories/system-snapshots.ts';
-import { isServed, visibleTables, type TableCatalog } from '../sync/catalog.ts';
+import { isServed, visibleTables, type AccessCache, type TableCatalog } from '../sync/catalog.ts';
 import { parquetPath } from '../sync/paths.ts';
 import type { SandboxSpec } from './sandbox.ts';
 
@@ -47,17 +47,16 @@ export function createSystemSnapshots(repo: SystemSnapshotsRepository, dir: stri
  */
 export async function querySpecFor(
   deps: AppDeps,
-  catalog: TableCatalog,
-  snapshots: SystemSnapshots,
+  plane: { access: AccessCache; catalog: TableCatalog; snapshots: SystemSnapshots },
   user: AuthUser,
 ): Promise<SandboxSpec> {
-  const { tables } = await visibleTables(deps, catalog, user);
+  const { tables } = await visibleTables(plane.access, plane.catalog, user);
   const spec: SandboxSpec = { tables: [] };
   for (const t of tables) {
     if (!isServed(t)) continue;
     const path = parquetPath(deps.config.dataDir, t.dataset, t.name);
     if (existsSync(path)) spec.tables.push({ dataset: t.dataset, name: t.name, path, hash: t.hash! });
   }
-  if (seesAllDatasets(user.role)) spec.state = await snapshots.fresh();
+  if (seesAllDatasets(user.role)) spec.state = await plane.snapshots.fresh();
   return spec;
 }

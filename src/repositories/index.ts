@@ -1,6 +1,7 @@
 import type { SystemDb } from '../db/system.ts';
 import { createAuditRepository } from './audit.ts';
 import { createDataCatalogRepository } from './data-catalog.ts';
+import { countingWrites, createChangeCounter } from './change-counter.ts';
 import { createSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createKnowledgeRepository } from './knowledge.ts';
 import { createNotificationsRepository } from './notifications.ts';
@@ -14,14 +15,18 @@ import { createUsersRepository } from './users.ts';
 
 /** Every repository over one state database. */
 export function createRepositories(db: SystemDb) {
+  // Bumped by every write to what the data plane caches (tables, profiles, grants).
+  const dataChanges = createChangeCounter();
+  const permissionChanges = createChangeCounter();
   return {
+    changes: { data: dataChanges, permissions: permissionChanges },
     users: createUsersRepository(db),
     tokens: createTokensRepository(db),
-    permissions: createPermissionsRepository(db),
+    permissions: countingWrites(createPermissionsRepository(db), ['set', 'remove'], permissionChanges),
     audit: createAuditRepository(db),
-    syncState: createSyncStateRepository(db),
-    tableRegistry: createTableRegistryRepository(db),
-    profiles: createProfilesRepository(db),
+    syncState: countingWrites(createSyncStateRepository(db), ['recordSuccess', 'recordFailure', 'remove'], dataChanges),
+    tableRegistry: countingWrites(createTableRegistryRepository(db), ['insert', 'update', 'remove'], dataChanges),
+    profiles: countingWrites(createProfilesRepository(db), ['put', 'remove'], dataChanges),
     knowledge: createKnowledgeRepository(db),
     scripts: createScriptsRepository(db),
     notifications: createNotificationsRepository(db),

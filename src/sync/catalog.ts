@@ -1,5 +1,6 @@
 import type { AppDeps, AuthUser } from '../context.ts';
 import type { CatalogTable, DataCatalogRepository } from '../repositories/data-catalog.ts';
+import type { ChangeCounter } from '../repositories/change-counter.ts';
 import { datasetAccess, type DatasetAccess } from '../auth/datasets.ts';
 
 export type { CatalogTable };
@@ -18,30 +19,41 @@ export interface TableCatalog {
 }
 
 /**
- * Caches the joined table list behind one cheap fingerprint query, so a manifest or a
- * catalog request on 1,000 tables costs one aggregate instead of a three-table join.
+ * Caches the joined table list. Writes through the repositories bump `changes`, so a
+ * finished sync shows on the next request without asking the database; a cheap
+ * fingerprint query at most every `recheckMs` also catches writes made any other way.
  */
-export function createTableCatalog(repo: DataCatalogRepository): TableCatalog {
-  let cached: CatalogSnapshot | undefined;
+export function createTableCatalog(
+  repo: DataCatalogRepository,
+  changes: ChangeCounter,
+  { recheckMs = 1000 }: { recheckMs?: number } = {},
+): TableCatalog {
+  let cached: (CatalogSnapshot & { counter: number; checkedAt: number }) | undefined;
   let loading: Promise<CatalogSnapshot> | undefined;
+
+  async function load(): Promise<CatalogSnapshot> {
+    const counter = changes.value;
+    const version = await repo.fingerprint();
+    if (cached?.version === version) {
+      cached.counter = counter;
+      cached.checkedAt = performance.now();
+      return cached;
+    }
+    const tables = await repo.listTables();
+    cached = { version, tables, byId: new Map(tables.map((t) => [t.id, t])), counter, checkedAt: performance.now() };
+    return cached;
+  }
+
   return {
     async snapshot() {
-      const version = await repo.fingerprint();
-      if (cached?.version === version) return cached;
-      if (!loading) {
-        loading = repo
-          .listTables()
-          .then((tables) => {
-            const snap = { version, tables, byId: new Map(tables.map((t) => [t.id, t])) };
-            // A newer fingerprint may have been stored meanwhile; the last load wins either way.
-            cached = snap;
-            return snap;
-          })
-          .finally(() => (loading = undefined));
+      for (;;) {
+        if (cached && cached.counter === changes.value && performance.now() - cached.checkedAt < recheckMs) return cached;
+        // One load at a time; a caller that started waiting after a newer write loads again.
+        const counter = changes.value;
+        loading ??= load().finally(() => (loading = undefined));
+        const snap = await loading;
+        if (cached && cached.counter >= counter) return snap;
       }
-      const snap = await loading;
-      // Loaded under an older fingerprint than ours: read once more, so a change is never missed.
-      return snap.version === version ? snap : this.snapshot();
     },
   };
 }
@@ -53,10 +65,35 @@ export function isServed(t: CatalogTable): boolean {
 
 /** The tables a caller may see, with the access decision used to pick them. */
 export async function visibleTables(
-  deps: AppDeps,
+  access: AccessCache,
   catalog: TableCatalog,
   user: AuthUser,
 ): Promise<{ access: DatasetAccess; snapshot: CatalogSnapshot; tables: CatalogTable[] }> {
-  const [access, snapshot] = await Promise.all([datasetAccess(deps, user), catalog.snapshot()]);
-  return { access, snapshot, tables: snapshot.tables.filter((t) => access.canRead(t.dataset)) };
+  const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
+  return { access: rule, snapshot, tables: snapshot.tables.filter((t) => rule.canRead(t.dataset)) };
+}
+
+/** `datasetAccess` per caller, reused until a grant changes (or `maxAgeMs` passes). */
+export interface AccessCache {
+  forUser(user: AuthUser): Promise<DatasetAccess>;
+}
+
+/**
+ * Caches the dataset rule per user and role. Grants written through the permissions
+ * repository bump `changes`, so a revocation applies to the very next request.
+ */
+export function createAccessCache(deps: AppDeps, changes: ChangeCounter, { maxAgeMs = 1000, maxEntries = 10_000 } = {}): AccessCache {
+  const cache = new Map<string, { counter: number; at: number; access: DatasetAccess }>();
+  return {
+    async forUser(user) {
+      const key = `${user.id}:${user.role}`;
+      const hit = cache.get(key);
+      if (hit && hit.counter === changes.value && performance.now() - hit.at < maxAgeMs) return hit.access;
+      const counter = changes.value;
+      const access = await datasetAccess(deps, user);
+      if (cache.size >= maxEntries) cache.clear();
+      cache.set(key, { counter, at: performance.now(), access });
+      return access;
+    },
+  };
 }

@@ -2,11 +2,13 @@ import type { AppDeps } from '../context.ts';
 import { createQueryPool, type QueryPool } from '../query/sandbox.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from '../query/scope.ts';
 import { createDocsIndex, type DocsIndex } from './assets.ts';
-import { createTableCatalog, type TableCatalog } from './catalog.ts';
+import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './catalog.ts';
 import { createManifestService, type ManifestService } from './manifest.ts';
 
 /** The serving side of the data: table catalog, documents, manifests, the query pool. */
 export interface DataPlane {
+  /** Who may read which dataset, cached until a grant changes. */
+  access: AccessCache;
   catalog: TableCatalog;
   docs: DocsIndex;
   manifest: ManifestService;
@@ -20,12 +22,14 @@ export interface DataPlane {
  */
 export function dataPlaneOf(deps: AppDeps): DataPlane {
   if (deps.services.dataPlane) return deps.services.dataPlane;
-  const catalog = createTableCatalog(deps.repos.dataCatalog);
+  const catalog = createTableCatalog(deps.repos.dataCatalog, deps.repos.changes.data);
+  const access = createAccessCache(deps, deps.repos.changes.permissions);
   const docs = createDocsIndex(deps.config.dataDir);
   const plane: DataPlane = {
+    access,
     catalog,
     docs,
-    manifest: createManifestService(deps, catalog, docs),
+    manifest: createManifestService(access, catalog, docs),
     queryPool: createQueryPool({
       dataDir: deps.config.dataDir,
       memoryLimit: deps.config.query.memory_limit,

@@ -1,8 +1,7 @@
-import type { AppDeps, AuthUser } from '../context.ts';
+import type { AuthUser } from '../context.ts';
 import { VERSION } from '../version.ts';
-import { datasetAccess } from '../auth/datasets.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
-import { isServed, type TableCatalog } from './catalog.ts';
+import { isServed, type AccessCache, type TableCatalog } from './catalog.ts';
 import type { DocsIndex } from './assets.ts';
 
 /** One table in the manifest (DESIGN: Sync). */
@@ -58,7 +57,7 @@ export interface ManifestService {
  * change, so a finished sync or a new grant shows up on the next request.
  */
 export function createManifestService(
-  deps: AppDeps,
+  access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
   { maxEntries = 256 }: { maxEntries?: number } = {},
@@ -67,13 +66,13 @@ export function createManifestService(
 
   return {
     async forUser(user) {
-      const [access, snapshot] = await Promise.all([datasetAccess(deps, user), catalog.snapshot()]);
+      const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
       const documents = docs.list();
       const version = `${snapshot.version}|${documents.version}`;
       const datasets = new Set<string>();
       for (const t of snapshot.tables) datasets.add(t.dataset);
       for (const a of documents.assets) if (a.dataset) datasets.add(a.dataset);
-      const readable = [...datasets].filter((d) => access.canRead(d)).sort();
+      const readable = [...datasets].filter((d) => rule.canRead(d)).sort();
       const key = seesAllDatasets(user.role) ? '*' : readable.join(',');
       const hit = cache.get(key);
       if (hit?.version === version) return hit.rendered;
