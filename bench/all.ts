@@ -1,0 +1,24 @@
+/**
+ * Runs every benchmark once and writes each result into docs/benchmarks.md.
+ * A benchmark that cannot run (e.g. nginx missing) is reported and skipped; none fails.
+ *
+ * @example bun bench/all.ts
+ */
+import { benchDownload } from './download.ts';
+import { benchManifest } from './manifest.ts';
+import { benchProfile } from './profile.ts';
+import { benchQuery } from './query.ts';
+import { report } from './lib.ts';
+
+for (const [name, run] of [
+  ['download', () => benchDownload()],
+  ['query', () => benchQuery()],
+  ['manifest', () => benchManifest()],
+  ['profile', () => benchProfile()],
+] as const) {
+  try {
+    report(await run());
+  } catch (err) {
+    console.error(`${name}: could not run: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
