@@ -37,9 +37,10 @@ export async function bootstrap(config: Config, logger: Logger): Promise<AppDeps
   return deps;
 }
 
-/** Flushes buffered writes and closes the state database (CHECKPOINT first). */
+/** Stops the sync engine and query sandboxes, flushes buffered writes, closes the state (CHECKPOINT first). */
 export async function shutdown(deps: AppDeps): Promise<void> {
   await deps.services.sync?.close().catch(() => {});
+  deps.services.dataPlane?.queryPool.close();
   await deps.repos.audit.flush().catch(() => {});
   await deps.db.close();
 }
