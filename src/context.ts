@@ -24,7 +24,6 @@ export interface Services {
   dataPlane?: DataPlane;
   /** Pulls sources into Parquet, one job at a time (src/sync/engine.ts); created in bootstrap. */
   sync?: SyncEngine;
-  [name: string]: unknown;
 }
 
 /** The caller, once authenticated. */
