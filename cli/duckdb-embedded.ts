@@ -65,12 +65,22 @@ export function extractNativeFiles(dir: string, files: EmbeddedFile[]): void {
 }
 
 /**
+ * `sizeof_bool` is read by @duckdb/node-api at import time to pick a boolean reader; it is 1
+ * on every platform DuckDB ships bindings for. `loadEmbeddedDuckDB` checks it on load.
+ */
+export const KNOWN_CONSTANTS: Record<string, unknown> = { sizeof_bool: 1 };
+
+/**
  * A stand-in for `@duckdb/node-bindings` that loads the native module only when first used,
  * so commands that never touch DuckDB (`--help`, `login`, …) start in milliseconds.
  * `@duckdb/node-api` reads the `ResultType`/`StatementType` enums at import time: capitalised
  * names get a proxy that resolves against the real binding on first property access.
  */
-export function createLazyBinding(load: () => Record<string | symbol, unknown>): Record<string, unknown> {
+export function createLazyBinding(
+  load: () => Record<string | symbol, unknown>,
+  /** Values @duckdb/node-api reads at import time, answered without loading (checked on load). */
+  known: Record<string, unknown> = KNOWN_CONSTANTS,
+): Record<string, unknown> {
   let real: Record<string | symbol, unknown> | undefined;
   const binding = () => (real ??= load());
   const lazyEnum = (name: string) =>
@@ -91,6 +101,7 @@ export function createLazyBinding(load: () => Record<string | symbol, unknown>):
       if (real) return real[prop];
       if (prop === 'then' || prop === '__esModule' || typeof prop === 'symbol') return undefined;
       if (/^[A-Z]/.test(prop)) return lazyEnum(prop);
+      if (prop in known) return known[prop];
       return binding()[prop];
     },
     has: (_t, p) => p in binding(),
@@ -115,6 +126,9 @@ export function loadEmbeddedDuckDB(opts: { version: string; target: string; file
     const path = join(dir, opts.nodeFile);
     if (!existsSync(path)) throw new Error(`DuckDB native module missing at ${path}`);
     process.dlopen(mod, path);
+    for (const [k, v] of Object.entries(KNOWN_CONSTANTS)) {
+      if (mod.exports[k] !== v) throw new Error(`DuckDB binding has ${k}=${String(mod.exports[k])}, this build assumed ${String(v)}`);
+    }
     return mod.exports;
   });
 }

@@ -1,7 +1,16 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CliError } from './errors.ts';
+
+/**
+ * DuckDB's JavaScript API, evaluated on first use: `require` of a literal is bundled like a
+ * static import, but its ~60 modules are only run by commands that query, so `da --help`
+ * and friends start without them.
+ */
+function duckdb(): typeof import('@duckdb/node-api') {
+  return require('@duckdb/node-api');
+}
 
 /** Marks the views `da sync` owns, so user views and tables are never touched. */
 export const VIEW_COMMENT = 'da:sync';
@@ -43,7 +52,7 @@ export async function openLocalDb(path: string, opts: { create?: boolean } = {})
   const target = exists || opts.create ? path : ':memory:';
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(target);
+    instance = await duckdb().DuckDBInstance.create(target);
   } catch (err) {
     const msg = (err as Error).message;
     if (/lock/i.test(msg)) throw new CliError(`${path} is open in another program (close it and retry): ${msg.split('\n')[0]}`);

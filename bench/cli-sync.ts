@@ -1,0 +1,197 @@
+/**
+ * `da sync` benchmarks against a real server:
+ *
+ * - cli-sync-noop: a sync with nothing to do on 1,000 tables (goal ≤ 150 ms);
+ * - cli-sync-throughput: a fresh sync of 20 tables / ~2 GB vs 4 parallel curl downloads of the
+ *   same files from nginx (goal ≥ 0.9×);
+ * - cli-sync-memory: peak RSS growth of `da` while syncing the 2 GB (goal ≤ 64 MB).
+ *
+ * @example bun bench/cli-sync.ts            # all three
+ * @example bun bench/cli-sync.ts --mb 50    # smaller tables (20 × 50 MB)
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { ensureCliBuilt } from '../tests/helpers/cli.ts';
+import { benchTmp, fmtRate, median, report, seedServedTable, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
+
+/** A Parquet file of roughly `mb` MiB that does not compress (random text). */
+async function parquetOf(mb: number): Promise<string> {
+  const path = join(benchTmp('cli-sync'), `random-${mb}mb.parquet`);
+  if (existsSync(path)) return path;
+  const rows = Math.round((mb * 1024 * 1024) / 66);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    await conn.run(`COPY (SELECT md5(random()::VARCHAR) || md5(random()::VARCHAR) AS v FROM range(${rows})) TO '${path}.tmp' (FORMAT parquet, COMPRESSION uncompressed)`);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+interface Run {
+  ms: number;
+  peakRssKb: number;
+  code: number;
+  stderr: string;
+}
+
+/** Runs the compiled da and samples its peak RSS (VmHWM) until it exits. */
+async function runDa(bin: string, args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+  const t = performance.now();
+  const proc = Bun.spawn([bin, ...args], { env, cwd, stdout: 'ignore', stderr: 'pipe' });
+  let peak = 0;
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      // exited
+    }
+  };
+  const timer = setInterval(sample, 20);
+  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+  clearInterval(timer);
+  return { ms: performance.now() - t, peakRssKb: peak, code, stderr };
+}
+
+function workspace(server: BenchServer) {
+  const home = mkdtempSync(join(tmpdir(), 'da-bench-cli-'));
+  const cwd = join(home, 'work');
+  mkdirSync(cwd);
+  const env = { PATH: '/usr/bin:/bin', HOME: home, DA_CONFIG_DIR: join(home, 'config'), DA_SERVER: server.url, DA_TOKEN: server.analystToken, DA_CACHE_DIR: join(tmpdir(), 'da-test-native-cache') };
+  return { home, cwd, env };
+}
+
+export async function benchSyncNoop({ tables = 1000, runs = 10 } = {}): Promise<BenchResult> {
+  const bin = await ensureCliBuilt();
+  const source = await parquetOf(0.01);
+  const server = await startBenchServer({ datasets: ['noop'] });
+  const ws = workspace(server);
+  try {
+    for (let i = 0; i < tables; i++) await seedServedTable(server, { dataset: 'noop', table: `t${String(i).padStart(4, '0')}`, source, rows: 150, columns: 1 });
+    const first = await runDa(bin, ['sync', '--quiet'], ws.env, ws.cwd);
+    if (first.code !== 0) throw new Error(`first sync failed: ${first.stderr}`);
+    const ours: number[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await runDa(bin, ['sync', '--quiet'], ws.env, ws.cwd);
+      if (r.code !== 0) throw new Error(r.stderr);
+      ours.push(r.ms);
+      const t = performance.now();
+      Bun.spawnSync(['curl', '-s', '-o', '/dev/null', '-H', `Authorization: Bearer ${server.analystToken}`, `${server.url}/api/sync/manifest`]);
+      base.push(performance.now() - t);
+    }
+    const o = median(ours);
+    const b = median(base);
+    return {
+      name: 'cli-sync-noop',
+      what: `\`da sync\` with nothing to do on ${tables} synced tables (manifest answered 304 via If-None-Match, every local file checked by size and mtime, views left alone), median of ${runs}, against one \`curl\` of the full manifest.`,
+      ours: `${o.toFixed(0)} ms`,
+      baseline: `${b.toFixed(0)} ms (curl manifest)`,
+      ratio: o / b,
+      goal: '≤ 150 ms absolute',
+      met: o <= 150,
+      notes: `The first sync of the ${tables} tables took ${(first.ms / 1000).toFixed(1)} s.`,
+    };
+  } finally {
+    rmSync(ws.home, { recursive: true, force: true });
+    await server.stop();
+  }
+}
+
+export async function benchSyncThroughput({ tables = 20, mb = 100 } = {}): Promise<BenchResult[]> {
+  const bin = await ensureCliBuilt();
+  const source = await parquetOf(mb);
+  const server = await startBenchServer({ datasets: ['big'] });
+  const nginxDir = mkdtempSync(join(tmpdir(), 'da-bench-nginx-'));
+  let nginx: ReturnType<typeof Bun.spawn> | undefined;
+  const ws = workspace(server);
+  try {
+    const seeded = [];
+    for (let i = 0; i < tables; i++) seeded.push(await seedServedTable(server, { dataset: 'big', table: `t${i}`, source, columns: 1 }));
+    const total = seeded.reduce((n, t) => n + t.size, 0);
+    const root = join(server.dataDir, 'parquet');
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    writeFileSync(join(nginxDir, 'nginx.conf'), `${process.getuid?.() === 0 ? 'user root; ' : ''}daemon off; worker_processes 1; pid ${nginxDir}/nginx.pid; error_log ${nginxDir}/error.log;
+events { worker_connections 64; }
+http { access_log off; sendfile on; tcp_nopush on; default_type application/octet-stream;
+  client_body_temp_path ${nginxDir}/body; proxy_temp_path ${nginxDir}/proxy; fastcgi_temp_path ${nginxDir}/fcgi; uwsgi_temp_path ${nginxDir}/uwsgi; scgi_temp_path ${nginxDir}/scgi;
+  server { listen 127.0.0.1:${port}; root ${root}; } }
+`);
+    nginx = Bun.spawn(['nginx', '-c', join(nginxDir, 'nginx.conf'), '-p', nginxDir], { stdout: 'ignore', stderr: 'inherit' });
+    const urls = seeded.map((t) => `http://127.0.0.1:${port}/${relative(root, t.path)}`);
+    for (let i = 0; i < 50 && !(await fetch(urls[0]!, { method: 'HEAD' }).then((r) => r.ok, () => false)); i++) await Bun.sleep(100);
+
+    // curl baseline: 4 at a time, each to a file on the same disk (as da writes them).
+    const curlDir = join(ws.home, 'curl');
+    mkdirSync(curlDir);
+    const curlRun = async () => {
+      rmSync(curlDir, { recursive: true, force: true });
+      mkdirSync(curlDir);
+      const t = performance.now();
+      const list = urls.map((u, i) => `${u} ${join(curlDir, `t${i}.parquet`)}`).join('\n');
+      const p = Bun.spawn(['sh', '-c', `printf '%s\\n' "$LIST" | xargs -P 4 -n 2 sh -c 'curl -s -o "$1" "$0"'`], { env: { LIST: list, PATH: '/usr/bin:/bin' } });
+      await p.exited;
+      return performance.now() - t;
+    };
+    const daRun = async () => {
+      rmSync(join(ws.cwd, 'server'), { recursive: true, force: true });
+      rmSync(join(ws.cwd, 'user'), { recursive: true, force: true });
+      rmSync(join(ws.home, 'config'), { recursive: true, force: true });
+      const r = await runDa(bin, ['sync', '--quiet'], ws.env, ws.cwd);
+      if (r.code !== 0) throw new Error(`da sync failed: ${r.stderr}`);
+      return r;
+    };
+    const ours: Run[] = [];
+    const base: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      base.push(await curlRun());
+      ours.push(await daRun());
+    }
+    rmSync(curlDir, { recursive: true, force: true });
+    const o = median(ours.map((r) => r.ms));
+    const b = median(base);
+    const fixed = await runDa(bin, ['query', 'SELECT count(*) FROM big.t0'], ws.env, ws.cwd);
+    const peak = Math.max(...ours.map((r) => r.peakRssKb));
+    const growthMb = (peak - fixed.peakRssKb) / 1024;
+    const gb = (total / 1e9).toFixed(2);
+    return [
+      {
+        name: 'cli-sync-throughput',
+        what: `A fresh \`da sync\` of ${tables} tables (${gb} GB, incompressible Parquet) from the da server: 4 downloads at once, each streamed to \`.part\`, sha256-verified, renamed, then views built; against \`curl\` ×4 in parallel (xargs -P4) fetching the same files from nginx (1 worker, sendfile) to disk. Better of 2 alternating runs each.`,
+        ours: fmtRate(total / (o / 1000)),
+        baseline: `${fmtRate(total / (b / 1000))} (4× curl ← nginx)`,
+        ratio: b / o,
+        goal: '≥ 0.9×',
+        met: b / o >= 0.9,
+      },
+      {
+        name: 'cli-sync-memory',
+        what: `Peak RSS (VmHWM) of \`da sync\` while downloading the ${gb} GB above, minus the peak RSS of \`da query\` on the same workspace (the process with DuckDB loaded and the views open): the memory the download itself costs.`,
+        ours: `${growthMb.toFixed(1)} MB growth (peak ${(peak / 1024).toFixed(0)} MB)`,
+        baseline: `${(fixed.peakRssKb / 1024).toFixed(0)} MB (da query)`,
+        ratio: growthMb / 64,
+        goal: '≤ 64 MB growth (ratio to 64 MB ≤ 1)',
+        met: growthMb <= 64,
+      },
+    ];
+  } finally {
+    nginx?.kill();
+    await nginx?.exited;
+    rmSync(nginxDir, { recursive: true, force: true });
+    rmSync(ws.home, { recursive: true, force: true });
+    await server.stop();
+  }
+}
+
+if (import.meta.main) {
+  const mbArg = process.argv.indexOf('--mb');
+  const mb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 100;
+  report(await benchSyncNoop());
+  for (const r of await benchSyncThroughput({ mb })) report(r);
+}
