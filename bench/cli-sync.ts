@@ -164,7 +164,7 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
     return [
       {
         name: 'cli-sync-throughput',
-        what: `A fresh \`da sync\` of ${tables} tables (${gb} GB, incompressible Parquet) from the da server: 4 downloads at once, each streamed to \`.part\`, sha256-verified, renamed, then views built; against \`curl\` ×4 in parallel (xargs -P4) fetching the same files from nginx (1 worker, sendfile) to disk. Better of 2 alternating runs each.`,
+        what: `A fresh \`da sync\` of ${tables} tables (${gb} GB, incompressible Parquet) from the da server: 4 downloads at once, each streamed to \`.part\`, sha256-verified, renamed, then views built; against \`curl\` ×4 in parallel (xargs -P4) fetching the same files from nginx (1 worker, sendfile) to disk. Mean of 2 alternating runs each.`,
         ours: fmtRate(total / (o / 1000)),
         baseline: `${fmtRate(total / (b / 1000))} (4× curl ← nginx)`,
         ratio: b / o,
