@@ -14,6 +14,7 @@ import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
 import { createLoginRouter } from './web/login.tsx';
+import { createHomeRouter } from './web/home.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', createUploadRouter(deps));
   app.route('/', createCliRouter(deps));
   app.route('/', createLoginRouter(deps));
+  app.route('/', createHomeRouter(deps));
   app.route('/', createAuditRouter(deps));
   app.route('/', createTablesRouter(deps));
   app.route('/', createSyncRouter(deps));

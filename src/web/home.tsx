@@ -1,0 +1,50 @@
+import { deleteCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+import { jsxRenderer } from 'hono/jsx-renderer';
+import type { AppDeps } from '../context.ts';
+import { SESSION_COOKIE } from '../auth/middleware.ts';
+import { logout } from '../auth/service.ts';
+import { createRouter, defineRoute } from '../api/router.ts';
+import { dataPlaneOf } from '../sync/data-plane.ts';
+import { isServed, visibleTables } from '../sync/catalog.ts';
+import { AppLayout } from '../../views/layout.tsx';
+import { HomePage } from '../../views/home.tsx';
+
+const html = { 200: { description: 'HTML page' }, 302: { description: 'Redirect to /login when not signed in' } };
+
+// Public so that an anonymous visitor is sent to the sign-in page rather than shown a 401.
+const homeRoute = defineRoute({
+  access: 'public', method: 'get', path: '/', operationId: 'web.home', tags: ['web'], hide: true,
+  summary: 'Start page: how to install da, and the tables the user may read', responses: html,
+});
+const logoutRoute = defineRoute({
+  access: 'public', method: 'post', path: '/logout', operationId: 'web.logout', tags: ['web'], hide: true,
+  summary: 'Sign out of the web session (revokes its token) and go to /login', responses: { 302: { description: 'To /login' } },
+  extraMiddleware: [csrf()],
+});
+
+/** The origin users reach this server at: `instance.base_url`, else the request's own. */
+function publicOrigin(deps: AppDeps, url: string): string {
+  return (deps.config.instance.base_url ?? new URL(url).origin).replace(/\/+$/, '');
+}
+
+/** GET / and POST /logout. */
+export function createHomeRouter(deps: AppDeps) {
+  const router = createRouter();
+  router.use('/', jsxRenderer(({ children }, c) => <AppLayout user={c.get('user')}>{children}</AppLayout>, { docType: true }));
+  return router
+    .openapi(homeRoute, async (c) => {
+      const user = c.get('user');
+      if (!user) return c.redirect('/login', 302) as never;
+      const plane = dataPlaneOf(deps);
+      const { tables } = await visibleTables(plane.access, plane.catalog, user);
+      const served = tables.filter(isServed);
+      return c.render(<HomePage origin={publicOrigin(deps, c.req.url)} tables={served} />) as never;
+    })
+    .openapi(logoutRoute, async (c) => {
+      const user = c.get('user');
+      if (user) await logout(deps, user);
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.redirect('/login', 302) as never;
+    });
+}
