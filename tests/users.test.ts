@@ -63,6 +63,15 @@ describe('users API', () => {
     expect(touchTop.status).toBe(403);
   });
 
+  test('an admin cannot take over a higher-role account by issuing it a password reset token', async () => {
+    const plainAdmin = await server.createUser('admin');
+    const top = (await server.deps.repos.users.findByEmail('admin@example.com'))!;
+    const res = await server.fetch(`/api/users/${top.id}/reset-token`, { method: 'POST', token: plainAdmin.token });
+    expect(res.status).toBe(403);
+    const peer = await server.createUser('admin');
+    expect((await server.fetch(`/api/users/${peer.id}/reset-token`, { method: 'POST', token: plainAdmin.token })).status).toBe(201);
+  });
+
   test('users see themselves but not others; analysts cannot list or create users', async () => {
     const a = await server.createUser('analyst');
     const b = await server.createUser('analyst');

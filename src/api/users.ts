@@ -167,7 +167,9 @@ export function createUsersRouter(deps: AppDeps) {
     })
     .openapi(resetToken, async (c) => {
       const { id } = c.req.valid('param');
-      await mustExist(id);
+      const target = await mustExist(id);
+      // A reset token sets the password: issuing one is taking over the account.
+      if (!hasRole(currentUser(c).role, target.role)) throw new ForbiddenError('you cannot reset the password of a user whose role is above your own');
       const token = await issueOneTimeToken(deps, id, 'reset');
       return c.json({ token, expires_in: deps.config.auth.setup_token_ttl_seconds }, 201);
     })
