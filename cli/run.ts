@@ -45,6 +45,12 @@ export async function runCli(argv: string[], ctx: Partial<DaContext> = {}): Prom
   const context: DaContext = { ...Cli.defaultContext, cwd: process.cwd(), ...ctx };
   const cli = createCli(Boolean((context.stdout as { isTTY?: boolean }).isTTY));
   const args = hoistGlobalOptions(argv);
+  // `da` and `da --help` print the overview, which needs no parsing: compiling clipanion's
+  // parser for every command would cost more than all the rest of start-up.
+  if (args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === '-h'))) {
+    context.stdout.write(cli.usage(null));
+    return EXIT.ok;
+  }
   let command: Command<DaContext>;
   try {
     command = cli.process(args, context);
