@@ -6,6 +6,7 @@ import { CliError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { openLocalDb, rebuildViews } from './local-db.ts';
 import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
+import { NAME_PATTERN } from '../src/sync/paths.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
 
 /** The server's manifest (DESIGN: Sync). */
@@ -296,6 +297,12 @@ async function syncDownloads(client: Client, ws: WorkspacePaths, state: LocalSyn
     report.manifest = 'updated';
     manifest = (await res.json()) as Manifest;
     if (manifest.manifest_version !== 1) throw new CliError(`unsupported manifest version ${manifest.manifest_version}; upgrade da`);
+    // Dataset and table names become paths and schema names: anything but a plain name is refused.
+    for (const [id, m] of Object.entries(manifest.tables)) {
+      if (NAME_PATTERN.test(m.dataset) && NAME_PATTERN.test(m.name) && id === `${m.dataset}.${m.name}`) continue;
+      report.errors.push({ id, message: 'refused: the manifest gives this table an invalid dataset or name' });
+      delete manifest.tables[id];
+    }
   }
   const etag = res.status === 304 ? state.manifest_etag : res.headers.get('etag');
 

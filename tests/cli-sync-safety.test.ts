@@ -1,0 +1,91 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '../cli/client.ts';
+import { runSync } from '../cli/sync.ts';
+
+/**
+ * `da sync` against a server that cannot be trusted blindly (a stand-in on loopback that
+ * serves whatever manifest a test gives it): nothing may land outside the workspace and the
+ * token goes to the signed-in server only.
+ */
+let BODY: Uint8Array;
+let HASH: string;
+
+beforeAll(async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'da-sync-safety-parquet-'));
+  const file = join(tmp, 't.parquet');
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    await conn.run(`COPY (SELECT 1 AS x) TO '${file}' (FORMAT parquet)`);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  BODY = readFileSync(file);
+  HASH = new Bun.CryptoHasher('sha256').update(BODY).digest('hex');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+let dir: string;
+let workspace: string;
+let servers: ReturnType<typeof Bun.serve>[];
+let seen: { path: string; authorization: string | null }[];
+
+function standIn(manifest: (origin: string) => unknown) {
+  const s = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      seen.push({ path: url.pathname, authorization: req.headers.get('authorization') });
+      if (url.pathname === '/api/sync/manifest') return Response.json(manifest(url.origin));
+      if (req.method === 'POST') {
+        await req.arrayBuffer();
+        return Response.json({ ok: true }, { status: 201 });
+      }
+      return new Response(BODY);
+    },
+  });
+  servers.push(s);
+  return s;
+}
+
+const table = (dataset: string, name: string, url: string) => ({
+  dataset, name, hash: HASH, size_bytes: BODY.byteLength, rows: 1, columns: 1, updated_at: null, url,
+});
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'da-sync-safety-'));
+  workspace = join(dir, 'work');
+  mkdirSync(workspace);
+  servers = [];
+  seen = [];
+});
+
+afterEach(() => {
+  for (const s of servers) s.stop(true);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('da sync refuses what a manifest must not ask for', () => {
+  test('a table whose dataset or name is not a plain name never becomes a path outside ./server/parquet', async () => {
+    const s = standIn(() => ({
+      manifest_version: 1, generated_at: '', server_version: 'x', assets: {},
+      tables: {
+        'x.y': table('../../../escaped', 'y', '/api/data/x.y/download'),
+        'a.b': table('a', '../../../../escaped2', '/api/data/a.b/download'),
+        'sales.orders': table('sales', 'orders', '/api/data/sales.orders/download'),
+      },
+    }));
+    const report = await runSync(createClient(`http://127.0.0.1:${s.port}`, 'tok'), join(dir, 'config'), workspace, { claudeDir: join(dir, 'claude') });
+    expect(existsSync(join(dir, 'escaped'))).toBe(false);
+    expect(existsSync(join(dir, 'escaped2.parquet'))).toBe(false);
+    expect(existsSync(join(workspace, 'server', 'parquet', 'sales', 'orders.parquet'))).toBe(true);
+    expect(report.errors.map((e) => e.id).sort()).toEqual(['a.b', 'x.y']);
+    expect(report.tables.added.map((t) => t.id)).toEqual(['sales.orders']);
+  });
+});
