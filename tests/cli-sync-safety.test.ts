@@ -11,7 +11,7 @@ import { runSync } from '../cli/sync.ts';
  * serves whatever manifest a test gives it): nothing may land outside the workspace and the
  * token goes to the signed-in server only.
  */
-let BODY: Uint8Array;
+let BODY: Uint8Array<ArrayBuffer>;
 let HASH: string;
 
 beforeAll(async () => {
@@ -25,7 +25,7 @@ beforeAll(async () => {
     conn.closeSync();
     db.closeSync();
   }
-  BODY = readFileSync(file);
+  BODY = new Uint8Array(readFileSync(file));
   HASH = new Bun.CryptoHasher('sha256').update(BODY).digest('hex');
   rmSync(tmp, { recursive: true, force: true });
 });

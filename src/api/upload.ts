@@ -82,6 +82,7 @@ async function storeBody(req: Request, target: string, limit: number, check?: (b
   const fd = openSync(tmp, 'w', 0o600);
   let size = 0;
   const parts: Uint8Array[] = [];
+  let stored = false;
   try {
     if (req.body) {
       const reader = req.body.getReader();
@@ -99,23 +100,20 @@ async function storeBody(req: Request, target: string, limit: number, check?: (b
       }
     }
     if (check) check(Buffer.concat(parts));
-  } catch (err) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
+    renameSync(tmp, target);
+    stored = true;
+    return { tooLarge: false as const, size, sha256: hasher.digest('hex') };
   } finally {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed on the error path
+    if (!stored) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed before a failed rename
+      }
+      rmSync(tmp, { force: true });
     }
   }
-  if (size > limit) {
-    rmSync(tmp, { force: true });
-    return { tooLarge: true as const };
-  }
-  renameSync(tmp, target);
-  return { tooLarge: false as const, size, sha256: hasher.digest('hex') };
 }
 
 /** Session transcripts, artifacts and CLAUDE.local.md from `da sync`, stored per user under uploads/. */
