@@ -43,6 +43,10 @@ export function createClient(server: string | undefined, token: string | undefin
   async function request(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const base = need();
     const url = new URL(path.startsWith('http') ? path : base + path);
+    // Paths come from server answers too (manifest URLs): the bearer token goes to this server only.
+    if (url.origin !== new URL(base).origin || url.username || url.password) {
+      throw new CliError(`refused: ${url.origin} is another origin than ${new URL(base).origin}`, EXIT.failure, { reason: 'foreign_origin' });
+    }
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { 'user-agent': `da/${VERSION}`, ...opts.headers };
     if (token) headers.authorization = `Bearer ${token}`;

@@ -88,4 +88,20 @@ describe('da sync refuses what a manifest must not ask for', () => {
     expect(report.errors.map((e) => e.id).sort()).toEqual(['a.b', 'x.y']);
     expect(report.tables.added.map((t) => t.id)).toEqual(['sales.orders']);
   });
+
+  test('download URLs on another origin are refused, so the token only ever goes to the signed-in server', async () => {
+    const thief = standIn(() => ({}));
+    const s = standIn(() => ({
+      manifest_version: 1, generated_at: '', server_version: 'x', assets: {},
+      tables: {
+        'sales.orders': table('sales', 'orders', `http://127.0.0.1:${thief.port}/api/data/sales.orders/download`),
+        'sales.items': table('sales', 'items', `@127.0.0.1:${thief.port}/api/data/sales.items/download`),
+      },
+    }));
+    const report = await runSync(createClient(`http://127.0.0.1:${s.port}`, 'secret-token'), join(dir, 'config'), workspace, { claudeDir: join(dir, 'claude') });
+    const stolen = seen.filter((r) => r.authorization?.includes('secret-token') && r.path.includes('/api/data/'));
+    expect(stolen).toEqual([]);
+    expect(report.errors.map((e) => e.id).sort()).toEqual(['sales.items', 'sales.orders']);
+    expect(report.errors[0]!.message).toContain('another origin');
+  });
 });
