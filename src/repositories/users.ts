@@ -40,6 +40,12 @@ function withoutSecret({ password_hash: _, ...user }: UserWithSecret): User {
 /** Users: the only place that knows the users table. Reads by id are cached in memory. */
 export function createUsersRepository(db: SystemDb) {
   const byId = new Map<string, User>();
+  // Bumped after every write: a read that began before it may hold the old row and must not cache it.
+  let generation = 0;
+  const forget = (id: string) => {
+    generation++;
+    byId.delete(id);
+  };
 
   return {
     async count(): Promise<number> {
@@ -50,10 +56,11 @@ export function createUsersRepository(db: SystemDb) {
     async get(id: string): Promise<User | undefined> {
       const cached = byId.get(id);
       if (cached) return cached;
+      const seen = generation;
       const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]));
       if (!row) return undefined;
       const user = withoutSecret(toUser(row));
-      byId.set(id, user);
+      if (seen === generation) byId.set(id, user);
       return user;
     },
 
@@ -99,7 +106,7 @@ export function createUsersRepository(db: SystemDb) {
           q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]),
         );
       }
-      byId.delete(id);
+      forget(id);
       return this.get(id);
     },
 
@@ -111,7 +118,7 @@ export function createUsersRepository(db: SystemDb) {
 
     async recordLogin(id: string): Promise<void> {
       await db.write((q) => q.run(`UPDATE users SET last_login_at = current_timestamp WHERE id = ?`, [id]));
-      byId.delete(id);
+      forget(id);
     },
   };
 }
