@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Client } from './client.ts';
@@ -496,9 +496,18 @@ async function syncUploads(client: Client, ws: WorkspacePaths, state: LocalSyncS
   }
   if (existsSync(ws.localMd)) items.push({ key: 'CLAUDE.local.md', kind: 'local-md', name: 'CLAUDE.local.md', file: ws.localMd });
 
+  const realRoot = realpathSync(ws.root);
+  const realClaude = existsSync(claude) ? realpathSync(claude) : undefined;
   for (const it of items) {
     const st = statOrUndefined(it.file);
     if (!st) continue;
+    // A symbolic link (the file or a folder on the way) must not carry a file from elsewhere to the server.
+    const real = realpathSync(it.file);
+    const home = it.key.startsWith('claude/') ? realClaude : realRoot;
+    if (!home || !real.startsWith(home + sep)) {
+      report.uploads.skipped.push({ name: it.key, reason: 'a symbolic link to a file outside the workspace' });
+      continue;
+    }
     const prev = state.uploads[it.key];
     if (prev && prev.size === st.size && prev.mtime_ms === st.mtimeMs) continue;
     if (st.size > UPLOAD_LIMITS[it.kind]) {

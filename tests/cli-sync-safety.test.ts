@@ -105,3 +105,23 @@ describe('da sync refuses what a manifest must not ask for', () => {
     expect(report.errors[0]!.message).toContain('another origin');
   });
 });
+
+describe('da sync uploads only files inside the workspace', () => {
+  test('symbolic links out of the workspace (artifacts folder, CLAUDE.local.md, a session) are not uploaded', async () => {
+    const outside = join(dir, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'id_rsa'), 'PRIVATE KEY');
+    writeFileSync(join(outside, 'other.jsonl'), '{"secret":true}\n');
+    mkdirSync(join(workspace, 'user', 'sessions'), { recursive: true });
+    symlinkSync(outside, join(workspace, 'user', 'artifacts'));
+    symlinkSync(join(outside, 'id_rsa'), join(workspace, 'CLAUDE.local.md'));
+    symlinkSync(outside, join(workspace, 'user', 'sessions', 'linked'));
+    writeFileSync(join(workspace, 'user', 'sessions', 'mine.jsonl'), '{"ok":true}\n');
+    const s = standIn(() => ({}));
+    const report = await runSync(createClient(`http://127.0.0.1:${s.port}`, 'tok'), join(dir, 'config'), workspace, { uploadOnly: true, claudeDir: join(dir, 'claude') });
+    expect(seen.filter((r) => r.path.startsWith('/api/upload/')).map((r) => r.path)).toEqual(['/api/upload/sessions']);
+    expect(report.uploads).toMatchObject({ sessions: ['mine.jsonl'], artifacts: [], local_md: false });
+    expect(report.uploads.skipped.map((x) => x.name).sort()).toEqual(['CLAUDE.local.md', 'artifacts/id_rsa', 'artifacts/other.jsonl']);
+    expect(report.errors).toEqual([]);
+  });
+});
