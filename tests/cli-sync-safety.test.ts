@@ -125,3 +125,15 @@ describe('da sync uploads only files inside the workspace', () => {
     expect(report.errors).toEqual([]);
   });
 });
+
+test('an artifact name the server would refuse (a space, too deep) is skipped with a reason instead of failing every sync', async () => {
+  mkdirSync(join(workspace, 'user', 'artifacts', 'a', 'b', 'c', 'd', 'e', 'f'), { recursive: true });
+  writeFileSync(join(workspace, 'user', 'artifacts', 'My Report.csv'), 'x');
+  writeFileSync(join(workspace, 'user', 'artifacts', 'a', 'b', 'c', 'd', 'e', 'f', 'deep.txt'), 'x');
+  writeFileSync(join(workspace, 'user', 'artifacts', 'chart.svg'), '<svg/>');
+  const s = standIn(() => ({}));
+  const report = await runSync(createClient(`http://127.0.0.1:${s.port}`, 'tok'), join(dir, 'config'), workspace, { uploadOnly: true, claudeDir: join(dir, 'claude') });
+  expect(seen.filter((r) => r.path.startsWith('/api/upload/')).length).toBe(1);
+  expect(report.uploads.artifacts).toEqual(['chart.svg']);
+  expect(report.uploads.skipped.map((x) => x.name).sort()).toEqual(['artifacts/My Report.csv', 'artifacts/a/b/c/d/e/f/deep.txt']);
+});
