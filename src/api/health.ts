@@ -32,7 +32,7 @@ const healthRoute = defineRoute({
 export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthSchema>> {
   const checks: Record<string, z.infer<typeof CheckSchema>> = {};
   try {
-    await deps.db.read((q) => q.one('SELECT 1 AS ok'));
+    await deps.db.ping();
     checks.state_db = { status: 'ok', detail: `schema version ${deps.db.schemaVersion}` };
   } catch (err) {
     checks.state_db = { status: 'failed', detail: (err as Error).message };

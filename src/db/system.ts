@@ -22,6 +22,8 @@ export interface SystemDb {
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Runs `fn` on the single write connection, after every write queued before it. */
   write<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Answers a trivial query on a read connection (health checks). */
+  ping(): Promise<void>;
   /** Flushes the WAL into the database file. */
   checkpoint(): Promise<void>;
   /** Checkpoints and closes every connection and the instance. */
@@ -89,17 +91,21 @@ export async function openSystemDb(path: string, options: OpenSystemDbOptions = 
   const pool: SerialConnection[] = [];
   for (let i = 0; i < readers; i++) pool.push(new SerialConnection(await instance.connect()));
   let closed = false;
+  const read = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    let best = pool[0]!;
+    for (const c of pool) if (c.queued < best.queued) best = c;
+    return best.exclusive(fn);
+  };
 
   return {
     path,
     schemaVersion: version,
-    read(fn) {
-      let best = pool[0]!;
-      for (const c of pool) if (c.queued < best.queued) best = c;
-      return best.exclusive(fn);
-    },
+    read,
     write(fn) {
       return writer.exclusive(fn);
+    },
+    async ping() {
+      await read((q) => q.one('SELECT 1 AS ok'));
     },
     async checkpoint() {
       await writer.exclusive((q) => q.run('CHECKPOINT'));
