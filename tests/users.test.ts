@@ -124,6 +124,14 @@ describe('sync settings', () => {
       { dataset: 'sales', enabled: true, table_mode: 'explicit', tables: ['orders'] },
     ]);
     expect((await server.fetch(`/api/users/${u.id}/settings`, { token: other.token })).status).toBe(403);
+    // One invalid item refuses the whole request and saves nothing.
+    const bad = await server.fetch(`/api/users/${u.id}/settings`, {
+      method: 'PUT', token: u.token,
+      json: { items: [{ dataset: 'new_one', enabled: true }, { dataset: 'Bad Name', enabled: true }] },
+    });
+    expect(bad.status).toBe(422);
+    const after = (await (await server.fetch(`/api/users/${u.id}/settings`, { token: u.token })).json()) as { items: Array<{ dataset: string }> };
+    expect(after.items.map((s) => s.dataset)).toEqual(['hr', 'sales']);
     expect((await server.fetch(`/api/users/${u.id}/settings`, { token: admin() })).status).toBe(200);
   });
 });

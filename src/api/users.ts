@@ -181,7 +181,7 @@ export function createUsersRouter(deps: AppDeps) {
     .openapi(putSettings, async (c) => {
       const { id } = c.req.valid('param');
       await mustExist(id);
-      for (const s of c.req.valid('json').items) await permissions.putSyncSetting(id, s);
+      await permissions.putSyncSettings(id, c.req.valid('json').items);
       return c.json({ items: await permissions.listSyncSettings(id) }, 200);
     })
     .openapi(listPermissions, async (c) => {

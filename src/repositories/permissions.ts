@@ -77,15 +77,20 @@ export function createPermissionsRepository(db: SystemDb) {
       }));
     },
 
-    async putSyncSetting(userId: string, s: { dataset: string; enabled: boolean; table_mode: 'all' | 'explicit'; tables?: string[] | null }) {
+    /** Saves several datasets' settings in one transaction: all of them or none. */
+    async putSyncSettings(userId: string, items: Array<{ dataset: string; enabled: boolean; table_mode: 'all' | 'explicit'; tables?: string[] | null }>) {
       await db.write((q) =>
-        q.run(
-          `INSERT INTO user_sync_settings (user_id, dataset, enabled, table_mode, tables, updated_at)
-           VALUES (?, ?, ?, ?, ?, current_timestamp)
-           ON CONFLICT (user_id, dataset) DO UPDATE SET enabled = excluded.enabled, table_mode = excluded.table_mode,
-             tables = excluded.tables, updated_at = excluded.updated_at`,
-          [userId, s.dataset, s.enabled, s.table_mode, s.tables ? JSON.stringify(s.tables) : null],
-        ),
+        q.transaction(async () => {
+          for (const s of items) {
+            await q.run(
+              `INSERT INTO user_sync_settings (user_id, dataset, enabled, table_mode, tables, updated_at)
+               VALUES (?, ?, ?, ?, ?, current_timestamp)
+               ON CONFLICT (user_id, dataset) DO UPDATE SET enabled = excluded.enabled, table_mode = excluded.table_mode,
+                 tables = excluded.tables, updated_at = excluded.updated_at`,
+              [userId, s.dataset, s.enabled, s.table_mode, s.tables ? JSON.stringify(s.tables) : null],
+            );
+          }
+        }),
       );
     },
   };
