@@ -39,6 +39,8 @@ export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, Keb
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
 const DATASET_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
+/** Schema names DuckDB or da already use in the analytics databases and the query sandbox. */
+export const RESERVED_DATASETS = new Set(['main', 'state', 'da_state', 'system', 'temp', 'information_schema', 'pg_catalog']);
 
 export const ConfigSchema = z
   .object({
@@ -109,6 +111,8 @@ export const ConfigSchema = z
               path: [name],
               message: `dataset name must match ${DATASET_NAME.source}`,
             });
+          } else if (RESERVED_DATASETS.has(name)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is reserved; choose another dataset name` });
           }
         }
       }),

@@ -60,3 +60,9 @@ test('each kind of mistake names its key in one line', () => {
     expect(msg.includes('\n')).toBe(false);
   }
 });
+
+test('dataset names that DuckDB or da use themselves are refused', () => {
+  for (const name of ['main', 'state', 'system', 'information_schema']) {
+    expect(() => withYaml(`sources:\n  ${name}: { type: local, path: /tmp }\n`)).toThrow(`sources.${name}`);
+  }
+});
