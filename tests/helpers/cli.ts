@@ -23,6 +23,7 @@ function sourcesMtime(): number {
     newestMtime(join(root, 'cli')),
     statSync(join(root, 'scripts', 'build-cli.ts')).mtimeMs,
     statSync(join(root, 'src', 'version.ts')).mtimeMs,
+    statSync(join(root, 'src', 'sync', 'paths.ts')).mtimeMs,
     statSync(join(root, 'package.json')).mtimeMs,
   );
 }
