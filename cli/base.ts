@@ -57,11 +57,6 @@ export abstract class BaseCommand extends Command<DaContext> {
     if (s) this.context.stdout.write(s.endsWith('\n') ? s : s + '\n');
   }
 
-  /** A line for the human on stderr (never with --json unless `always`). */
-  note(line: string, always = false): void {
-    if (!this.json || always) this.context.stderr.write(line + '\n');
-  }
-
   async execute(): Promise<number> {
     try {
       return (await this.run()) ?? EXIT.ok;

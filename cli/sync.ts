@@ -1,6 +1,6 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import type { Client } from './client.ts';
 import { CliError } from './errors.ts';
 import { formatBytes } from './format.ts';
@@ -542,9 +542,4 @@ async function syncUploads(client: Client, ws: WorkspacePaths, state: LocalSyncS
     else if (it.kind === 'artifacts') report.uploads.artifacts.push(it.name);
     else report.uploads.local_md = true;
   }
-}
-
-/** Relative path helper for messages. */
-export function relTo(root: string, p: string): string {
-  return relative(root, p).split(sep).join('/');
 }
