@@ -195,6 +195,23 @@ describe('setup and reset tokens', () => {
 });
 
 describe('rate limits', () => {
+  test('the API and the web form share one count per account', async () => {
+    const limited = await startTestServer({}, { yaml: 'auth:\n  login_rate_limit: 3\n' });
+    try {
+      const viaApi = () => limited.fetch('/auth/token', { method: 'POST', json: { email: 'victim@example.com', password: 'guess' } });
+      const viaForm = () =>
+        fetch(`${limited.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: limited.url },
+          body: new URLSearchParams({ email: 'victim@example.com', password: 'guess' }),
+        });
+      const statuses = [(await viaApi()).status, (await viaForm()).status, (await viaApi()).status, (await viaForm()).status];
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await limited.stop();
+    }
+  });
+
   test('login attempts over the limit get 429 with Retry-After', async () => {
     const limited = await startTestServer({}, { yaml: 'auth:\n  login_rate_limit: 3\n' });
     try {

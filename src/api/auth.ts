@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { setCookie, deleteCookie } from 'hono/cookie';
 import type { AppDeps } from '../context.ts';
 import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
-import { createRateLimiter } from '../auth/rate-limit.ts';
+import { loginLimits } from '../auth/rate-limit.ts';
 import {
   createPersonalAccessToken,
   issueToken,
@@ -147,14 +147,12 @@ const revokePatRoute = defineRoute({
 /** Sign-in, sign-out, password setup/reset and personal access tokens. */
 export function createAuthRouter(deps: AppDeps) {
   const { auth } = deps.config;
-  const accountLimiter = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds: auth.login_rate_window_seconds });
-  const ipLimiter = createRateLimiter({ limit: auth.login_ip_rate_limit, windowSeconds: auth.login_rate_window_seconds });
+  const limits = loginLimits(auth);
 
   return createRouter()
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
-      ipLimiter.hit(c.get('clientIp'));
-      accountLimiter.hit(body.email.toLowerCase());
+      limits.hit(c.get('clientIp'), body.email);
       const user = await verifyLogin(deps, body.email, body.password);
       const issued = await issueToken(deps, user);
       if (body.cookie) {
@@ -172,12 +170,12 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      ipLimiter.hit(c.get('clientIp'));
+      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      ipLimiter.hit(c.get('clientIp'));
+      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
     })
     .openapi(meRoute, (c) => {

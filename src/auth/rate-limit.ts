@@ -50,3 +50,37 @@ export function createRateLimiter({ limit, windowSeconds }: RateLimiterOptions) 
 }
 
 export type RateLimiter = ReturnType<typeof createRateLimiter>;
+
+/** The sign-in limits of one server: per client address and per account. */
+export interface LoginLimits {
+  /** Counts one attempt from `ip` (and at `email`, when given); throws RateLimitError when over. */
+  hit(ip: string, email?: string): void;
+}
+
+const loginLimitsOf = new WeakMap<object, LoginLimits>();
+
+/**
+ * The login limits shared by every sign-in door of a server (POST /auth/token, the web
+ * form, setup and reset), so that alternating between doors gains no extra attempts.
+ * One per config object: test servers never share counters.
+ */
+export function loginLimits(auth: {
+  login_rate_limit: number;
+  login_ip_rate_limit: number;
+  login_rate_window_seconds: number;
+}): LoginLimits {
+  let limits = loginLimitsOf.get(auth);
+  if (!limits) {
+    const windowSeconds = auth.login_rate_window_seconds;
+    const byIp = createRateLimiter({ limit: auth.login_ip_rate_limit, windowSeconds });
+    const byAccount = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds });
+    limits = {
+      hit(ip, email) {
+        byIp.hit(ip);
+        if (email !== undefined) byAccount.hit(email.trim().toLowerCase());
+      },
+    };
+    loginLimitsOf.set(auth, limits);
+  }
+  return limits;
+}

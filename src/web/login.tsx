@@ -5,7 +5,7 @@ import { csrf } from 'hono/csrf';
 import { jsxRenderer } from 'hono/jsx-renderer';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { SESSION_COOKIE } from '../auth/middleware.ts';
-import { createRateLimiter } from '../auth/rate-limit.ts';
+import { loginLimits } from '../auth/rate-limit.ts';
 import { createPersonalAccessToken, issueToken, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
@@ -78,7 +78,7 @@ async function handOver(c: Context<AppEnv>, deps: AppDeps, userId: string, cli: 
 /** GET/POST /login and POST /login/cli: the web sign-in and the browser step of `da login`. */
 export function createLoginRouter(deps: AppDeps) {
   const { auth } = deps.config;
-  const limiter = createRateLimiter({ limit: auth.login_rate_limit, windowSeconds: auth.login_rate_window_seconds });
+  const limits = loginLimits(auth);
   const router = createRouter();
   router.use('/login', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
   router.use('/login/*', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
@@ -99,7 +99,7 @@ export function createLoginRouter(deps: AppDeps) {
       const email = form.email ?? '';
       let user;
       try {
-        limiter.hit(`ip:${c.get('clientIp')}`, `email:${email.toLowerCase()}`);
+        limits.hit(c.get('clientIp'), email);
         user = await verifyLogin(deps, email, form.password ?? '');
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
