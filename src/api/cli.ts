@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { AppDeps } from '../context.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
+import { etagMatches, publicOrigin } from './http.ts';
 
 /** Options of the CLI download routes. */
 export interface CliRouterOptions {
@@ -117,7 +118,7 @@ export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
 
   return createRouter()
     .openapi(installRoute, (c) => {
-      const origin = new URL(c.req.url).origin;
+      const origin = publicOrigin(c, deps.config);
       if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) throw new BadRequestError('unexpected server origin');
       return c.body(installScript(origin), 200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-cache' });
     })
@@ -136,8 +137,7 @@ export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
         'content-type': 'application/octet-stream',
         'content-disposition': `attachment; filename="${name!.startsWith('da-windows') ? 'da.exe' : 'da'}"`,
       };
-      const inm = c.req.header('if-none-match');
-      if (inm && inm.split(',').some((t) => t.trim() === etag)) return c.body(null, 304, headers);
+      if (etagMatches(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
       return c.body(Bun.file(path), 200, headers);
     });
 }

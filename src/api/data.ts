@@ -8,6 +8,7 @@ import { dataPlaneOf } from '../sync/data-plane.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
+import { etagMatches } from './http.ts';
 import { jsonResponse } from './schemas.ts';
 
 const ManifestTableSchema = z.object({
@@ -66,14 +67,6 @@ const downloadAsset = defineRoute({
   },
 });
 
-/** True when an If-None-Match header names this strong ETag (or `*`). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.split(',').some((t) => {
-    const tag = t.trim();
-    return tag === '*' || tag === etag || tag === `W/${etag}`;
-  });
-}
 
 function cacheHeaders(etag: string, hash: string): Record<string, string> {
   return { etag, 'x-content-sha256': hash, 'cache-control': 'private, no-cache' };

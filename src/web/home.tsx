@@ -5,6 +5,7 @@ import type { AppDeps } from '../context.ts';
 import { SESSION_COOKIE } from '../auth/middleware.ts';
 import { logout } from '../auth/service.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
+import { publicOrigin } from '../api/http.ts';
 import { dataPlaneOf } from '../sync/data-plane.ts';
 import { isServed, visibleTables } from '../sync/catalog.ts';
 import { AppLayout } from '../../views/layout.tsx';
@@ -23,11 +24,6 @@ const logoutRoute = defineRoute({
   extraMiddleware: [csrf()],
 });
 
-/** The origin users reach this server at: `instance.base_url`, else the request's own. */
-function publicOrigin(deps: AppDeps, url: string): string {
-  return (deps.config.instance.base_url ?? new URL(url).origin).replace(/\/+$/, '');
-}
-
 /** GET / and POST /logout. */
 export function createHomeRouter(deps: AppDeps) {
   const router = createRouter();
@@ -39,7 +35,7 @@ export function createHomeRouter(deps: AppDeps) {
       const plane = dataPlaneOf(deps);
       const { tables } = await visibleTables(plane.access, plane.catalog, user);
       const served = tables.filter(isServed);
-      return c.render(<HomePage origin={publicOrigin(deps, c.req.url)} tables={served} />) as never;
+      return c.render(<HomePage origin={publicOrigin(c, deps.config)} tables={served} />) as never;
     })
     .openapi(logoutRoute, async (c) => {
       const user = c.get('user');
