@@ -1,6 +1,6 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** One embedded file: where the compiled binary holds it, and what it must look like on disk. */
 export interface EmbeddedFile {
@@ -27,6 +27,19 @@ export function nativeCacheRoot(env: Record<string, string | undefined> = proces
   return home ? join(home, '.cache', 'da') : join(tmpdir(), `da-cache-${process.getuid?.() ?? 0}`);
 }
 
+/**
+ * Creates `dir` (mode 0700) when missing and refuses one that another user owns or may
+ * write to: a library loaded from there would run as this user (think of a shared /tmp).
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new Error(`refusing to load DuckDB from ${dir}: it is owned by another user or writable by others (set DA_CACHE_DIR to a private folder)`);
+  }
+}
+
 function sha256Of(path: string): string {
   return new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -37,7 +50,8 @@ function sha256Of(path: string): string {
  * checked; so a normal start costs two `stat`s and a small read, not a 70 MB hash.
  */
 export function extractNativeFiles(dir: string, files: EmbeddedFile[]): void {
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dirname(dir));
+  ensurePrivateDir(dir);
   for (const f of files) {
     const target = join(dir, f.name);
     const marker = `${target}.sha256`;
@@ -59,7 +73,7 @@ export function extractNativeFiles(dir: string, files: EmbeddedFile[]): void {
     // rename is atomic: a concurrent `da` either sees the old complete file or the new one.
     renameSync(tmp, target);
     const mtmp = `${marker}.${process.pid}.tmp`;
-    Bun.write(mtmp, f.sha256);
+    writeFileSync(mtmp, f.sha256);
     renameSync(mtmp, marker);
   }
 }
