@@ -11,7 +11,7 @@
  * loads them with `process.dlopen` (see cli/duckdb-embedded.ts).
  */
 import type { BunPlugin } from 'bun';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dir, '..');
@@ -90,9 +90,12 @@ export async function buildCli(target: CliTarget, outfile: string): Promise<bool
     return false;
   }
   mkdirSync(join(root, 'dist'), { recursive: true });
+  // Built under a temporary name and renamed: a running server serves dist/da, and a
+  // download must never get half of a file that is being rewritten.
+  const partial = `${outfile}.${process.pid}.partial`;
   const result = await Bun.build({
     entrypoints: [join(root, 'cli', 'main.ts')],
-    compile: { target: target.bun, outfile, autoloadDotenv: false, autoloadBunfig: false },
+    compile: { target: target.bun, outfile: partial, autoloadDotenv: false, autoloadBunfig: false },
     target: 'bun',
     format: 'esm',
     minify: true,
@@ -102,8 +105,10 @@ export async function buildCli(target: CliTarget, outfile: string): Promise<bool
   });
   if (!result.success) {
     for (const log of result.logs) console.error(log);
+    rmSync(partial, { force: true });
     throw new Error(`build for ${target.name} failed`);
   }
+  renameSync(partial, outfile);
   console.error(`built ${outfile} (${(statSync(outfile).size / 1024 ** 2).toFixed(0)} MB, ${target.name})`);
   return true;
 }
