@@ -33,3 +33,21 @@ test('an oversize upload sent without a length leaves no partial file behind', a
   expect(res.status).toBe(413);
   expect(listFiles(join(server.dataDir, 'uploads', analyst.id))).toEqual([]);
 });
+
+test('an artifact name that clashes with an earlier one (file vs folder) is a 409, and the first file stays', async () => {
+  const analyst = await server.createUser('analyst');
+  const put = (name: string) =>
+    fetch(`${server.url}/api/upload/artifacts?name=${encodeURIComponent(name)}`, {
+      method: 'POST',
+      body: `content of ${name}`,
+      headers: { authorization: `Bearer ${analyst.token}`, 'content-type': 'application/octet-stream' },
+    });
+  expect((await put('report')).status).toBe(201);
+  const under = await put('report/part.csv');
+  expect(under.status).toBe(409);
+  expect(under.headers.get('content-type')).toBe('application/problem+json');
+  expect((await put('charts/one.png')).status).toBe(201);
+  expect((await put('charts')).status).toBe(409);
+  const files = listFiles(join(server.dataDir, 'uploads', analyst.id)).sort();
+  expect(files).toEqual(['one.png', 'report']);
+});

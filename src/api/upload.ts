@@ -5,7 +5,7 @@ import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
-import { BadRequestError, PayloadTooLargeError, ValidationError } from '../errors.ts';
+import { BadRequestError, ConflictError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
 
@@ -69,6 +69,15 @@ const localMdRoute = defineRoute({
   responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge },
 });
 
+/** A file where a folder is needed (or the reverse) means two upload names clash: 409. */
+function clashOrError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'ENOTEMPTY') {
+    return new ConflictError('this name clashes with an earlier upload: one is a file where the other needs a folder');
+  }
+  return err;
+}
+
 /**
  * Streams a request body into `target` through a temp file: refuses more than `limit`
  * bytes (nothing is left behind) and returns the size and sha256.
@@ -76,10 +85,15 @@ const localMdRoute = defineRoute({
 async function storeBody(req: Request, target: string, limit: number, check?: (bytes: Uint8Array) => void) {
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > limit) return { tooLarge: true as const };
-  mkdirSync(join(target, '..'), { recursive: true });
   const tmp = `${target}.${crypto.randomUUID()}.tmp`;
+  let fd: number;
+  try {
+    mkdirSync(join(target, '..'), { recursive: true });
+    fd = openSync(tmp, 'w', 0o600);
+  } catch (err) {
+    throw clashOrError(err);
+  }
   const hasher = new Bun.CryptoHasher('sha256');
-  const fd = openSync(tmp, 'w', 0o600);
   let size = 0;
   const parts: Uint8Array[] = [];
   let stored = false;
@@ -101,7 +115,11 @@ async function storeBody(req: Request, target: string, limit: number, check?: (b
     }
     if (check) check(Buffer.concat(parts));
     closeSync(fd);
-    renameSync(tmp, target);
+    try {
+      renameSync(tmp, target);
+    } catch (err) {
+      throw clashOrError(err);
+    }
     stored = true;
     return { tooLarge: false as const, size, sha256: hasher.digest('hex') };
   } finally {
