@@ -4,6 +4,7 @@ import { dirname, join, sep } from 'node:path';
 import type { Client } from './client.ts';
 import { CliError } from './errors.ts';
 import { formatBytes } from './format.ts';
+import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
 import { openLocalDb, rebuildViews } from './local-db.ts';
 import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
@@ -55,15 +56,6 @@ export interface SyncReport {
 }
 
 const ASSET_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
-/** Upload limits; the server enforces the same. */
-export const UPLOAD_LIMITS = { sessions: 50 * 1024 ** 2, artifacts: 50 * 1024 ** 2, 'local-md': 1024 ** 2 };
-/** Upload names the server accepts (src/api/upload.ts parseUploadName): up to 6 segments of these. */
-const UPLOAD_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
-const uploadNameOk = (name: string) => {
-  const segs = name.split('/');
-  return segs.length <= 6 && segs.every((s) => UPLOAD_SEGMENT.test(s) && !s.includes('..'));
-};
-
 /** A manifest asset path mapped under ./server/, or undefined when it could escape. */
 export function assetTarget(ws: WorkspacePaths, path: string): string | undefined {
   const segs = path.split('/');
@@ -516,7 +508,7 @@ async function syncUploads(client: Client, ws: WorkspacePaths, state: LocalSyncS
     }
     const prev = state.uploads[it.key];
     if (prev && prev.size === st.size && prev.mtime_ms === st.mtimeMs) continue;
-    if (it.kind !== 'local-md' && !uploadNameOk(it.name)) {
+    if (it.kind !== 'local-md' && !parseUploadName(it.name, it.kind)) {
       report.uploads.skipped.push({ name: it.key, reason: 'name not accepted by the server: use letters, digits, . _ - and at most 6 folders' });
       continue;
     }

@@ -8,22 +8,7 @@ import type { AppEnv } from '../context.ts';
 import { BadRequestError, ConflictError, PayloadTooLargeError, ValidationError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
-
-/** Most bytes one upload may have, per kind (`da sync` skips larger files itself). */
-export const UPLOAD_LIMITS = { sessions: 50 * 1024 ** 2, artifacts: 50 * 1024 ** 2, 'local-md': 1024 ** 2 } as const;
-
-type Kind = keyof typeof UPLOAD_LIMITS;
-
-const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
-const MAX_SEGMENTS = 6;
-
-/** Splits an upload name (`project/2024-05-01.jsonl`) into safe path segments, or undefined. */
-export function parseUploadName(name: string, kind: Kind): string[] | undefined {
-  const segs = name.split('/');
-  if (segs.length > MAX_SEGMENTS || !segs.every((s) => SEGMENT.test(s) && !s.includes('..'))) return undefined;
-  if (kind === 'sessions' && !name.endsWith('.jsonl')) return undefined;
-  return segs;
-}
+import { parseUploadName, UPLOAD_LIMITS, type UploadKind as Kind } from '../sync/upload-rules.ts';
 
 export const UploadResultSchema = z
   .object({

@@ -24,6 +24,7 @@ function sourcesMtime(): number {
     statSync(join(root, 'scripts', 'build-cli.ts')).mtimeMs,
     statSync(join(root, 'src', 'version.ts')).mtimeMs,
     statSync(join(root, 'src', 'sync', 'paths.ts')).mtimeMs,
+    statSync(join(root, 'src', 'sync', 'upload-rules.ts')).mtimeMs,
     statSync(join(root, 'package.json')).mtimeMs,
   );
 }
