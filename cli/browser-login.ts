@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createClient } from './client.ts';
 import { CliError } from './errors.ts';
 
 /** Result of the browser flow: the token the server handed to the loopback callback. */
@@ -26,8 +27,10 @@ export function openBrowser(url: string, env: Record<string, string | undefined>
 
 /**
  * The browser sign-in: listen on 127.0.0.1 on a random port, send the user to the server's
- * `/login?cli_redirect=…&state=…`, and wait for the server to redirect back with a fresh
- * personal access token and the same `state` (anything else is refused).
+ * `/login?cli_redirect=…&state=…&challenge=…`, wait for the server to redirect back with a
+ * single-use code and the same `state` (anything else is refused), then trade the code and
+ * the PKCE verifier for a personal access token. The token itself never passes through the
+ * browser, whose history keeps every URL.
  */
 export async function browserLogin(opts: {
   server: string;
@@ -37,7 +40,9 @@ export async function browserLogin(opts: {
   open: boolean;
 }): Promise<BrowserLoginResult> {
   const state = randomBytes(24).toString('base64url');
-  const { promise, resolve, reject } = Promise.withResolvers<BrowserLoginResult>();
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const { promise, resolve, reject } = Promise.withResolvers<{ code: string }>();
   const server = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
@@ -45,7 +50,7 @@ export async function browserLogin(opts: {
       const url = new URL(req.url);
       if (url.pathname !== '/callback') return new Response('not found', { status: 404 });
       const gotState = url.searchParams.get('state');
-      const token = url.searchParams.get('token');
+      const code = url.searchParams.get('code');
       const error = url.searchParams.get('error');
       if (gotState !== state) {
         return new Response(PAGE('Sign-in refused', 'The sign-in answer does not match this da login. Start `da login` again.'), {
@@ -53,23 +58,26 @@ export async function browserLogin(opts: {
           headers: { 'content-type': 'text/html; charset=utf-8' },
         });
       }
-      if (error || !token) {
-        reject(new CliError(`browser sign-in failed: ${error ?? 'no token in the answer'}`));
+      if (error || !code) {
+        reject(new CliError(`browser sign-in failed: ${error ?? 'no code in the answer'}`));
         return new Response(PAGE('Sign-in failed', 'Return to the terminal.'), { status: 400, headers: { 'content-type': 'text/html; charset=utf-8' } });
       }
-      resolve({ token });
+      resolve({ code });
       return new Response(PAGE('da is signed in', 'You can close this tab and return to the terminal.'), {
         headers: { 'content-type': 'text/html; charset=utf-8' },
       });
     },
   });
   const callback = `http://127.0.0.1:${server.port}/callback`;
-  const loginUrl = `${opts.server}/login?cli_redirect=${encodeURIComponent(callback)}&state=${encodeURIComponent(state)}&host=${encodeURIComponent(hostname())}`;
+  const loginUrl = `${opts.server}/login?${new URLSearchParams({ cli_redirect: callback, state, challenge, host: hostname() })}`;
   opts.announce(loginUrl);
   if (opts.open) openBrowser(loginUrl, opts.env);
   const timer = setTimeout(() => reject(new CliError(`no sign-in within ${Math.round(opts.timeoutMs / 1000)} s; run \`da login\` again`)), opts.timeoutMs);
   try {
-    return await promise;
+    const { code } = await promise;
+    const pat = await createClient(opts.server, undefined).post<{ token: string }>('/auth/cli-token', { code, verifier });
+    if (!pat.token) throw new CliError('server returned no token');
+    return { token: pat.token };
   } finally {
     clearTimeout(timer);
     // Let the browser receive the "signed in" page before the listener goes away.

@@ -252,3 +252,26 @@ describe('web session cookie', () => {
     expect(noOrigin.status).toBe(401);
   });
 });
+
+describe('browser sign-in codes for da login', () => {
+  test('a code is traded once, only with its PKCE verifier, and only before it expires', async () => {
+    const { issueCliCode, pkceChallenge } = await import('../src/auth/service.ts');
+    const user = await server.createUser('analyst');
+    const verifier = 'v'.repeat(20) + crypto.randomUUID().replaceAll('-', '');
+    const code = await issueCliCode(server.deps, user.id, 'da cli test-host', pkceChallenge(verifier));
+
+    const wrong = await server.fetch('/auth/cli-token', { method: 'POST', json: { code, verifier: 'w'.repeat(52) } });
+    expect(wrong.status).toBe(401);
+    const ok = await server.fetch('/auth/cli-token', { method: 'POST', json: { code, verifier } });
+    expect(ok.status).toBe(200);
+    const pat = (await ok.json()) as { token: string; name: string };
+    expect(pat.name).toBe('da cli test-host');
+    expect((await server.fetch('/api/me', { token: pat.token })).status).toBe(200);
+    const again = await server.fetch('/auth/cli-token', { method: 'POST', json: { code, verifier } });
+    expect(again.status).toBe(401);
+
+    const late = await issueCliCode(server.deps, user.id, 'da cli late', pkceChallenge(verifier));
+    await server.deps.db.write((q) => q.run(`UPDATE cli_login_codes SET expires_at = current_timestamp - INTERVAL 1 SECOND`));
+    expect((await server.fetch('/auth/cli-token', { method: 'POST', json: { code: late, verifier } })).status).toBe(401);
+  });
+});

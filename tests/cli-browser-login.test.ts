@@ -57,14 +57,22 @@ describe('da login through the browser', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(/127\.0\.0\.1:\d+\/callback/);
     expect(await page.textContent('h1')).toBe('da is signed in');
-    // the token travels only to the loopback callback, never into the page
-    expect(page.url()).toContain('state=');
+    // The browser only ever sees a single-use code: no token in any URL it visited.
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('state')).toBeTruthy();
+    expect(callback.searchParams.get('code')).toStartWith('dac_');
+    expect(page.url()).not.toContain('dapat_');
 
     const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited]);
     expect(code).toBe(0);
     expect(JSON.parse(out).user.email).toBe(user.email);
     const stored = JSON.parse(readFileSync(join(da.configDir, 'token.json'), 'utf8'));
     expect(stored.token).toStartWith('dapat_');
+    // The code was used up by the CLI: replaying it (even with a guessed verifier) gets nothing.
+    const replay = await server.fetch('/auth/cli-token', {
+      method: 'POST', json: { code: callback.searchParams.get('code'), verifier: 'x'.repeat(43) },
+    });
+    expect(replay.status).toBe(401);
     const pats = await (await server.fetch('/api/tokens', { token: stored.token })).json();
     expect(pats.items[0].name).toStartWith('da cli ');
     expect((await da.run(['whoami', '--json'])).json().email).toBe(user.email);
@@ -89,7 +97,7 @@ describe('da login through the browser', () => {
   test('the login page refuses to send a token anywhere but a loopback address', async () => {
     const page = await browser.newPage();
     for (const target of ['http://evil.example.com:8080/callback', 'https://127.0.0.1:5000/callback', 'http://127.0.0.1/callback', 'javascript:alert(1)']) {
-      const res = await page.goto(`${server.url}/login?cli_redirect=${encodeURIComponent(target)}&state=abcdefghijklmnopqrstu`);
+      const res = await page.goto(`${server.url}/login?cli_redirect=${encodeURIComponent(target)}&state=abcdefghijklmnopqrstu&challenge=${'c'.repeat(43)}`);
       expect(res!.status()).toBe(400);
       expect(await page.textContent('h1')).toBe('Request refused');
     }
@@ -100,7 +108,7 @@ describe('da login through the browser', () => {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
-      body: new URLSearchParams({ email: user.email, password: user.password, cli_redirect: 'http://evil.example.com:80/cb', state: 'abcdefghijklmnopqrstu' }),
+      body: new URLSearchParams({ email: user.email, password: user.password, cli_redirect: 'http://evil.example.com:80/cb', state: 'abcdefghijklmnopqrstu', challenge: 'c'.repeat(43) }),
     });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();

@@ -21,6 +21,8 @@ button{margin-top:1rem;padding:.6rem 1.2rem}.error{color:#b00020}.note{color:#55
 export interface CliTarget {
   cli_redirect: string;
   state: string;
+  /** PKCE S256 challenge of the CLI's verifier. */
+  challenge: string;
   host: string;
 }
 
@@ -30,6 +32,7 @@ function CliFields({ cli }: { cli?: CliTarget }) {
     <>
       <input type="hidden" name="cli_redirect" value={cli.cli_redirect} />
       <input type="hidden" name="state" value={cli.state} />
+      <input type="hidden" name="challenge" value={cli.challenge} />
       <input type="hidden" name="host" value={cli.host} />
     </>
   );

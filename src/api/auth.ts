@@ -5,6 +5,7 @@ import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
 import {
   createPersonalAccessToken,
+  exchangeCliCode,
   issueToken,
   logout,
   revokePersonalAccessToken,
@@ -95,6 +96,19 @@ const resetRoute = defineRoute({
   responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in') },
 });
 
+const cliTokenRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/cli-token',
+  operationId: 'auth.cliToken',
+  tags: ['auth'],
+  summary: "The browser step of `da login`: trade the sign-in code and the PKCE verifier for a personal access token",
+  request: jsonBody(
+    z.object({ code: z.string().min(1).max(200), verifier: z.string().min(43).max(128) }).openapi('CliTokenRequest'),
+  ),
+  responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' } },
+});
+
 const meRoute = defineRoute({
   access: 'viewer',
   method: 'get',
@@ -177,6 +191,12 @@ export function createAuthRouter(deps: AppDeps) {
       const { token, password } = c.req.valid('json');
       limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
+    })
+    .openapi(cliTokenRoute, async (c) => {
+      const { code, verifier } = c.req.valid('json');
+      limits.hit(c.get('clientIp'));
+      const { user_id: _, ...pat } = await exchangeCliCode(deps, code, verifier);
+      return c.json(pat, 200);
     })
     .openapi(meRoute, (c) => {
       const u = currentUser(c);

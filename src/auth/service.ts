@@ -110,6 +110,34 @@ export async function createPersonalAccessToken(deps: AppDeps, userId: string, n
   return { ...pat, token };
 }
 
+/** PKCE S256: base64url(sha256(verifier)). */
+export function pkceChallenge(verifier: string): string {
+  return new Bun.CryptoHasher('sha256').update(verifier).digest('base64url');
+}
+
+/**
+ * Issues the short-lived, single-use code that the browser carries to `da login` (a URL
+ * that lands in browser history), bound to the CLI's PKCE challenge.
+ */
+export async function issueCliCode(deps: AppDeps, userId: string, tokenName: string, challenge: string): Promise<string> {
+  const code = generateSecret('dac_');
+  await deps.repos.tokens.createCliCode({
+    codeHash: hashSecret(code), userId, tokenName, challenge, expiresAt: new Date(Date.now() + CLI_CODE_TTL_MS),
+  });
+  return code;
+}
+
+const CLI_CODE_TTL_MS = 2 * 60_000;
+
+/** Trades a browser sign-in code and its PKCE verifier for a personal access token. */
+export async function exchangeCliCode(deps: AppDeps, code: string, verifier: string) {
+  const used = await deps.repos.tokens.consumeCliCode(hashSecret(code), pkceChallenge(verifier));
+  if (!used) throw new UnauthorizedError('sign-in code is invalid, expired, already used, or not for this verifier');
+  const user = await deps.repos.users.get(used.user_id);
+  if (!user?.active) throw new UnauthorizedError('sign-in code is invalid, expired, already used, or not for this verifier');
+  return createPersonalAccessToken(deps, user.id, used.token_name);
+}
+
 /** Revokes one of a user's tokens; someone else's token is "not found". */
 export async function revokePersonalAccessToken(deps: AppDeps, userId: string, id: string): Promise<void> {
   const pat = await deps.repos.tokens.getPat(id);

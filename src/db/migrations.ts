@@ -190,6 +190,23 @@ CREATE TABLE revoked_tokens (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'one-time codes of the browser sign-in of da login',
+    sql: `
+-- The browser hands \`da login\` a short-lived code, never the token itself (URLs end up in
+-- browser history); the CLI trades code + PKCE verifier for a personal access token.
+CREATE TABLE cli_login_codes (
+  code_hash VARCHAR PRIMARY KEY,
+  user_id VARCHAR NOT NULL,
+  token_name VARCHAR NOT NULL,
+  challenge VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  expires_at TIMESTAMP NOT NULL,
+  used_at TIMESTAMP
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

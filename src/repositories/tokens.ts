@@ -120,6 +120,31 @@ export function createTokensRepository(db: SystemDb) {
       });
     },
 
+    async createCliCode(c: { codeHash: string; userId: string; tokenName: string; challenge: string; expiresAt: Date }): Promise<void> {
+      await db.write((q) =>
+        q.run(
+          `INSERT INTO cli_login_codes (code_hash, user_id, token_name, challenge, created_at, expires_at)
+           VALUES (?, ?, ?, ?, current_timestamp, ?::TIMESTAMP)`,
+          [c.codeHash, c.userId, c.tokenName, c.challenge, c.expiresAt.toISOString()],
+        ),
+      );
+    },
+
+    /**
+     * Uses a browser sign-in code once: returns its user and token name when the code is
+     * known, unexpired, unused and `challenge` matches; marks it used in the same write.
+     */
+    async consumeCliCode(codeHash: string, challenge: string): Promise<{ user_id: string; token_name: string } | undefined> {
+      return db.write((q) =>
+        q.one<{ user_id: string; token_name: string }>(
+          `UPDATE cli_login_codes SET used_at = current_timestamp
+           WHERE code_hash = ? AND challenge = ? AND used_at IS NULL AND expires_at > current_timestamp
+           RETURNING user_id, token_name`,
+          [codeHash, challenge],
+        ),
+      );
+    },
+
     async revokeJwt(jti: string, expiresAt: Date): Promise<void> {
       await db.write((q) =>
         q.run(`INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?::TIMESTAMP)`, [jti, expiresAt.toISOString()]),
@@ -146,6 +171,7 @@ export function createTokensRepository(db: SystemDb) {
       await db.write(async (q) => {
         await q.run(`DELETE FROM revoked_tokens WHERE expires_at <= current_timestamp`);
         await q.run(`DELETE FROM one_time_tokens WHERE expires_at <= current_timestamp - INTERVAL 30 DAY`);
+        await q.run(`DELETE FROM cli_login_codes WHERE expires_at <= current_timestamp - INTERVAL 1 DAY`);
       });
     },
   };

@@ -6,7 +6,7 @@ import { jsxRenderer } from 'hono/jsx-renderer';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { SESSION_COOKIE } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { createPersonalAccessToken, issueToken, verifyLogin } from '../auth/service.ts';
+import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
 import { AuthorizeCliPage, LoginLayout, LoginPage, RefusedPage, type CliTarget } from '../../views/login.tsx';
@@ -32,6 +32,7 @@ export function parseCliRedirect(raw: string | undefined): URL | undefined {
 const CliQuery = z.object({
   cli_redirect: z.string().max(300).optional(),
   state: z.string().max(200).optional(),
+  challenge: z.string().max(100).optional(),
   host: z.string().max(200).optional(),
   switch: z.string().max(5).optional(),
 });
@@ -58,19 +59,24 @@ const authorizeCli = defineRoute({
 
 type CliCheck = { cli?: CliTarget; refused?: string };
 
-function checkCli(q: { cli_redirect?: string; state?: string; host?: string }): CliCheck {
+function checkCli(q: { cli_redirect?: string; state?: string; host?: string; challenge?: string }): CliCheck {
   if (q.cli_redirect === undefined && q.state === undefined) return {};
   if (!parseCliRedirect(q.cli_redirect)) return { refused: 'da login may only send the token to this computer (http://127.0.0.1:PORT or http://localhost:PORT).' };
   if (!q.state || !/^[A-Za-z0-9_-]{16,200}$/.test(q.state)) return { refused: 'The sign-in request is missing its state; start `da login` again.' };
+  // PKCE S256 challenge: base64url of a sha256, 43 characters.
+  if (!q.challenge || !/^[A-Za-z0-9_-]{43}$/.test(q.challenge)) return { refused: 'The sign-in request is missing its challenge; update da and start `da login` again.' };
   const host = (q.host ?? '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64);
-  return { cli: { cli_redirect: q.cli_redirect!, state: q.state, host } };
+  return { cli: { cli_redirect: q.cli_redirect!, state: q.state, challenge: q.challenge, host } };
 }
 
-/** Creates the CLI's token and sends the browser back to the CLI. */
+/**
+ * Sends the browser back to the waiting CLI with a single-use code (not the token: the
+ * URL stays in browser history); the CLI trades it for a token with its PKCE verifier.
+ */
 async function handOver(c: Context<AppEnv>, deps: AppDeps, userId: string, cli: CliTarget) {
-  const pat = await createPersonalAccessToken(deps, userId, `da cli ${cli.host || 'unknown host'}`.slice(0, 100));
+  const code = await issueCliCode(deps, userId, `da cli ${cli.host || 'unknown host'}`.slice(0, 100), cli.challenge);
   const target = parseCliRedirect(cli.cli_redirect)!;
-  target.searchParams.set('token', pat.token);
+  target.searchParams.set('code', code);
   target.searchParams.set('state', cli.state);
   return c.redirect(target.toString(), 302);
 }
