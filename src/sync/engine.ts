@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { quoteLiteral } from '../db/connection.ts';
 import type { RegisteredTable } from '../repositories/table-registry.ts';
 import type { SyncJob } from '../repositories/sync-state.ts';
-import { finalNameOfTemp, listTempEntries, removePath, scratchDirFor, sha256File, tempPathFor } from './files.ts';
+import { finalNameOfTemp, fsyncFile, listTempEntries, removePath, scratchDirFor, sha256File, tempPathFor } from './files.ts';
 import { parquetPath } from './paths.ts';
 import { profileParquet } from './profiler.ts';
 import { rebuildAnalyticsViews } from './views.ts';
@@ -109,6 +109,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
         scratch_dir: scratch,
       });
       const facts = await factsOf(db, temp);
+      fsyncFile(temp);
       // The state row is the commit point: once it names the new hash, recover() finishes the rename.
       await repos.syncState.recordSuccess({
         tableId: table.id, rows: facts.rows, fileSizeBytes: facts.bytes, uncompressedSizeBytes: facts.uncompressed,

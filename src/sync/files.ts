@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** sha256 of a file, hex, read as a stream (constant memory). */
@@ -47,4 +47,17 @@ export function listTempEntries(parquetRoot: string): string[] {
 /** Removes a file or directory, ignoring one that is already gone. */
 export function removePath(path: string): void {
   rmSync(path, { recursive: true, force: true });
+}
+
+/**
+ * Flushes a file's bytes to disk. Called before the state names a new file, so a power
+ * loss cannot leave state pointing at a file whose blocks never reached the disk.
+ */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
