@@ -37,7 +37,10 @@ export function createApp(deps: AppDeps) {
     }),
   );
   app.use('*', authenticate(deps));
-  app.use('*', auditTrail(deps.repos.audit));
+  app.use(
+    '*',
+    auditTrail(deps.repos.audit, { onError: (err) => deps.logger.error('audit write failed', { error: String(err) }) }),
+  );
 
   app.route('/', createHealthRouter(deps));
   app.route('/', createAuthRouter(deps));

@@ -62,6 +62,10 @@ test('a server killed with SIGKILL during a burst of writes reopens with every a
     const emails = new Set(((await res.json()) as { items: Array<{ email: string }> }).items.map((u) => u.email));
     const lost = acknowledged.filter((e) => !emails.has(e));
     expect(lost).toEqual([]);
+    // Each acknowledged change was audited before it was acknowledged.
+    const audit = await fetch(`${second.url}/api/audit?action=users.create&limit=1000`, { headers: { authorization: `Bearer ${token2}` } });
+    const audited = new Set(((await audit.json()) as { items: Array<{ params: { body?: { email?: string } } }> }).items.map((e) => e.params.body?.email));
+    expect(acknowledged.filter((e) => !audited.has(e))).toEqual([]);
   } finally {
     second.child.kill('SIGTERM');
     await second.exited;

@@ -24,7 +24,10 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
  * Writes every call under the given prefixes to the audit log, allowed or refused:
  * who, which operation, the resource, parameters with secrets redacted, status, duration.
  */
-export function auditTrail(audit: AuditRepository, prefixes = ['/api/', '/auth/']): MiddlewareHandler<AppEnv> {
+export function auditTrail(
+  audit: AuditRepository,
+  { prefixes = ['/api/', '/auth/'], onError }: { prefixes?: string[]; onError?: (err: unknown) => void } = {},
+): MiddlewareHandler<AppEnv> {
   return async function auditMiddleware(c, next) {
     const path = c.req.path;
     if (!prefixes.some((p) => path.startsWith(p))) return next();
@@ -44,7 +47,8 @@ export function auditTrail(audit: AuditRepository, prefixes = ['/api/', '/auth/'
       ...(body !== undefined ? { body } : {}),
     });
     const action = routeActions.get(`${method} ${c.req.routePath}`) ?? `${method} ${path}`;
-    audit.append({
+    const urgent = status >= 400 || !['GET', 'HEAD', 'OPTIONS'].includes(method);
+    const written = audit.append({
       id: newId(),
       timestamp: new Date().toISOString(),
       request_id: c.get('requestId') ?? null,
@@ -56,6 +60,8 @@ export function auditTrail(audit: AuditRepository, prefixes = ['/api/', '/auth/'
       status,
       duration_ms: Math.round(performance.now() - started),
       ip: c.get('clientIp') ?? null,
-    });
+    }, { urgent });
+    // A change or refusal is on record before the caller hears about it.
+    if (urgent) await written.catch((err) => onError?.(err));
   };
 }

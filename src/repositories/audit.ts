@@ -30,9 +30,10 @@ export interface AuditFilter {
 const COLUMNS = 11;
 
 /**
- * The audit trail. Appends are buffered and written in batches (one statement per batch
- * instead of one per request); every read flushes first, so a reader always sees every
- * call that finished before it.
+ * The audit trail. Reads are buffered and written in batches (one statement per batch
+ * instead of one per request); changes and refusals are written before their response is
+ * sent, so a crash loses at most the last fraction of a second of successful reads. Every read of the log
+ * flushes first, so a reader sees every call that finished before it.
  */
 export function createAuditRepository(db: SystemDb, { flushMs = 200, maxBatch = 500 } = {}) {
   let buffer: AuditEntry[] = [];
@@ -66,10 +67,16 @@ export function createAuditRepository(db: SystemDb, { flushMs = 200, maxBatch = 
   };
 
   return {
-    append(entry: AuditEntry): void {
+    /**
+     * Queues an entry. `urgent` entries (changes and refusals) are written at once, with
+     * whatever is queued; plain reads wait up to `flushMs` to share one statement.
+     */
+    append(entry: AuditEntry, { urgent = false }: { urgent?: boolean } = {}): Promise<void> {
       buffer.push(entry);
+      if (urgent) return flush();
       if (buffer.length >= maxBatch) void flush().catch(() => {});
       else timer ??= setTimeout(() => void flush().catch(() => {}), flushMs);
+      return Promise.resolve();
     },
 
     flush,
