@@ -275,3 +275,20 @@ describe('browser sign-in codes for da login', () => {
     expect((await server.fetch('/auth/cli-token', { method: 'POST', json: { code: late, verifier } })).status).toBe(401);
   });
 });
+
+describe('verified-token memory', () => {
+  test("a token one server verified is still refused by a server with another key", async () => {
+    const other = await startTestServer();
+    try {
+      const analyst = await server.createUser('analyst');
+      // The same user (same id) exists on the other server, so only the key tells them apart.
+      await other.deps.repos.users.create({ id: analyst.id, email: analyst.email, role: 'analyst' });
+      expect((await server.fetch('/api/me', { token: analyst.token })).status).toBe(200);
+      expect((await other.fetch('/api/me', { token: analyst.token })).status).toBe(401);
+      const own = signAccessToken(other.deps.key, { id: analyst.id, email: analyst.email, role: 'analyst' }, 600).token;
+      expect((await other.fetch('/api/me', { token: own })).status).toBe(200);
+    } finally {
+      await other.stop();
+    }
+  });
+});

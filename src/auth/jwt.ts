@@ -50,7 +50,10 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
  * (with a small clock-skew allowance), presence of `sub` and `jti`. Returns the claims or
  * null; never throws on bad input.
  */
-export function verifyAccessToken(key: Uint8Array, token: string, skewSeconds = 30): AccessClaims | null {
+/** Clock skew tolerated on `exp` and `nbf`, in seconds. */
+export const CLOCK_SKEW_SECONDS = 30;
+
+export function verifyAccessToken(key: Uint8Array, token: string, skewSeconds = CLOCK_SKEW_SECONDS): AccessClaims | null {
   let header: object, payload: object, signature: Uint8Array, message: Uint8Array;
   try {
     [header, payload, signature, message] = parseJWT(token);

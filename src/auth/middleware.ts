@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
-import { verifyAccessToken } from './jwt.ts';
+import { CLOCK_SKEW_SECONDS, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { hasRole, type Role } from './roles.ts';
 import { hashSecret } from './secrets.ts';
 
@@ -21,6 +21,32 @@ function bearerToken(c: Context): { token: string; via: 'header' | 'cookie' } | 
   return cookie ? { token: cookie, via: 'cookie' } : undefined;
 }
 
+const verifiedByKey = new WeakMap<Uint8Array, Map<string, AccessClaims>>();
+const MAX_VERIFIED = 10_000;
+
+/**
+ * verifyAccessToken with a memory of tokens already verified under this key (decoding and
+ * the HMAC cost more than the rest of a small request). Expiry is checked on every use;
+ * revocation and the user's state are checked by the caller as before.
+ */
+function verifiedClaims(key: Uint8Array, token: string): AccessClaims | null {
+  let seen = verifiedByKey.get(key);
+  if (!seen) verifiedByKey.set(key, (seen = new Map()));
+  const hit = seen.get(token);
+  if (hit) {
+    if ((hit.exp + CLOCK_SKEW_SECONDS) * 1000 > Date.now()) return hit;
+    seen.delete(token);
+    return null;
+  }
+  const claims = verifyAccessToken(key, token);
+  // Only tokens already valid now are remembered (a not-yet-valid one is checked again).
+  if (claims && claims.nbf * 1000 <= Date.now()) {
+    if (seen.size >= MAX_VERIFIED) seen.delete(seen.keys().next().value!);
+    seen.set(token, claims);
+  }
+  return claims;
+}
+
 /**
  * Resolves a bearer token (JWT or personal access token) to the current user. Does not
  * refuse anything by itself: routes declare who may call them (requireAccess).
@@ -35,7 +61,7 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
     void repos.tokens.touchPat(pat.id).catch(() => {});
     return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'pat', patId: pat.id } };
   }
-  const claims = verifyAccessToken(key, token);
+  const claims = verifiedClaims(key, token);
   if (!claims) return { error: 'token is invalid or expired' };
   if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
   const user = await repos.users.get(claims.sub);

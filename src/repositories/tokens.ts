@@ -36,6 +36,14 @@ const PAT_COLUMNS = `id, user_id, name, prefix, created_at, expires_at, last_use
  */
 export function createTokensRepository(db: SystemDb) {
   let revoked: Set<string> | undefined;
+  // Active tokens by hash: `da` sends its PAT on every call. Every revocation goes through
+  // this repository and clears the map, so a revoked token stops working at once.
+  const activePats = new Map<string, PersonalAccessToken>();
+  let patGeneration = 0;
+  const forgetPats = () => {
+    patGeneration++;
+    activePats.clear();
+  };
   const lastUseWritten = new Map<string, number>();
 
   return {
@@ -64,6 +72,13 @@ export function createTokensRepository(db: SystemDb) {
 
     /** The active (unrevoked, unexpired) token with this hash. */
     async findActivePatByHash(tokenHash: string): Promise<PersonalAccessToken | undefined> {
+      const cached = activePats.get(tokenHash);
+      if (cached) {
+        if (!cached.expires_at || Date.parse(cached.expires_at) > Date.now()) return cached;
+        activePats.delete(tokenHash);
+        return undefined;
+      }
+      const generation = patGeneration;
       const r = await db.read((q) =>
         q.one(
           `SELECT ${PAT_COLUMNS} FROM personal_access_tokens
@@ -71,19 +86,30 @@ export function createTokensRepository(db: SystemDb) {
           [tokenHash],
         ),
       );
-      return r ? toPat(r) : undefined;
+      if (!r) return undefined;
+      const pat = toPat(r);
+      // A read that raced a revocation must not put the token back.
+      if (generation === patGeneration) {
+        if (activePats.size >= 10_000) activePats.clear();
+        activePats.set(tokenHash, pat);
+      }
+      return pat;
     },
 
     async revokePat(id: string): Promise<void> {
+      forgetPats();
       await db.write((q) =>
         q.run(`UPDATE personal_access_tokens SET revoked_at = current_timestamp WHERE id = ? AND revoked_at IS NULL`, [id]),
       );
+      forgetPats(); // also what a lookup read between the first forget and the commit
     },
 
     async revokeAllPatsOf(userId: string): Promise<void> {
+      forgetPats();
       await db.write((q) =>
         q.run(`UPDATE personal_access_tokens SET revoked_at = current_timestamp WHERE user_id = ? AND revoked_at IS NULL`, [userId]),
       );
+      forgetPats(); // also what a lookup read between the first forget and the commit
     },
 
     /** Records a token's last use, at most once a minute per token (not on every request). */

@@ -63,16 +63,22 @@ export function createManifestService(
   { maxEntries = 256 }: { maxEntries?: number } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
+  // The datasets that have tables or documents, per catalog+docs version: computed once,
+  // not by walking every table on every request.
+  let known: { version: string; datasets: string[] } | undefined;
 
   return {
     async forUser(user) {
       const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
       const documents = docs.list();
       const version = `${snapshot.version}|${documents.version}`;
-      const datasets = new Set<string>();
-      for (const t of snapshot.tables) datasets.add(t.dataset);
-      for (const a of documents.assets) if (a.dataset) datasets.add(a.dataset);
-      const readable = [...datasets].filter((d) => rule.canRead(d)).sort();
+      if (known?.version !== version) {
+        const datasets = new Set<string>();
+        for (const t of snapshot.tables) datasets.add(t.dataset);
+        for (const a of documents.assets) if (a.dataset) datasets.add(a.dataset);
+        known = { version, datasets: [...datasets].sort() };
+      }
+      const readable = known.datasets.filter((d) => rule.canRead(d));
       const key = seesAllDatasets(user.role) ? '*' : readable.join(',');
       const hit = cache.get(key);
       if (hit?.version === version) return hit.rendered;
