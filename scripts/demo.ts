@@ -87,8 +87,9 @@ process.stdout.write(
   [
     '',
     `da demo running at ${url}`,
-    `  sign in:  ${env.DA_ADMIN_EMAIL} / ${env.DA_ADMIN_PASSWORD}`,
+    `  sign in:  ${env.DA_ADMIN_EMAIL} / ${env.DA_ADMIN_PASSWORD}  (web: ${url}/login)`,
     `  API docs: ${url}/api/docs`,
+    `  install:  curl -fsSL ${url}/cli/install.sh | sh   (or use ./dist/da)`,
     existsSync('dist/da') ? `  CLI:      ./dist/da login --server ${url} --email ${env.DA_ADMIN_EMAIL} --password ${env.DA_ADMIN_PASSWORD}` : '',
     '',
   ].join('\n') + '\n',
