@@ -43,8 +43,8 @@ export function HomePage({ origin, tables }: { origin: string; tables: HomeTable
               <tr>
                 <th>Table</th>
                 <th>Description</th>
-                <th>Rows</th>
-                <th>Size</th>
+                <th class="num">Rows</th>
+                <th class="num">Size</th>
                 <th>Last sync</th>
               </tr>
             </thead>

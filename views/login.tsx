@@ -1,19 +1,16 @@
 import type { Child } from 'hono/jsx';
+import { Page } from './layout.tsx';
+
+const LOGIN_CSS = `body{max-width:28rem;margin:4rem auto}
+label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.6rem 1.2rem}`;
 
 /** The page frame of the sign-in pages. */
 export function LoginLayout({ children, title }: { children?: Child; title?: string }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{title ?? 'Sign in'} · da</title>
-        <style>{`body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#222}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.6rem 1.2rem}.error{color:#b00020}.note{color:#555;font-size:.9rem}`}</style>
-      </head>
-      <body>{children}</body>
-    </html>
+    <Page title={title ?? 'Sign in'} css={LOGIN_CSS}>
+      {children}
+    </Page>
   );
 }
 
