@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
+import { ADMIN_EMAIL, startTestServer, type TestServer } from './helpers/server.ts';
 import { createDaSandbox, DA_BIN, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
 
 let server: TestServer;

@@ -209,4 +209,3 @@ CREATE TABLE cli_login_codes (
   },
 ];
 
-export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
-import { LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from './migrations.ts';
+import { MIGRATIONS, type Migration } from './migrations.ts';
 import { Queryable, SerialConnection } from './connection.ts';
 
 /** Thrown when system.duckdb was written by a newer version of da. */
@@ -126,4 +126,3 @@ export function systemDbPath(dataDir: string): string {
   return join(dataDir, 'state', 'system.duckdb');
 }
 
-export { LATEST_SCHEMA_VERSION };
