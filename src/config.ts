@@ -73,11 +73,28 @@ export const ConfigSchema = z
         setup_token_ttl_seconds: z.number().int().positive().default(7 * 24 * 3600),
         admin_email: z.string().email().optional(),
         admin_password: z.string().min(8).optional(),
-        /** Sign-in attempts per window per account… */
+        /** Wrong passwords per window per account and client address (then 429 for that address only)… */
         login_rate_limit: z.number().int().positive().default(10),
-        /** …and per client address (higher: many people may share one office address). */
+        /** …sign-in requests per window per client address (higher: many people may share one office address)… */
         login_ip_rate_limit: z.number().int().positive().default(60),
+        /** …and wrong passwords per window per account from all addresses, after which attempts wait a growing delay. */
+        login_account_limit: z.number().int().positive().default(30),
         login_rate_window_seconds: z.number().int().positive().default(60),
+        /** First delay past login_account_limit, in ms; it doubles with each further attempt… */
+        login_backoff_ms: z.number().int().positive().default(1000),
+        /** …up to this, in ms. */
+        login_backoff_max_ms: z.number().int().positive().default(60_000),
+        /** Largest request body accepted by /auth/* and the sign-in form, in bytes (checked before anything reads it). */
+        max_body_bytes: z.number().int().positive().default(8 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    uploads: z
+      .object({
+        /** Most bytes one user may keep in uploads (sessions, artifacts, CLAUDE.local.md together). */
+        quota_bytes: z.number().int().positive().default(1024 ** 3),
+        /** Most files one user may keep in uploads. */
+        quota_files: z.number().int().positive().default(10_000),
       })
       .strict()
       .prefault({}),
@@ -86,8 +103,20 @@ export const ConfigSchema = z
         default_limit: z.number().int().positive().default(1000),
         max_limit: z.number().int().positive().default(100_000),
         timeout_ms: z.number().int().positive().default(30_000),
+        /** Bytes of JSON rows one answer may carry; a longer result is cut and marked truncated. */
+        max_result_bytes: z.number().int().positive().default(50 * 1024 * 1024),
+        /** DuckDB memory limit and threads of each user's sandbox. */
         memory_limit: z.string().default('1GB'),
         threads: z.number().int().positive().default(2),
+        /** Worker processes that run user SQL: kept ready while idle, and started at most. */
+        min_workers: z.number().int().nonnegative().default(1),
+        max_workers: z.number().int().positive().default(8),
+        /** Queries one user may have running at once (more get 429). */
+        per_user: z.number().int().positive().default(3),
+        /** Heap cap of each worker process (RLIMIT_DATA); a query past it ends only its worker. */
+        worker_memory_mb: z.number().int().positive().default(2048),
+        /** How long a query waits for a free worker before 503. */
+        queue_timeout_ms: z.number().int().positive().default(10_000),
       })
       .strict()
       .prefault({}),

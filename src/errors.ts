@@ -59,3 +59,13 @@ export class TimeoutError extends DomainError {
   override readonly status = 408;
   override readonly title = 'Request Timeout';
 }
+export class ServiceUnavailableError extends DomainError {
+  override readonly status = 503;
+  override readonly title = 'Service Unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}

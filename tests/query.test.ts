@@ -125,29 +125,29 @@ describe('the query API refuses by role', () => {
 const ESCAPES = (): Array<[string, string, number, string]> => {
   const parquetDir = join(server.dataDir, 'parquet');
   return [
-    ['read_csv of /etc/passwd', `SELECT * FROM read_csv('/etc/passwd')`, 400, 'Permission Error'],
-    ['read_text of /etc/passwd', `SELECT * FROM read_text('/etc/passwd')`, 400, 'Permission Error'],
-    ['read_blob of /etc/passwd', `SELECT * FROM read_blob('/etc/passwd')`, 400, 'Permission Error'],
-    ['read_json of /proc/self/environ', `SELECT * FROM read_json_auto('/proc/self/environ')`, 400, 'Permission Error'],
-    ['sniff_csv of /etc/passwd', `SELECT * FROM sniff_csv('/etc/passwd')`, 400, 'Permission Error'],
-    ['read_parquet of a forbidden table’s file', `SELECT * FROM read_parquet('${hr.path}')`, 400, 'Permission Error'],
-    ['a replacement scan of a forbidden file', `SELECT * FROM '${hr.path}'`, 400, 'Permission Error'],
-    ['a glob over the parquet directory', `SELECT * FROM read_parquet('${parquetDir}/*/*.parquet')`, 400, 'Permission Error'],
-    ['a path that climbs out of a permitted folder', `SELECT * FROM read_parquet('${parquetDir}/sales/../hr/salaries.parquet')`, 400, 'Permission Error'],
-    ['a list of a permitted and a forbidden file', `SELECT * FROM read_parquet(['${sales.path}', '${hr.path}'])`, 400, 'Permission Error'],
-    ['parquet_metadata of a forbidden file', `SELECT * FROM parquet_metadata('${hr.path}')`, 400, 'Permission Error'],
-    ['glob of the root directory', `SELECT * FROM glob('/*')`, 400, 'Permission Error'],
-    ['glob of the parquet directory', `SELECT * FROM glob('${parquetDir}/**')`, 400, 'Permission Error'],
+    ['read_csv of /etc/passwd', `SELECT * FROM read_csv('/etc/passwd')`, 400, 'table function read_csv() is not available'],
+    ['read_text of /etc/passwd', `SELECT * FROM read_text('/etc/passwd')`, 400, 'table function read_text() is not available'],
+    ['read_blob of /etc/passwd', `SELECT * FROM read_blob('/etc/passwd')`, 400, 'table function read_blob() is not available'],
+    ['read_json of /proc/self/environ', `SELECT * FROM read_json_auto('/proc/self/environ')`, 400, 'read_json_auto() is not available'],
+    ['sniff_csv of /etc/passwd', `SELECT * FROM sniff_csv('/etc/passwd')`, 400, 'sniff_csv() is not available'],
+    ['read_parquet of a forbidden table’s file', `SELECT * FROM read_parquet('${hr.path}')`, 400, 'read_parquet() is not available'],
+    ['a replacement scan of a forbidden file', `SELECT * FROM '${hr.path}'`, 400, 'does not exist among the tables you may read'],
+    ['a glob over the parquet directory', `SELECT * FROM read_parquet('${parquetDir}/*/*.parquet')`, 400, 'read_parquet() is not available'],
+    ['a path that climbs out of a permitted folder', `SELECT * FROM read_parquet('${parquetDir}/sales/../hr/salaries.parquet')`, 400, 'read_parquet() is not available'],
+    ['a list of a permitted and a forbidden file', `SELECT * FROM read_parquet(['${sales.path}', '${hr.path}'])`, 400, 'read_parquet() is not available'],
+    ['parquet_metadata of a forbidden file', `SELECT * FROM parquet_metadata('${hr.path}')`, 400, 'parquet_metadata() is not available'],
+    ['glob of the root directory', `SELECT * FROM glob('/*')`, 400, 'glob() is not available'],
+    ['glob of the parquet directory', `SELECT * FROM glob('${parquetDir}/**')`, 400, 'glob() is not available'],
     ['a forbidden dataset’s view', `SELECT * FROM hr.salaries`, 400, 'Catalog Error'],
     ['state tables as an analyst', `SELECT * FROM state.users`, 400, 'Catalog Error'],
     ['ATTACH of the state database', `ATTACH '${join(server.dataDir, 'state', 'system.duckdb')}' AS s`, 400, 'ATTACH statement'],
     ['ATTACH of an in-memory database', `ATTACH ':memory:' AS m`, 400, 'ATTACH statement'],
     ['DETACH', `DETACH memory`, 400, 'DETACH statement'],
-    ['COPY … TO a file', `COPY sales.orders TO '/tmp/da-escape.csv'`, 400, 'Permission Error'],
+    ['COPY … TO a file', `COPY sales.orders TO '/tmp/da-escape.csv'`, 400, 'COPY statement'],
     ['COPY … TO over a permitted table’s own file', `COPY (SELECT 1 AS id) TO '${sales.path}' (FORMAT parquet, USE_TMP_FILE false)`, 400, 'COPY statement'],
     ['EXPLAIN ANALYZE wrapping a COPY', `EXPLAIN ANALYZE COPY (SELECT 1 AS id) TO '${sales.path}' (FORMAT parquet, USE_TMP_FILE false)`, 400, 'EXPLAIN is allowed only'],
     ['EXPLAIN ANALYZE with a comment before COPY', `EXPLAIN /* x */ ANALYZE /* y */ CREATE TABLE t AS SELECT 1`, 400, 'EXPLAIN is allowed only'],
-    ['EXPORT DATABASE', `EXPORT DATABASE '/tmp/da-escape-export'`, 400, 'Permission Error'],
+    ['EXPORT DATABASE', `EXPORT DATABASE '/tmp/da-escape-export'`, 400, 'EXPORT statement'],
     ['INSTALL of an extension', `INSTALL httpfs`, 400, 'LOAD statement'],
     ['LOAD of an extension', `LOAD httpfs`, 400, 'LOAD statement'],
     ['turning external access back on', `SET enable_external_access = true`, 400, 'SET statement'],
@@ -164,11 +164,11 @@ const ESCAPES = (): Array<[string, string, number, string]> => {
     ['CREATE TABLE', `CREATE TABLE t AS SELECT 1`, 400, 'CREATE statement'],
     ['CREATE MACRO', `CREATE MACRO leak() AS 1`, 400, 'CREATE statement'],
     ['DROP of a view', `DROP VIEW sales.orders`, 400, 'DROP statement'],
-    ['INSERT', `INSERT INTO sales.orders VALUES (1, 1, DATE '2024-01-01')`, 400, 'Error'],
+    ['INSERT', `INSERT INTO sales.orders VALUES (1, 1, DATE '2024-01-01')`, 400, 'INSERT statement'],
     ['PREPARE', `PREPARE p AS SELECT 1`, 400, 'PREPARE statement'],
     ['BEGIN', `BEGIN TRANSACTION`, 400, 'TRANSACTION statement'],
-    ['the query() table function wrapping a COPY', `SELECT * FROM query('COPY (SELECT 1) TO ''/tmp/da-escape3.csv''')`, 400, 'SELECT statement'],
-    ['getenv', `SELECT getenv('HOME')`, 400, 'getenv does not exist'],
+    ['the query() table function wrapping a COPY', `SELECT * FROM query('COPY (SELECT 1) TO ''/tmp/da-escape3.csv''')`, 400, 'table function query() is not available'],
+    ['getenv', `SELECT getenv('HOME')`, 400, 'function getenv() is not available'],
     ['an empty query', `   -- nothing\n`, 400, 'empty'],
   ];
 };
@@ -190,18 +190,16 @@ describe('the query sandbox refuses escape attempts', () => {
     expect(sha256File(hr.path)).toBe(hr.hash);
   });
 
-  test('settings and catalog functions reveal only the caller’s own files', async () => {
-    const { status, body } = await query(analyst.token, `SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'allowed_paths', 'allowed_directories', 'lock_configuration') ORDER BY name`);
-    expect(status).toBe(200);
-    const settings = Object.fromEntries(body.rows);
-    expect(settings.enable_external_access).toBe('false');
-    expect(settings.lock_configuration).toBe('true');
-    expect(settings.allowed_paths).toContain(sales.path);
-    expect(JSON.stringify(body)).not.toContain(hr.path);
-    const setting = await query(analyst.token, `SELECT current_setting('allowed_paths') AS p`);
-    expect(JSON.stringify(setting.body.rows)).not.toContain(hr.path);
-    const views = await query(analyst.token, `SELECT sql FROM duckdb_views() WHERE NOT internal`);
-    expect(JSON.stringify(views.body.rows)).not.toContain('salaries');
+  test('settings and catalog functions are refused, so no server path is shown', async () => {
+    for (const sql of [
+      `SELECT name, value FROM duckdb_settings()`,
+      `SELECT current_setting('allowed_paths') AS p`,
+      `SELECT sql FROM duckdb_views() WHERE NOT internal`,
+    ]) {
+      const res = await query(analyst.token, sql);
+      expect({ sql, status: res.status }).toEqual({ sql, status: 400 });
+      expect(JSON.stringify(res.body)).not.toContain(server.dataDir);
+    }
   });
 
   test('a recursive query that would never end is stopped at the time limit with 408', async () => {
@@ -255,8 +253,10 @@ describe('admins', () => {
       const res = await query(server.adminToken, `SELECT * FROM state.${table}`);
       expect({ table, status: res.status }).toEqual({ table, status: 400 });
     }
-    const cols = await query(server.adminToken, `SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'state'`);
+    const cols = await query(server.adminToken, `SELECT name, unnest(column_names) FROM (SHOW ALL TABLES) WHERE schema = 'state'`);
+    expect(cols.status).toBe(200);
     const names = cols.body.rows.map((r: string[]) => `${r[0]}.${r[1]}`);
+    expect(names).toContain('users.email');
     expect(names.filter((n: string) => /password|token_hash|secret/.test(n))).toEqual([]);
   });
 

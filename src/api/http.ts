@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, TypedResponse } from 'hono';
 import type { Config } from '../config.ts';
 
 /** HTTP helpers shared by route groups. */
@@ -28,4 +28,13 @@ export function publicOrigin(c: Context, config: Pick<Config, 'instance' | 'serv
     if (fwdHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(fwdHost)) host = fwdHost;
   }
   return `${proto}://${host}`;
+}
+
+/**
+ * A 200 JSON response whose body is already JSON text (e.g. rows a worker serialised), so
+ * it is not parsed and written again. The caller vouches that the text matches the
+ * route's response schema.
+ */
+export function jsonText(c: Context, text: string): TypedResponse<never, 200, 'json'> {
+  return c.body(text, 200, { 'content-type': 'application/json' }) as unknown as TypedResponse<never, 200, 'json'>;
 }

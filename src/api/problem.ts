@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
-import { DomainError, RateLimitError, ValidationError } from '../errors.ts';
+import { DomainError, RateLimitError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 
 export const ProblemSchema = z
   .object({
@@ -54,8 +54,8 @@ export function problem(
 /** Maps a thrown error to its problem response; unknown errors become a generic 500. */
 export function problemFromError(c: Context, err: unknown): Response | undefined {
   if (err instanceof ValidationError) return problem(c, 422, err.message, { errors: err.errors });
-  if (err instanceof RateLimitError) {
-    return problem(c, 429, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } });
+  if (err instanceof RateLimitError || err instanceof ServiceUnavailableError) {
+    return problem(c, err.status, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } });
   }
   if (err instanceof DomainError) {
     const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Bearer' } : {};

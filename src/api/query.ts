@@ -4,6 +4,7 @@ import { currentUser } from '../auth/middleware.ts';
 import { ValidationError } from '../errors.ts';
 import { querySpecFor } from '../query/scope.ts';
 import { dataPlaneOf } from '../sync/data-plane.ts';
+import { jsonText } from './http.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { jsonBody, jsonResponse } from './schemas.ts';
 
@@ -19,7 +20,7 @@ export const QueryResultSchema = z
     columns: z.array(z.object({ name: z.string(), type: z.string() })),
     rows: z.array(z.array(z.unknown())).openapi({ description: 'JSON-safe values: BIGINT, DECIMAL and HUGEINT as strings' }),
     row_count: z.number().int(),
-    truncated: z.boolean().openapi({ description: 'True when the result had more rows than the limit' }),
+    truncated: z.boolean().openapi({ description: 'True when the result was cut at the row limit or at the server\'s byte limit (query.max_result_bytes)' }),
     elapsed_ms: z.number().int(),
   })
   .openapi('QueryResult');
@@ -32,20 +33,27 @@ const runQuery = defineRoute({
     200: jsonResponse(QueryResultSchema, 'The result, cut at the limit'),
     400: errorResponse('Not one read-only statement, or DuckDB refused it (its message is the detail)'),
     408: errorResponse('The query ran longer than the server allows and was stopped'),
+    429: errorResponse('You already have as many queries running as the server allows per user'),
+    500: errorResponse('The query ended its worker process (a crash, or memory past the cap); the worker was replaced'),
+    503: errorResponse('Every query worker stayed busy for the queue time; try again'),
   },
 });
 
 /** `POST /api/query`: SQL in a locked-down sandbox that holds only the caller's tables. */
 export function createQueryRouter(deps: AppDeps) {
-  const { default_limit, max_limit, timeout_ms } = deps.config.query;
+  const { default_limit, max_limit, timeout_ms, max_result_bytes } = deps.config.query;
   return createRouter().openapi(runQuery, async (c) => {
     const { sql, limit = default_limit } = c.req.valid('json');
     if (limit > max_limit) {
       throw new ValidationError('request validation failed', [{ path: 'limit', message: `limit may be at most ${max_limit}` }]);
     }
     const plane = dataPlaneOf(deps);
-    const spec = await querySpecFor(deps, plane, currentUser(c));
-    const result = await plane.queryPool.run(spec, { sql, limit, timeoutMs: timeout_ms });
-    return c.json(result, 200);
+    const user = currentUser(c);
+    const spec = await querySpecFor(deps, plane, user);
+    const result = await plane.queryPool.run(spec, { owner: user.id, sql, limit, maxBytes: max_result_bytes, timeoutMs: timeout_ms });
+    // The rows arrive as JSON text from the worker: pass them on without parsing them again.
+    const { rowsJson, ...rest } = result;
+    const head = JSON.stringify({ columns: rest.columns, row_count: rest.row_count, truncated: rest.truncated, elapsed_ms: rest.elapsed_ms });
+    return jsonText(c, `${head.slice(0, -1)},"rows":${rowsJson}}`);
   });
 }

@@ -1,11 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBPreparedStatement, type Json } from '@duckdb/node-api';
+import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from '../db/connection.ts';
-import { DomainError, TimeoutError } from '../errors.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import { newId } from '../auth/secrets.ts';
-import { prepareReadOnly, SqlError } from './read-only.ts';
+import { DomainError } from '../errors.ts';
+import { prepareGuarded, SqlError, type ViewSet } from './guard.ts';
 
 /** A table the caller may read: it becomes the view `<dataset>.<name>` over its Parquet file. */
 export interface SandboxTable {
@@ -33,49 +31,26 @@ export interface QueryRequest {
   sql: string;
   /** Rows returned at most; one more is read to tell whether the result was cut. */
   limit: number;
-  timeoutMs: number;
+  /** Bytes of JSON rows returned at most; the result is cut before the row that would pass it. */
+  maxBytes: number;
 }
 
-export interface QueryResult {
+/**
+ * A result as the worker hands it over: the rows are already JSON text, so the server
+ * passes them on without parsing them again.
+ */
+export interface SandboxResult {
   columns: Array<{ name: string; type: string }>;
-  rows: Json[][];
+  rowsJson: string;
   row_count: number;
   truncated: boolean;
-  elapsed_ms: number;
-}
-
-export interface QueryPoolOptions {
-  /** Spill files go to `<dataDir>/tmp/query/<instance>/`. */
-  dataDir: string;
-  memoryLimit: string;
-  threads: number;
-  /** Idle instances kept for reuse (each holds its own buffer pool). */
-  maxInstances?: number;
-  /** An instance unused this long is closed. */
-  idleMs?: number;
-  logger?: Logger;
-}
-
-/** Runs user SQL in locked-down, in-memory DuckDB instances (see createQueryPool). */
-export interface QueryPool {
-  run(spec: SandboxSpec, request: QueryRequest): Promise<QueryResult>;
-  /** Instances currently open (for tests and metrics). */
-  readonly size: number;
-  close(): void;
-}
-
-interface Entry {
-  key: string;
-  ready: Promise<DuckDBInstance>;
-  active: number;
-  lastUsed: number;
-  spillDir: string;
 }
 
 /** The schema of the admin's state views. */
 export const STATE_SCHEMA = 'state';
 
-function specKey(spec: SandboxSpec): string {
+/** Equal keys mean equal views: the pool adds the user, so no instance is shared between users. */
+export function specKey(spec: SandboxSpec): string {
   const tables = spec.tables.map((t) => `${t.dataset}.${t.name}=${t.path}#${t.hash}`).sort();
   const state = (spec.state ?? []).map((s) => `${s.name}=${s.path}`).sort();
   return JSON.stringify([tables, state]);
@@ -128,142 +103,145 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+export interface SandboxesOptions {
+  /** Spill files go to `<spillRoot>/<instance>/`. */
+  spillRoot: string;
+  memoryLimit: string;
+  threads: number;
+  /** Instances kept open for reuse (each holds its own buffer pool); the least recently used goes first. */
+  maxInstances?: number;
+}
+
+interface Sandbox {
+  instance: DuckDBInstance;
+  views: ViewSet;
+  spillDir: string;
+}
+
+/** Runs user SQL in the sandboxes of one worker process (see createSandboxes). */
+export interface Sandboxes {
+  run(key: string, spec: SandboxSpec, request: QueryRequest): Promise<SandboxResult>;
+  readonly size: number;
+  close(): void;
+}
+
+async function buildSandbox(spec: SandboxSpec, spillDir: string, memoryLimit: string, threads: number): Promise<Sandbox> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), memory_limit: memoryLimit });
+  const conn = await instance.connect();
+  try {
+    const setup = sandboxSetupSql(spec, spillDir);
+    const lock = setup.findIndex((s) => s.startsWith('SET temp_directory'));
+    for (const statement of setup.slice(0, lock)) await conn.run(statement);
+    const rows = (await conn.runAndReadAll(`SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal`)).getRows();
+    const views = new Set(rows.map(([schema, name]) => `${String(schema).toLowerCase()}.${String(name).toLowerCase()}`));
+    for (const statement of setup.slice(lock)) await conn.run(statement);
+    return { instance, views, spillDir };
+  } catch (err) {
+    instance.closeSync();
+    throw err;
+  } finally {
+    conn.closeSync();
+  }
+}
+
 /**
- * A small pool of in-memory DuckDB instances, one per distinct SandboxSpec. Each instance
- * holds only views of the given tables, reads nothing but their files
- * (`enable_external_access=false` + `allowed_paths`), has its configuration locked, and
- * runs under the memory and thread limits. Each query gets its own connection, is parsed
- * and bound by DuckDB and accepted only when DuckDB classifies it as read-only, is
- * interrupted after `timeoutMs`, and is streamed so that at most `limit + 1` rows are
- * converted.
+ * Reads a prepared query's result chunk by chunk into JSON text, stopping at `limit` rows
+ * or before the row that would take the text past `maxBytes`: a 600 MB result never
+ * exists in this process, only the part that is returned.
+ */
+async function readCapped(prepared: DuckDBPreparedStatement, { limit, maxBytes }: QueryRequest): Promise<SandboxResult> {
+  const result = await prepared.stream();
+  const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
+  const parts: string[] = [];
+  let bytes = 2;
+  let truncated = false;
+  while (!truncated) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    for (let i = 0; i < chunk.rowCount; i++) {
+      if (parts.length === limit) {
+        truncated = true;
+        break;
+      }
+      const text = JSON.stringify(chunk.convertRowValues(i, JsonDuckDBValueConverter));
+      if (bytes + text.length + 1 > maxBytes) {
+        truncated = true;
+        break;
+      }
+      parts.push(text);
+      bytes += text.length + 1;
+    }
+  }
+  return { columns, rowsJson: `[${parts.join(',')}]`, row_count: parts.length, truncated };
+}
+
+/**
+ * The sandboxes of one query worker: in-memory DuckDB instances, one per key (the pool
+ * keys them by user and views, so users never share one). Each holds only views of the
+ * given tables, reads nothing but their files (`enable_external_access=false` +
+ * `allowed_paths`), has its configuration locked and runs under the memory and thread
+ * limits. A query is checked on its parse tree before anything is bound (prepareGuarded)
+ * and its result is cut at the row and byte limits. Time limits are the pool's: it kills
+ * the whole worker.
  *
  * @example
- * const pool = createQueryPool({ dataDir, memoryLimit: '1GB', threads: 2 })
- * await pool.run({ tables }, { sql: 'SELECT count(*) FROM sales.orders', limit: 1000, timeoutMs: 30_000 })
+ * const sandboxes = createSandboxes({ spillRoot, memoryLimit: '1GB', threads: 2 })
+ * await sandboxes.run('user-1', { tables }, { sql: 'SELECT count(*) FROM sales.orders', limit: 1000, maxBytes: 50e6 })
  */
-export function createQueryPool(options: QueryPoolOptions): QueryPool {
-  const { dataDir, memoryLimit, threads, maxInstances = 4, idleMs = 5 * 60_000, logger = silentLogger } = options;
-  const spillRoot = join(dataDir, 'tmp', 'query');
-  // Spill files of a previous process are of no use to anyone.
-  rmSync(spillRoot, { recursive: true, force: true });
-  const entries = new Map<string, Entry>();
-  let closed = false;
+export function createSandboxes(options: SandboxesOptions): Sandboxes {
+  const { spillRoot, memoryLimit, threads, maxInstances = 8 } = options;
+  const open = new Map<string, Promise<Sandbox>>();
+  let seq = 0;
 
-  async function build(spec: SandboxSpec, spillDir: string): Promise<DuckDBInstance> {
-    const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), memory_limit: memoryLimit });
-    const conn = await instance.connect();
-    try {
-      for (const statement of sandboxSetupSql(spec, spillDir)) await conn.run(statement);
-    } catch (err) {
-      conn.closeSync();
-      instance.closeSync();
-      throw err;
+  function dispose(key: string) {
+    const sandbox = open.get(key);
+    open.delete(key);
+    sandbox
+      ?.then((s) => {
+        s.instance.closeSync();
+        rmSync(s.spillDir, { recursive: true, force: true });
+      })
+      .catch(() => {});
+  }
+
+  function acquire(key: string, spec: SandboxSpec): Promise<Sandbox> {
+    let sandbox = open.get(key);
+    if (sandbox) {
+      // Map order is recency order: move this one to the end.
+      open.delete(key);
+      open.set(key, sandbox);
+      return sandbox;
     }
-    conn.closeSync();
-    return instance;
-  }
-
-  function dispose(entry: Entry) {
-    entries.delete(entry.key);
-    entry.ready
-      .then((instance) => instance.closeSync())
-      .catch(() => {})
-      .finally(() => rmSync(entry.spillDir, { recursive: true, force: true }));
-  }
-
-  function sweep() {
-    const now = Date.now();
-    const idle = [...entries.values()].filter((e) => e.active === 0).sort((a, b) => a.lastUsed - b.lastUsed);
-    let excess = entries.size - maxInstances;
-    for (const e of idle) {
-      if (excess > 0 || now - e.lastUsed > idleMs) {
-        dispose(e);
-        excess--;
-      }
-    }
-  }
-  const sweeper = setInterval(sweep, Math.min(idleMs, 60_000));
-  sweeper.unref?.();
-
-  function acquire(spec: SandboxSpec): Entry {
-    const key = specKey(spec);
-    let entry = entries.get(key);
-    if (!entry) {
-      const spillDir = join(spillRoot, newId());
-      entry = { key, ready: build(spec, spillDir), active: 0, lastUsed: Date.now(), spillDir };
-      entries.set(key, entry);
-      const failed = entry;
-      entry.ready.catch((err) => {
-        logger.error('query sandbox could not be built', { error: messageOf(err) });
-        if (entries.get(key) === failed) entries.delete(key);
-      });
-    }
-    entry.active++;
-    entry.lastUsed = Date.now();
-    return entry;
-  }
-
-  function release(entry: Entry) {
-    entry.active--;
-    entry.lastUsed = Date.now();
-    if (closed && entry.active === 0) dispose(entry);
-    else if (entries.size > maxInstances) sweep();
+    sandbox = buildSandbox(spec, join(spillRoot, `${process.pid}-${++seq}`), memoryLimit, threads);
+    open.set(key, sandbox);
+    sandbox.catch(() => open.get(key) === sandbox && open.delete(key));
+    for (const oldest of [...open.keys()].slice(0, Math.max(0, open.size - maxInstances))) dispose(oldest);
+    return sandbox;
   }
 
   return {
     get size() {
-      return entries.size;
+      return open.size;
     },
 
-    async run(spec, { sql, limit, timeoutMs }) {
-      if (closed) throw new Error('query pool is closed');
-      const started = performance.now();
-      const entry = acquire(spec);
+    async run(key, spec, request) {
+      const { instance, views } = await acquire(key, spec);
+      const conn = await instance.connect();
+      let prepared: DuckDBPreparedStatement | undefined;
       try {
-        const instance = await entry.ready;
-        const conn = await instance.connect();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          conn.interrupt();
-        }, timeoutMs);
-        let prepared: DuckDBPreparedStatement | undefined;
-        try {
-          prepared = await prepareReadOnly(conn, sql);
-          const result = await prepared.stream();
-          const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
-          const rows: Json[][] = [];
-          let truncated = false;
-          while (!truncated) {
-            const chunk = await result.fetchChunk();
-            if (!chunk || chunk.rowCount === 0) break;
-            const room = limit - rows.length;
-            if (chunk.rowCount <= room) {
-              for (const row of chunk.convertRows(JsonDuckDBValueConverter)) rows.push(row as Json[]);
-            } else {
-              for (let i = 0; i < room; i++) rows.push(chunk.convertRowValues(i, JsonDuckDBValueConverter) as Json[]);
-              truncated = true;
-            }
-          }
-          return { columns, rows, row_count: rows.length, truncated, elapsed_ms: Math.round(performance.now() - started) };
-        } catch (err) {
-          if (timedOut) throw new TimeoutError(`query exceeded ${timeoutMs} ms and was stopped`);
-          if (err instanceof DomainError) throw err;
-          throw new SqlError(messageOf(err));
-        } finally {
-          clearTimeout(timer);
-          prepared?.destroySync();
-          conn.closeSync();
-        }
+        prepared = await prepareGuarded(conn, request.sql, views);
+        return await readCapped(prepared, request);
+      } catch (err) {
+        if (err instanceof DomainError) throw err;
+        throw new SqlError(messageOf(err));
       } finally {
-        release(entry);
+        prepared?.destroySync();
+        conn.closeSync();
       }
     },
 
     close() {
-      closed = true;
-      clearInterval(sweeper);
-      for (const e of [...entries.values()]) if (e.active === 0) dispose(e);
+      for (const key of [...open.keys()]) dispose(key);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../context.ts';
-import { createQueryPool, type QueryPool } from '../query/sandbox.ts';
+import { createQueryPool, type QueryPool } from '../query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from '../query/scope.ts';
 import { createDocsIndex, type DocsIndex } from './assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './catalog.ts';
@@ -34,6 +34,11 @@ export function dataPlaneOf(deps: AppDeps): DataPlane {
       dataDir: deps.config.dataDir,
       memoryLimit: deps.config.query.memory_limit,
       threads: deps.config.query.threads,
+      minWorkers: deps.config.query.min_workers,
+      maxWorkers: deps.config.query.max_workers,
+      perUser: deps.config.query.per_user,
+      workerMemoryMb: deps.config.query.worker_memory_mb,
+      queueMs: deps.config.query.queue_timeout_ms,
       logger: deps.logger,
     }),
     snapshots: createSystemSnapshots(deps.repos.systemSnapshots, snapshotDir(deps.config.dataDir)),
