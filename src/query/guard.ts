@@ -58,7 +58,10 @@ function checkTable(ref: Node, views: ViewSet, ctes: ReadonlySet<string>) {
 
 function checkFunction(fn: Node, allowed: ReadonlySet<string>, kind: string) {
   const name = str(fn.function_name).toLowerCase();
-  if (str(fn.schema) || str(fn.catalog) || !allowed.has(name)) {
+  // The parser itself qualifies some constructors (`[1, 2]` is main.list_value); a user
+  // qualifying a function with any other schema or a catalog is refused.
+  const schema = str(fn.schema).toLowerCase();
+  if ((schema && schema !== 'main') || str(fn.catalog) || !allowed.has(name)) {
     const shown = display(str(fn.schema), str(fn.function_name));
     throw new SqlError(`the ${kind} ${shown}() is not available in queries (only functions that compute on values are)`);
   }

@@ -5,8 +5,8 @@ import type { Subprocess } from 'bun';
 import { DomainError, RateLimitError, ServiceUnavailableError, TimeoutError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { SqlError } from './guard.ts';
-import { specKey, type SandboxesOptions, type SandboxResult, type SandboxSpec } from './sandbox.ts';
-import type { WorkerReply, WorkerRequest } from './worker.ts';
+import { specKey, type SandboxResult, type SandboxSpec } from './sandbox.ts';
+import type { WorkerOptions, WorkerReady, WorkerReply, WorkerRequest } from './worker.ts';
 
 export interface PoolQuery {
   /** The user the query runs for: sandboxes and concurrency limits are per user. */
@@ -35,7 +35,7 @@ export interface QueryPoolOptions {
   maxWorkers?: number;
   /** Queries one user may have running at once; more get 429. */
   perUser?: number;
-  /** Address-space cap of each worker's heap (RLIMIT_DATA), where `prlimit` exists. */
+  /** Memory each worker may allocate for queries beyond its start-up size (RLIMIT_DATA, where `prlimit` exists). */
   workerMemoryMb?: number;
   /** How long a query waits for a free worker before 503. */
   queueMs?: number;
@@ -51,8 +51,8 @@ export interface QueryPoolOptions {
 /** Runs user SQL in a pool of worker processes (see createQueryPool). */
 export interface QueryPool {
   run(spec: SandboxSpec, query: PoolQuery): Promise<QueryResult>;
-  /** Process ids of the running workers (for tests and metrics). */
-  workerPids(): number[];
+  /** The running workers: process id, state and how many sandboxes each holds (for tests and metrics). */
+  workers(): Array<{ pid: number; state: 'starting' | 'idle' | 'busy'; sandboxes: number }>;
   close(): void;
 }
 
@@ -102,8 +102,8 @@ const WORKER_NICE = 10;
 /**
  * User SQL runs out of the server process, in a small pool of worker processes started
  * from the same executable. Each worker runs one query at a time in sandboxes of its own
- * (one per user and set of views, see createSandboxes), at a lower CPU priority and under
- * an RLIMIT_DATA cap. The pool
+ * (one per user and set of views, see createSandboxes), at a lower CPU priority and with
+ * a memory cap (see capMemory in worker.ts). The pool
  * - sends a query to an idle worker, preferring one that already holds the caller's sandbox;
  *   starts another (up to maxWorkers) or queues it for at most queueMs (then 503);
  * - limits the queries one user has running (429 past perUser), so one analyst cannot hold
@@ -125,9 +125,8 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
   const spillRoot = join(dataDir, 'tmp', 'query');
   // Spill files of a previous process are of no use to anyone.
   rmSync(spillRoot, { recursive: true, force: true });
-  const workerOptions: SandboxesOptions = { spillRoot, memoryLimit, threads, maxInstances: sandboxesPerWorker };
-  const prlimit = Bun.which('prlimit');
-  if (!prlimit) logger.warn('prlimit not found: query workers run without a memory rlimit (DuckDB memory_limit still applies)');
+  const workerOptions: WorkerOptions = { spillRoot, memoryLimit, threads, maxInstances: sandboxesPerWorker, memoryCapMb: workerMemoryMb };
+  let warnedUncapped = false;
 
   const workers = new Set<Worker>();
   const waiters: Waiter[] = [];
@@ -143,8 +142,7 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
       failStart = reject;
     });
     ready.catch(() => {});
-    const argv = [...command, JSON.stringify(workerOptions)];
-    const cmd = prlimit ? [prlimit, `--data=${workerMemoryMb * 1024 * 1024}`, '--', ...argv] : argv;
+    const cmd = [...command, JSON.stringify(workerOptions)];
     const worker: Worker = {
       state: 'starting', ready, markReady, failStart, keys: [], idleSince: performance.now(),
       proc: Bun.spawn(cmd, {
@@ -154,7 +152,7 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
         stdout: 'ignore',
         stderr: 'pipe',
         serialization: 'json',
-        ipc: (message) => onMessage(worker, message as WorkerReply | { ready: true }),
+        ipc: (message) => onMessage(worker, message as WorkerReply | WorkerReady),
         onExit: (_proc, code, signal) => onExit(worker, code, signal),
       }),
     };
@@ -191,8 +189,12 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
     for (; live < minWorkers; live++) spawn().ready.then(() => handOut(), () => {});
   }
 
-  function onMessage(worker: Worker, message: WorkerReply | { ready: true }) {
+  function onMessage(worker: Worker, message: WorkerReply | WorkerReady) {
     if ('ready' in message) {
+      if (!message.capped && !warnedUncapped) {
+        warnedUncapped = true;
+        logger.warn('query workers run without a memory rlimit (no prlimit or /proc here); DuckDB memory_limit still applies');
+      }
       if (worker.state === 'starting') worker.state = 'idle';
       worker.markReady();
       return;
@@ -347,8 +349,10 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
       }
     },
 
-    workerPids() {
-      return [...workers].filter((w) => w.state !== 'dead').map((w) => w.proc.pid);
+    workers() {
+      return [...workers]
+        .filter((w) => w.state !== 'dead')
+        .map((w) => ({ pid: w.proc.pid, state: w.state as 'starting' | 'idle' | 'busy', sandboxes: w.keys.length }));
     },
 
     close() {
