@@ -8,11 +8,13 @@ import { benchDownload } from './download.ts';
 import { benchManifest } from './manifest.ts';
 import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
+import { benchQueryOverhead } from './query-overhead.ts';
 import { report } from './lib.ts';
 
 for (const [name, run] of [
   ['download', () => benchDownload()],
   ['query', () => benchQuery()],
+  ['query-overhead', () => benchQueryOverhead()],
   ['manifest', () => benchManifest()],
   ['profile', () => benchProfile()],
 ] as const) {

@@ -15,8 +15,8 @@ export interface SandboxTable {
 }
 
 /**
- * Everything one sandbox holds. Two callers with equal specs see exactly the same views,
- * so they may share an instance; any difference gets its own.
+ * Everything one sandbox holds. The pool keys sandboxes by user and spec, so a user's
+ * sandbox is rebuilt when their views change and is never shared with another user.
  */
 export interface SandboxSpec {
   tables: SandboxTable[];
