@@ -8,7 +8,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { websocket } from 'hono/bun';
 import { loadConfig } from '../src/config.ts';
-import { bootstrap, shutdown } from '../src/boot.ts';
+import { bootstrap, shutdown, type Services } from '../src/boot.ts';
 import { createApp } from '../src/app.ts';
 import type { AppDeps } from '../src/context.ts';
 import { silentLogger } from '../src/log.ts';
@@ -33,6 +33,7 @@ export interface BenchResult {
 export interface BenchServer {
   url: string;
   deps: AppDeps;
+  services: Services;
   dataDir: string;
   /** Bearer token of an analyst granted the given datasets. */
   analystToken: string;
@@ -51,8 +52,9 @@ export async function startBenchServer(opts: { datasets?: string[]; yaml?: strin
     DA_ADMIN_PASSWORD: 'bench-admin-password',
     DA_LOG_FORMAT: 'json',
   });
-  const deps = await bootstrap(config, silentLogger);
-  const app = createApp(deps);
+  const runtime = await bootstrap(config, silentLogger);
+  const { deps } = runtime;
+  const app = createApp(runtime);
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch, websocket, idleTimeout: 120 });
   const { user } = await createUser(deps, { email: 'bench-analyst@example.com', role: 'analyst', password: 'bench-analyst-pw' });
   for (const ds of opts.datasets ?? []) await deps.repos.permissions.set(user.id, ds, 'read', null);
@@ -60,12 +62,12 @@ export async function startBenchServer(opts: { datasets?: string[]; yaml?: strin
   return {
     url: `http://127.0.0.1:${server.port}`,
     deps,
+    services: runtime.services,
     dataDir,
     analystToken,
     async stop() {
       server.stop(true);
-      deps.services.dataPlane?.queryPool.close();
-      await shutdown(deps);
+      await shutdown(runtime);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

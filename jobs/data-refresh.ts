@@ -1,6 +1,5 @@
-import type { AppDeps } from '../src/context.ts';
 import type { SyncJob } from '../src/repositories/sync-state.ts';
-import type { JobDefinition } from './types.ts';
+import type { JobContext, JobDefinition } from './types.ts';
 
 /**
  * Pulls every enabled registered table (config `sync.schedule`, default every 15 minutes).
@@ -9,10 +8,8 @@ import type { JobDefinition } from './types.ts';
  */
 export const dataRefreshJob = {
   name: 'data-refresh',
-  schedule: (deps: AppDeps) => deps.config.sync.schedule,
-  async run(deps: AppDeps): Promise<SyncJob> {
-    const engine = deps.services.sync;
-    if (!engine) throw new Error('the sync engine is not running');
+  schedule: (config) => config.sync.schedule,
+  async run({ deps, services: { sync: engine } }: JobContext): Promise<SyncJob> {
     const { job } = await engine.trigger({ requestedBy: null });
     await engine.idle();
     const finished = (await deps.repos.syncState.getJob(job.id))!;

@@ -19,8 +19,8 @@ test('the retention job deletes audit entries, history and revocations past thei
     await q.run(`INSERT INTO revoked_tokens (jti, expires_at) VALUES ('gone', current_timestamp - INTERVAL 1 HOUR), ('kept', current_timestamp + INTERVAL 1 HOUR)`);
   });
 
-  const result = await retentionJob.run(server.deps);
-  expect(result).toEqual({ audit_deleted: 1, history_deleted: 1 });
+  const result = await retentionJob.run(server.runtime);
+  expect(result).toEqual({ audit_deleted: 1, history_deleted: 1, job_runs_deleted: 0 });
 
   const audit = await db.read((q) => q.all<{ id: string }>(`SELECT id FROM audit_log`));
   expect(audit.map((r) => r.id)).not.toContain('old-1');

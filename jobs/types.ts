@@ -1,9 +1,17 @@
+import type { Config } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
+import type { SyncEngine } from '../src/sync/engine.ts';
 
-/** A scheduled job: a plain function tests call directly, plus when croner runs it. */
+/** What jobs are given: the infrastructure and the services they use. */
+export interface JobContext {
+  deps: AppDeps;
+  services: { sync: SyncEngine };
+}
+
+/** A built-in job: a plain function tests call directly, plus when it runs. */
 export interface JobDefinition {
   name: string;
   /** Cron pattern, or null when the job is switched off in the config. */
-  schedule(deps: AppDeps): string | null;
-  run(deps: AppDeps): Promise<unknown>;
+  schedule(config: Config): string | null;
+  run(ctx: JobContext): Promise<unknown>;
 }

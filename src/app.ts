@@ -1,7 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import type { AppDeps, AppEnv } from './context.ts';
+import type { AppEnv } from './context.ts';
+import type { Runtime } from './boot.ts';
 import { authenticate } from './auth/middleware.ts';
 import { auditTrail } from './middleware/audit.ts';
 import { requestContext } from './middleware/request.ts';
@@ -20,12 +21,13 @@ import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
 import { createDataRouter } from './api/data.ts';
 import { createQueryRouter } from './api/query.ts';
+import { createJobsRouter } from './api/jobs.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
  * or serve it on an ephemeral port.
  */
-export function createApp(deps: AppDeps) {
+export function createApp({ deps, services }: Runtime) {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext({ logger: deps.logger, trustProxy: deps.config.server.trust_proxy }));
@@ -48,13 +50,14 @@ export function createApp(deps: AppDeps) {
   app.route('/', createUploadRouter(deps));
   app.route('/', createCliRouter(deps));
   app.route('/', createLoginRouter(deps));
-  app.route('/', createHomeRouter(deps));
+  app.route('/', createHomeRouter(deps, services));
   app.route('/', createAuditRouter(deps));
-  app.route('/', createTablesRouter(deps));
-  app.route('/', createSyncRouter(deps));
-  app.route('/', createCatalogRouter(deps));
-  app.route('/', createDataRouter(deps));
-  app.route('/', createQueryRouter(deps));
+  app.route('/', createTablesRouter(deps, services.sync));
+  app.route('/', createSyncRouter(deps, services.sync));
+  app.route('/', createCatalogRouter(deps, services));
+  app.route('/', createDataRouter(deps, services));
+  app.route('/', createQueryRouter(deps, services));
+  app.route('/', createJobsRouter(services.jobs));
   mountDocs(app);
 
   app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));

@@ -8,7 +8,15 @@ import { createRepositories } from './repositories/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
-import { createSyncEngine } from './sync/engine.ts';
+import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
+import { createEventBus, type EventBus } from './events.ts';
+import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
+import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
+import { createManifestService, type ManifestService } from './sync/manifest.ts';
+import { createQueryPool, type QueryPool } from './query/pool.ts';
+import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
+import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
+import { addBuiltInJobs } from '../jobs/index.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -21,26 +29,83 @@ export function loadOrCreateSecret(config: Config): string {
   return secret;
 }
 
+/** The long-lived services, built once by bootstrap and handed to the routers and jobs that use them. */
+export interface Services {
+  /** Domain events (sync.finished, …) for audit, WebSocket and Telegram listeners. */
+  events: EventBus;
+  /** Pulls sources into Parquet, one job at a time (src/sync/engine.ts). */
+  sync: SyncEngine;
+  /** Who may read which dataset, cached until a grant changes. */
+  access: AccessCache;
+  /** The registered tables with their sync state and profiles. */
+  catalog: TableCatalog;
+  /** Documents and rules delivered with the manifest. */
+  docs: DocsIndex;
+  manifest: ManifestService;
+  /** Secret-free copies of the state tables for the admin's `state.*` views. */
+  snapshots: SystemSnapshots;
+  /** Worker processes that run user SQL (src/query/pool.ts). */
+  queryPool: QueryPool;
+  /** Scheduled and on-demand jobs, with one record of runs. */
+  jobs: JobRunner;
+}
+
+/** A server's infrastructure and services: what src/server.ts (or a test) serves. */
+export interface Runtime {
+  deps: AppDeps;
+  services: Services;
+}
+
 /**
- * Opens the state, builds the repositories and makes sure the first admin exists:
- * everything a server (or a test) needs before it builds the app.
+ * The composition root: opens the state, builds the repositories, makes sure the first
+ * admin exists, and builds every long-lived service eagerly. Jobs are registered but not
+ * scheduled (`services.jobs.start()` does that in src/server.ts).
  */
-export async function bootstrap(config: Config, logger: Logger): Promise<AppDeps> {
+export async function bootstrap(config: Config, logger: Logger): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openSystemDb(systemDbPath(config.dataDir), { logger });
   const repos = createRepositories(db);
-  const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)), services: {} };
+  const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)) };
   await ensureFirstAdmin(deps);
-  const sync = createSyncEngine(deps);
-  deps.services.sync = sync;
+
+  const events = createEventBus(logger);
+  const sync = createSyncEngine(deps, { events });
   await sync.recover();
-  return deps;
+  await repos.jobRuns.failUnfinished('the server stopped while this job was running');
+  const catalog = createTableCatalog(repos.dataCatalog, repos.changes.data);
+  const access = createAccessCache({ permissions: repos.permissions, sources: config.sources }, repos.changes.permissions);
+  const docs = createDocsIndex(config.dataDir);
+  const { query } = config;
+  const services: Services = {
+    events,
+    sync,
+    access,
+    catalog,
+    docs,
+    manifest: createManifestService(access, catalog, docs),
+    snapshots: createSystemSnapshots(repos.systemSnapshots, snapshotDir(config.dataDir)),
+    queryPool: createQueryPool({
+      dataDir: config.dataDir,
+      memoryLimit: query.memory_limit,
+      threads: query.threads,
+      minWorkers: query.min_workers,
+      maxWorkers: query.max_workers,
+      perUser: query.per_user,
+      workerMemoryMb: query.worker_memory_mb,
+      queueMs: query.queue_timeout_ms,
+      logger,
+    }),
+    jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+  };
+  addBuiltInJobs(services.jobs, { deps, services });
+  return { deps, services };
 }
 
-/** Stops the sync engine and query sandboxes, flushes buffered writes, closes the state (CHECKPOINT first). */
-export async function shutdown(deps: AppDeps): Promise<void> {
-  await deps.services.sync?.close().catch(() => {});
-  deps.services.dataPlane?.queryPool.close();
+/** Stops jobs, the sync engine and the query workers, flushes buffered writes, closes the state (CHECKPOINT first). */
+export async function shutdown({ deps, services }: Runtime): Promise<void> {
+  services.jobs.stop();
+  await services.sync.close().catch(() => {});
+  services.queryPool.close();
   await deps.repos.audit.flush().catch(() => {});
   await deps.db.close();
 }

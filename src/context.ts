@@ -3,10 +3,12 @@ import type { SystemDb } from './db/system.ts';
 import type { Logger } from './log.ts';
 import type { Repositories } from './repositories/index.ts';
 import type { Role } from './auth/roles.ts';
-import type { SyncEngine } from './sync/engine.ts';
-import type { DataPlane } from './sync/data-plane.ts';
 
-/** What every part of the server is built from; created once in src/server.ts (or a test). */
+/**
+ * The infrastructure every part of the server is built from; created once by bootstrap
+ * (src/boot.ts). The long-lived services are there too (`Services`), handed to each part
+ * that uses them.
+ */
 export interface AppDeps {
   config: Config;
   db: SystemDb;
@@ -14,16 +16,6 @@ export interface AppDeps {
   logger: Logger;
   /** HS256 signing key derived from DA_SECRET. */
   key: Uint8Array;
-  /** Parts registered later (sync engine, query pool, hub…) hang off here. */
-  services: Services;
-}
-
-/** Long-lived services that route groups share. Each is optional until its part exists. */
-export interface Services {
-  /** Catalog, manifests, documents and the query sandbox pool (src/sync/data-plane.ts). */
-  dataPlane?: DataPlane;
-  /** Pulls sources into Parquet, one job at a time (src/sync/engine.ts); created in bootstrap. */
-  sync?: SyncEngine;
 }
 
 /** The caller, once authenticated. */

@@ -5,7 +5,6 @@ import { SchemaTooNewError } from './db/system.ts';
 import { bootstrap, shutdown } from './boot.ts';
 import { createApp } from './app.ts';
 import { VERSION } from './version.ts';
-import { startJobs } from '../jobs/index.ts';
 
 /** Starts Bun.serve and the jobs; nothing else. */
 async function main() {
@@ -20,9 +19,9 @@ async function main() {
     throw err;
   }
   const logger = createLogger({ level: config.log.level, format: config.log.format });
-  let deps;
+  let runtime;
   try {
-    deps = await bootstrap(config, logger);
+    runtime = await bootstrap(config, logger);
   } catch (err) {
     if (err instanceof SchemaTooNewError || (err as Error).name === 'ValidationError') {
       process.stderr.write(`da server: ${(err as Error).message}\n`);
@@ -30,7 +29,7 @@ async function main() {
     }
     throw err;
   }
-  const app = createApp(deps);
+  const app = createApp(runtime);
   const server = Bun.serve({
     port: config.server.port,
     hostname: config.server.hostname,
@@ -38,7 +37,7 @@ async function main() {
     websocket,
     idleTimeout: 120,
   });
-  const stopJobs = startJobs(deps);
+  runtime.services.jobs.start();
   logger.info('da server listening', { url: `http://localhost:${server.port}`, version: VERSION, data_dir: config.dataDir });
 
   let stopping = false;
@@ -46,9 +45,8 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info('stopping', { signal });
-    stopJobs();
     await server.stop();
-    await shutdown(deps);
+    await shutdown(runtime);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -3,15 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../src/app.ts';
-import { bootstrap, shutdown } from '../src/boot.ts';
+import { bootstrap, shutdown, type Runtime } from '../src/boot.ts';
 import { loadConfig } from '../src/config.ts';
-import type { AppDeps } from '../src/context.ts';
 import { createLogger } from '../src/log.ts';
 import { ProblemSchema } from '../src/api/problem.ts';
 import { HealthSchema } from '../src/api/health.ts';
 
 let dir: string;
-let deps: AppDeps;
+let runtime: Runtime;
 let app: ReturnType<typeof createApp>;
 let token: string;
 const logLines: string[] = [];
@@ -23,8 +22,8 @@ beforeAll(async () => {
     DA_DATA_DIR: dir, DA_CONFIG: join(dir, 'instance.yaml'),
     DA_ADMIN_EMAIL: 'admin@example.com', DA_ADMIN_PASSWORD: 'admin-password-1',
   });
-  deps = await bootstrap(config, createLogger({ format: 'json', write: (l) => logLines.push(l) }));
-  app = createApp(deps);
+  runtime = await bootstrap(config, createLogger({ format: 'json', write: (l) => logLines.push(l) }));
+  app = createApp(runtime);
   // A route that fails unexpectedly, to see what a 500 looks like from outside.
   app.get('/api/test-boom', () => {
     throw new Error('database password is hunter2');
@@ -36,7 +35,7 @@ beforeAll(async () => {
   token = ((await res.json()) as { access_token: string }).access_token;
 });
 afterAll(async () => {
-  await shutdown(deps);
+  await shutdown(runtime);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -107,7 +106,7 @@ test('GET /api/health needs no sign-in and reports version, schema and checks', 
   const res = await app.request('/api/health');
   expect(res.status).toBe(200);
   const health = HealthSchema.parse(await res.json());
-  expect(health.schema_version).toBe(deps.db.schemaVersion);
+  expect(health.schema_version).toBe(runtime.deps.db.schemaVersion);
   expect(Object.keys(health.checks).sort()).toEqual(['data_dir', 'disk', 'state_db']);
   expect(health.checks.state_db!.status).toBe('ok');
 });

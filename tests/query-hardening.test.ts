@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { seedTable, testYaml } from './helpers/data.ts';
-import { dataPlaneOf } from '../src/sync/data-plane.ts';
 import { createQueryPool } from '../src/query/pool.ts';
 
 /**
@@ -75,7 +74,7 @@ describe('one analyst cannot take the server down', () => {
   });
 
   test('a worker that dies under a query is replaced: that query gets a 500 that says so, the next one works', async () => {
-    const pool = dataPlaneOf(server.deps).queryPool;
+    const pool = server.services.queryPool;
     const running = query(analyst.token, RUNAWAY);
     // Wait until a worker holds the query, then kill it the way a DuckDB abort() would end it.
     let victim: number | undefined;

@@ -3,7 +3,7 @@ import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';
-import { dataPlaneOf } from '../sync/data-plane.ts';
+import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import { visibleTables, type CatalogTable } from '../sync/catalog.ts';
 import { parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
@@ -61,12 +61,11 @@ function toItem(t: CatalogTable, showErrors: boolean) {
 }
 
 /** The table catalog, filtered by dataset permissions. */
-export function createCatalogRouter(deps: AppDeps) {
+export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalog }: { access: AccessCache; catalog: TableCatalog }) {
   return createRouter()
     .openapi(listTables, async (c) => {
       const user = currentUser(c);
-      const plane = dataPlaneOf(deps);
-      const { tables } = await visibleTables(plane.access, plane.catalog, user);
+      const { tables } = await visibleTables(accessCache, catalog, user);
       return c.json({ items: tables.map((t) => toItem(t, seesAllDatasets(user.role))) }, 200);
     })
     .openapi(getTable, async (c) => {
@@ -75,8 +74,7 @@ export function createCatalogRouter(deps: AppDeps) {
       const missing = new NotFoundError(`table ${id} not found`);
       const parsed = parseTableId(id);
       if (!parsed) throw missing;
-      const plane = dataPlaneOf(deps);
-      const [access, snapshot] = await Promise.all([plane.access.forUser(user), plane.catalog.snapshot()]);
+      const [access, snapshot] = await Promise.all([accessCache.forUser(user), catalog.snapshot()]);
       const table = snapshot.byId.get(id);
       if (!table || !access.canRead(table.dataset)) throw missing;
       const stored = await deps.repos.profiles.get(id);

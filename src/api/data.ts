@@ -4,7 +4,9 @@ import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { NotFoundError } from '../errors.ts';
-import { dataPlaneOf } from '../sync/data-plane.ts';
+import type { DocsIndex } from '../sync/assets.ts';
+import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
+import type { ManifestService } from '../sync/manifest.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
@@ -84,10 +86,13 @@ function serve(c: Context<AppEnv>, hash: string, body: () => Response): Response
 }
 
 /** Manifest, table downloads and asset downloads: what `da sync` pulls. */
-export function createDataRouter(deps: AppDeps) {
+export function createDataRouter(
+  deps: AppDeps,
+  plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService },
+) {
   return createRouter()
     .openapi(getManifest, async (c) => {
-      const { body, etag } = await dataPlaneOf(deps).manifest.forUser(currentUser(c));
+      const { body, etag } = await plane.manifest.forUser(currentUser(c));
       if (etagMatches(c.req.header('if-none-match'), etag)) return new Response(null, { status: 304, headers: { etag } });
       return new Response(body, { status: 200, headers: { 'content-type': 'application/json', etag, 'cache-control': 'private, no-cache' } });
     })
@@ -97,7 +102,6 @@ export function createDataRouter(deps: AppDeps) {
       // Validated before anything touches the file system; unknown and forbidden look alike.
       const id = parseTableId(table_id);
       if (!id) throw missing;
-      const plane = dataPlaneOf(deps);
       const [access, snapshot] = await Promise.all([plane.access.forUser(currentUser(c)), plane.catalog.snapshot()]);
       const table = snapshot.byId.get(table_id);
       if (!table || !isServed(table) || !access.canRead(table.dataset)) throw missing;
@@ -111,7 +115,6 @@ export function createDataRouter(deps: AppDeps) {
     .openapi(downloadAsset, async (c) => {
       const { path } = c.req.valid('param');
       const missing = new NotFoundError(`asset ${path} not found`);
-      const plane = dataPlaneOf(deps);
       const access = await plane.access.forUser(currentUser(c));
       const profile = /^profiles\/(.+)\.json$/.exec(path);
       if (profile) {

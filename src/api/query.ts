@@ -2,8 +2,10 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { ValidationError } from '../errors.ts';
-import { querySpecFor } from '../query/scope.ts';
-import { dataPlaneOf } from '../sync/data-plane.ts';
+import { querySpecFor } from '../query/spec.ts';
+import type { QueryPool } from '../query/pool.ts';
+import type { SystemSnapshots } from '../query/state-snapshots.ts';
+import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import { jsonText } from './http.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { jsonBody, jsonResponse } from './schemas.ts';
@@ -40,17 +42,19 @@ const runQuery = defineRoute({
 });
 
 /** `POST /api/query`: SQL in a locked-down sandbox that holds only the caller's tables. */
-export function createQueryRouter(deps: AppDeps) {
+export function createQueryRouter(
+  deps: AppDeps,
+  { access, catalog, snapshots, queryPool }: { access: AccessCache; catalog: TableCatalog; snapshots: SystemSnapshots; queryPool: QueryPool },
+) {
   const { default_limit, max_limit, timeout_ms, max_result_bytes } = deps.config.query;
   return createRouter().openapi(runQuery, async (c) => {
     const { sql, limit = default_limit } = c.req.valid('json');
     if (limit > max_limit) {
       throw new ValidationError('request validation failed', [{ path: 'limit', message: `limit may be at most ${max_limit}` }]);
     }
-    const plane = dataPlaneOf(deps);
     const user = currentUser(c);
-    const spec = await querySpecFor(deps, plane, user);
-    const result = await plane.queryPool.run(spec, { owner: user.id, sql, limit, maxBytes: max_result_bytes, timeoutMs: timeout_ms });
+    const spec = await querySpecFor({ access, catalog, snapshots, dataDir: deps.config.dataDir }, user);
+    const result = await queryPool.run(spec, { owner: user.id, sql, limit, maxBytes: max_result_bytes, timeoutMs: timeout_ms });
     // The rows arrive as JSON text from the worker: pass them on without parsing them again.
     const { rowsJson, ...rest } = result;
     const head = JSON.stringify({ columns: rest.columns, row_count: rest.row_count, truncated: rest.truncated, elapsed_ms: rest.elapsed_ms });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
+import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
@@ -91,16 +92,12 @@ const history = defineRoute({
 });
 
 /** Sync jobs: trigger, follow, history (admin). */
-export function createSyncRouter(deps: AppDeps) {
-  const engine = () => {
-    if (!deps.services.sync) throw new Error('the sync engine is not running');
-    return deps.services.sync;
-  };
+export function createSyncRouter(deps: AppDeps, sync: SyncEngine) {
   return createRouter()
     .openapi(trigger, async (c) => {
       // No body means "every enabled table".
       const body = c.req.valid('json');
-      const { job, already_running } = await engine().trigger({ tables: body.tables, requestedBy: currentUser(c).id });
+      const { job, already_running } = await sync.trigger({ tables: body.tables, requestedBy: currentUser(c).id });
       return c.json({ job_id: job.id, status: job.status, already_running }, 202);
     })
     .openapi(getJob, async (c) => {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
+import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { discoverTables, registerAllTables, registerTable } from '../sync/registry.ts';
@@ -147,12 +148,8 @@ const registerAll = defineRoute({
 });
 
 /** The table registry and the configured sources (admin). */
-export function createTablesRouter(deps: AppDeps) {
+export function createTablesRouter(deps: AppDeps, sync: SyncEngine) {
   const { tableRegistry, syncState } = deps.repos;
-  const engine = () => {
-    if (!deps.services.sync) throw new Error('the sync engine is not running');
-    return deps.services.sync;
-  };
 
   return createRouter()
     .openapi(listTables, async (c) => {
@@ -171,7 +168,7 @@ export function createTablesRouter(deps: AppDeps) {
       return c.json({ items }, 200);
     })
     .openapi(createTable, async (c) => {
-      const table = await registerTable(deps, engine(), c.req.valid('json'), currentUser(c).id);
+      const table = await registerTable(deps, sync, c.req.valid('json'), currentUser(c).id);
       return c.json(table, 201);
     })
     .openapi(updateTable, async (c) => {
@@ -187,7 +184,7 @@ export function createTablesRouter(deps: AppDeps) {
       return c.json((await tableRegistry.update(id, patch))!, 200);
     })
     .openapi(deleteTable, async (c) => {
-      await engine().unregister(c.req.valid('param').id);
+      await sync.unregister(c.req.valid('param').id);
       return c.body(null, 204);
     })
     .openapi(listSources, async (c) => {
@@ -201,11 +198,11 @@ export function createTablesRouter(deps: AppDeps) {
       return c.json({ items }, 200);
     })
     .openapi(discover, async (c) => {
-      const items = await discoverTables(deps, engine(), c.req.valid('param').dataset);
+      const items = await discoverTables(deps, sync, c.req.valid('param').dataset);
       return c.json({ items }, 200);
     })
     .openapi(registerAll, async (c) => {
-      const out = await registerAllTables(deps, engine(), c.req.valid('param').dataset, currentUser(c).id);
+      const out = await registerAllTables(deps, sync, c.req.valid('param').dataset, currentUser(c).id);
       return c.json(out, 200);
     });
 }

@@ -207,5 +207,22 @@ CREATE TABLE cli_login_codes (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'one record of runs for every job',
+    sql: `
+-- Every run of every job (data refresh, retention, later script schedules), whoever
+-- started it; sync_jobs keeps the per-table detail of data refreshes.
+CREATE TABLE job_runs (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  trigger VARCHAR NOT NULL CHECK (trigger IN ('schedule','manual')),
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP,
+  status VARCHAR NOT NULL CHECK (status IN ('running','succeeded','failed')),
+  error VARCHAR
+);
+CREATE INDEX job_runs_name ON job_runs (name, started_at);
+`,
+  },
 ];
-

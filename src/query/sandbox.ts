@@ -4,15 +4,10 @@ import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBPreparedStatement 
 import { quoteIdent, quoteLiteral } from '../db/connection.ts';
 import { DomainError } from '../errors.ts';
 import { prepareGuarded, SqlError, type ViewSet } from './guard.ts';
+import type { ReadableFile } from '../sync/catalog.ts';
 
 /** A table the caller may read: it becomes the view `<dataset>.<name>` over its Parquet file. */
-export interface SandboxTable {
-  dataset: string;
-  name: string;
-  path: string;
-  /** Content hash: a new file may have new columns, so it needs a fresh sandbox. */
-  hash: string;
-}
+export type SandboxTable = ReadableFile;
 
 /**
  * Everything one sandbox holds. The pool keys sandboxes by user and spec, so a user's

@@ -3,6 +3,7 @@ import { createAuditRepository } from './audit.ts';
 import { createDataCatalogRepository } from './data-catalog.ts';
 import { countingWrites, createChangeCounter } from './change-counter.ts';
 import { createSystemSnapshotsRepository } from './system-snapshots.ts';
+import { createJobRunsRepository } from './job-runs.ts';
 import { createKnowledgeRepository } from './knowledge.ts';
 import { createNotificationsRepository } from './notifications.ts';
 import { createPermissionsRepository } from './permissions.ts';
@@ -29,6 +30,7 @@ export function createRepositories(db: SystemDb) {
     profiles: countingWrites(createProfilesRepository(db), ['put', 'remove'], dataChanges),
     knowledge: createKnowledgeRepository(db),
     scripts: createScriptsRepository(db),
+    jobRuns: createJobRunsRepository(db),
     notifications: createNotificationsRepository(db),
     dataCatalog: createDataCatalogRepository(db),
     systemSnapshots: createSystemSnapshotsRepository(db),

@@ -1,7 +1,9 @@
-import type { AppDeps, AuthUser } from '../context.ts';
+import { existsSync } from 'node:fs';
+import type { AuthUser } from '../context.ts';
 import type { CatalogTable, DataCatalogRepository } from '../repositories/data-catalog.ts';
 import type { ChangeCounter } from '../repositories/change-counter.ts';
-import { datasetAccess, type DatasetAccess } from '../auth/datasets.ts';
+import { datasetAccess, type DatasetAccess, type DatasetRuleInputs } from '../auth/datasets.ts';
+import { parquetPath } from './paths.ts';
 
 export type { CatalogTable };
 
@@ -82,7 +84,7 @@ export interface AccessCache {
  * Caches the dataset rule per user and role. Grants written through the permissions
  * repository bump `changes`, so a revocation applies to the very next request.
  */
-export function createAccessCache(deps: AppDeps, changes: ChangeCounter, { maxAgeMs = 1000, maxEntries = 10_000 } = {}): AccessCache {
+export function createAccessCache(inputs: DatasetRuleInputs, changes: ChangeCounter, { maxAgeMs = 1000, maxEntries = 10_000 } = {}): AccessCache {
   const cache = new Map<string, { counter: number; at: number; access: DatasetAccess }>();
   return {
     async forUser(user) {
@@ -90,10 +92,38 @@ export function createAccessCache(deps: AppDeps, changes: ChangeCounter, { maxAg
       const hit = cache.get(key);
       if (hit && hit.counter === changes.value && performance.now() - hit.at < maxAgeMs) return hit.access;
       const counter = changes.value;
-      const access = await datasetAccess(deps, user);
+      const access = await datasetAccess(inputs, user);
       if (cache.size >= maxEntries) cache.clear();
       cache.set(key, { counter, at: performance.now(), access });
       return access;
     },
   };
+}
+
+/** A table's Parquet file a user may read: what query and script sandboxes are given. */
+export interface ReadableFile {
+  dataset: string;
+  name: string;
+  path: string;
+  /** Content hash: a new file may have new columns. */
+  hash: string;
+}
+
+/**
+ * The Parquet files of every table the user may read that has been served at least once
+ * and whose file is in place. The query sandbox builds views over them; the script
+ * sandbox mounts them read-only.
+ */
+export async function readableFiles(
+  { access, catalog, dataDir }: { access: AccessCache; catalog: TableCatalog; dataDir: string },
+  user: AuthUser,
+): Promise<ReadableFile[]> {
+  const { tables } = await visibleTables(access, catalog, user);
+  const files: ReadableFile[] = [];
+  for (const t of tables) {
+    if (!isServed(t)) continue;
+    const path = parquetPath(dataDir, t.dataset, t.name);
+    if (existsSync(path)) files.push({ dataset: t.dataset, name: t.name, path, hash: t.hash! });
+  }
+  return files;
 }

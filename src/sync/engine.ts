@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AppDeps } from '../context.ts';
+import { createEventBus, type EventBus } from '../events.ts';
 import { createConnector, type Connector, type ConnectorOptions } from '../connectors/index.ts';
 import { openScratchDb, readParquet, type ScratchDb } from '../connectors/duck.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
@@ -36,6 +37,8 @@ export interface TriggerResult {
 }
 
 export interface SyncEngineOptions {
+  /** Where `sync.finished` / `sync.failed` go. */
+  events?: EventBus;
   /** Builds the connector of a dataset (default: from `sources:` in the config). */
   connectorFor?: (dataset: string) => Connector;
   connectorOptions?: ConnectorOptions;
@@ -72,6 +75,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {}) {
   const { repos, config, logger } = deps;
+  const events = options.events ?? createEventBus(logger);
   const dataDir = config.dataDir;
   const parquetRoot = join(dataDir, 'parquet');
   let active: { id: string; done: Promise<void> } | null = null;
@@ -163,7 +167,12 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       db?.close();
     }
     await repos.syncState.updateJob(jobId, { status: jobError ? 'failed' : 'succeeded', result: { tables: results }, error: jobError });
-    logger.info('sync job finished', { job_id: jobId, tables: results.length, failed: results.filter((r) => r.status === 'error').length });
+    const failedTableIds = results.filter((r) => r.status === 'error').map((r) => r.table_id);
+    logger.info('sync job finished', { job_id: jobId, tables: results.length, failed: failedTableIds.length });
+    const tableIds = results.filter((r) => r.status === 'ok').map((r) => r.table_id);
+    const at = new Date().toISOString();
+    if (jobError) events.emit({ type: 'sync.failed', at, jobId, error: jobError, tableIds, failedTableIds });
+    else events.emit({ type: 'sync.finished', at, jobId, tableIds, failedTableIds });
   }
 
   async function rebuildViews(): Promise<string[]> {

@@ -6,7 +6,7 @@ import { SESSION_COOKIE } from '../auth/middleware.ts';
 import { logout } from '../auth/service.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
 import { publicOrigin } from '../api/http.ts';
-import { dataPlaneOf } from '../sync/data-plane.ts';
+import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import { isServed, visibleTables } from '../sync/catalog.ts';
 import { AppLayout } from '../../views/layout.tsx';
 import { HomePage } from '../../views/home.tsx';
@@ -25,15 +25,14 @@ const logoutRoute = defineRoute({
 });
 
 /** GET / and POST /logout. */
-export function createHomeRouter(deps: AppDeps) {
+export function createHomeRouter(deps: AppDeps, { access, catalog }: { access: AccessCache; catalog: TableCatalog }) {
   const router = createRouter();
   router.use('/', jsxRenderer(({ children }, c) => <AppLayout user={c.get('user')}>{children}</AppLayout>, { docType: true }));
   return router
     .openapi(homeRoute, async (c) => {
       const user = c.get('user');
       if (!user) return c.redirect('/login', 302) as never;
-      const plane = dataPlaneOf(deps);
-      const { tables } = await visibleTables(plane.access, plane.catalog, user);
+      const { tables } = await visibleTables(access, catalog, user);
       const served = tables.filter(isServed);
       return c.render(<HomePage origin={publicOrigin(c, deps.config)} tables={served} />) as never;
     })

@@ -148,7 +148,7 @@ test('a server configured with a Keboola source registers and syncs its tables, 
     const body = (await reg.json()) as { registered: Array<{ id: string; sync_strategy: string }> };
     expect(body.registered.map((t) => [t.id, t.sync_strategy])).toEqual([['crm.accounts', 'incremental'], ['crm.monthly_revenue', 'full']]);
     kbc.failExports.add('out.c-reports.Monthly-Revenue');
-    const job = await server.deps.services.sync!.runNow();
+    const job = await server.services.sync.runNow();
     const results = (job.result as { tables: Array<{ table_id: string; status: string; error: string | null; rows: number | null }> }).tables;
     expect(results.find((r) => r.table_id === 'crm.accounts')).toMatchObject({ status: 'ok', rows: 4 });
     expect(results.find((r) => r.table_id === 'crm.monthly_revenue')).toMatchObject({ status: 'error', error: expect.stringContaining('ended with status error') });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { websocket } from 'hono/bun';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { bootstrap, shutdown } from '../../src/boot.ts';
+import { bootstrap, shutdown, type Runtime, type Services } from '../../src/boot.ts';
 import { createApp } from '../../src/app.ts';
 import type { AppDeps } from '../../src/context.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -15,6 +15,9 @@ export const ADMIN_PASSWORD = 'admin-password-1';
 export interface TestServer {
   url: string;
   deps: AppDeps;
+  services: Services;
+  /** deps + services, as jobs and createApp take them. */
+  runtime: Runtime;
   config: Config;
   dataDir: string;
   /** A fetch bound to the server, with an optional bearer token. */
@@ -53,8 +56,9 @@ export async function startTestServer(
     ...env,
     DA_CONFIG: configFile,
   });
-  const deps = await bootstrap(config, silentLogger);
-  const app = createApp(deps);
+  const runtime = await bootstrap(config, silentLogger);
+  const { deps, services } = runtime;
+  const app = createApp(runtime);
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch, websocket });
   const url = `http://127.0.0.1:${server.port}`;
 
@@ -75,6 +79,8 @@ export async function startTestServer(
   return {
     url,
     deps,
+    services,
+    runtime,
     config,
     dataDir,
     fetch: doFetch,
@@ -90,7 +96,7 @@ export async function startTestServer(
     },
     async stop() {
       server.stop(true);
-      await shutdown(deps);
+      await shutdown(runtime);
       if (!env.DA_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,6 @@ import { copyFixtures } from '../helpers/fixtures.ts';
 import { parquetPath } from '../../src/sync/paths.ts';
 import { sha256File } from '../../src/sync/files.ts';
 import { dataRefreshJob } from '../../jobs/data-refresh.ts';
-import { startJobs } from '../../jobs/index.ts';
 
 let server: TestServer;
 let fx: ReturnType<typeof copyFixtures>;
@@ -154,14 +153,12 @@ test('a triggered sync is 202 with a job id; a second trigger returns the runnin
   expect((await admin('/api/sync/trigger', { method: 'POST', json: { tables: ['not an id'] } })).status).toBe(422);
 });
 
-test('the data refresh job syncs every enabled table and can be scheduled and stopped', async () => {
+test('the data refresh job syncs every enabled table', async () => {
   await admin('/api/tables/misc.orders_json', { method: 'PATCH', json: { enabled: false } });
-  const job = await dataRefreshJob.run(server.deps);
+  const job = await dataRefreshJob.run(server.runtime);
   expect(job.status).toBe('succeeded');
   expect(job.tables).not.toContain('misc.orders_json');
-  expect(dataRefreshJob.schedule(server.deps)).toBe('*/15 * * * *');
-  const stop = startJobs(server.deps);
-  stop();
+  expect(dataRefreshJob.schedule(server.config)).toBe('*/15 * * * *');
 });
 
 test('unregistering a table removes its file, state and profile', async () => {

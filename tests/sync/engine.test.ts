@@ -12,7 +12,7 @@ import type { TableSyncResult } from '../../src/sync/engine.ts';
 
 let server: TestServer;
 let fx: ReturnType<typeof copyFixtures>;
-const engine = () => server.deps.services.sync!;
+const engine = () => server.services.sync;
 
 beforeAll(async () => {
   fx = copyFixtures();

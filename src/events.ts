@@ -1,0 +1,57 @@
+import { silentLogger, type Logger } from './log.ts';
+
+/**
+ * What happened in the domain, for whoever listens (audit, the WebSocket hub, Telegram).
+ * Domain code emits; it never imports a transport. `at` is an ISO timestamp.
+ */
+export type DomainEvent =
+  | { type: 'sync.finished'; at: string; jobId: string; tableIds: string[]; failedTableIds: string[] }
+  | { type: 'sync.failed'; at: string; jobId: string; error: string; tableIds: string[]; failedTableIds: string[] }
+  | { type: 'job.finished'; at: string; name: string; runId: string; status: 'succeeded' | 'failed'; error: string | null };
+
+export type EventType = DomainEvent['type'];
+export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
+
+/** One bus per server: `emit` never throws and never waits for listeners. */
+export interface EventBus {
+  emit(event: DomainEvent): void;
+  /** Listens to one type (or `*` for all); returns a function that stops listening. */
+  on<T extends EventType>(type: T, listener: (event: EventOf<T>) => unknown): () => void;
+  on(type: '*', listener: (event: DomainEvent) => unknown): () => void;
+}
+
+/**
+ * A synchronous in-process bus. A listener that throws (or rejects) is logged and does not
+ * stop the others or the emitter.
+ *
+ * @example
+ * const events = createEventBus(logger)
+ * events.on('sync.finished', (e) => hub.broadcast(e))
+ * events.emit({ type: 'sync.finished', at: new Date().toISOString(), jobId, tableIds, failedTableIds: [] })
+ */
+export function createEventBus(logger: Logger = silentLogger): EventBus {
+  const listeners = new Map<string, Set<(event: DomainEvent) => unknown>>();
+  const report = (event: DomainEvent, err: unknown) =>
+    logger.error('event listener failed', { event: event.type, error: err instanceof Error ? err.message : String(err) });
+  return {
+    emit(event) {
+      for (const key of [event.type, '*']) {
+        for (const listener of listeners.get(key) ?? []) {
+          try {
+            const result = listener(event);
+            if (result instanceof Promise) result.catch((err) => report(event, err));
+          } catch (err) {
+            report(event, err);
+          }
+        }
+      }
+    },
+    on(type: string, listener: (event: never) => unknown) {
+      const set = listeners.get(type) ?? new Set();
+      listeners.set(type, set);
+      const l = listener as (event: DomainEvent) => unknown;
+      set.add(l);
+      return () => void set.delete(l);
+    },
+  };
+}
