@@ -1,3 +1,4 @@
+import { NAME_PATTERN } from './sync/paths.ts';
 import { resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
@@ -38,7 +39,6 @@ const KeboolaSourceSchema = z.object({
 export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
-const DATASET_NAME = /^[a-z_][a-z0-9_]{0,63}$/;
 /** Schema names DuckDB or da already use in the analytics databases and the query sandbox. */
 export const RESERVED_DATASETS = new Set(['main', 'state', 'da_state', 'system', 'temp', 'information_schema', 'pg_catalog']);
 
@@ -134,11 +134,11 @@ export const ConfigSchema = z
       .default({})
       .superRefine((sources, ctx) => {
         for (const name of Object.keys(sources)) {
-          if (!DATASET_NAME.test(name)) {
+          if (!NAME_PATTERN.test(name)) {
             ctx.addIssue({
               code: 'custom',
               path: [name],
-              message: `dataset name must match ${DATASET_NAME.source}`,
+              message: `dataset name must match ${NAME_PATTERN.source}`,
             });
           } else if (RESERVED_DATASETS.has(name)) {
             ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is reserved; choose another dataset name` });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../auth/roles.ts';
+import { NAME_PATTERN, TABLE_ID_PATTERN } from '../sync/paths.ts';
 
 /** Schemas shared by several route groups. */
 export const RoleSchema = z.enum(ROLES).openapi('Role');
@@ -16,6 +17,12 @@ export const UserSchema = z
     last_login_at: z.string().nullable(),
   })
   .openapi('User');
+
+/** A dataset or table name. */
+export const NameSchema = z.string().regex(NAME_PATTERN, `names match ${NAME_PATTERN.source}`);
+
+/** A table id, `<dataset>.<table>`. */
+export const TableIdSchema = z.string().regex(TABLE_ID_PATTERN, 'table ids are <dataset>.<table>');
 
 export const IdParamSchema = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
 

@@ -4,9 +4,8 @@ import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
-import { jsonBody, jsonResponse } from './schemas.ts';
+import { jsonBody, jsonResponse, TableIdSchema } from './schemas.ts';
 
-const TableIdSchema = z.string().regex(/^[a-z_][a-z0-9_]{0,63}\.[a-z_][a-z0-9_]{0,63}$/, 'table ids are <dataset>.<table>');
 
 const TriggerSchema = z
   .object({ tables: z.array(TableIdSchema).max(10_000).optional().openapi({ description: 'Default: every enabled table' }) })

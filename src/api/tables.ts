@@ -2,18 +2,12 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
-import { discoverTables, registerAllTables, registerTable } from '../sync/registry.ts';
-import { NAME_PATTERN } from '../sync/paths.ts';
+import { discoverTables, registerAllTables, registerTable, updateTable as updateRegisteredTable } from '../sync/registry.ts';
 import { createRouter, defineRoute } from './router.ts';
-import { jsonBody, jsonResponse } from './schemas.ts';
+import { jsonBody, jsonResponse, NameSchema, TableIdSchema } from './schemas.ts';
 
-const NameSchema = z.string().regex(NAME_PATTERN, 'names match ^[a-z_][a-z0-9_]{0,63}$');
 const TableIdParams = z.object({
-  id: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,63}\.[a-z_][a-z0-9_]{0,63}$/, 'table ids are <dataset>.<table>')
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'sales.orders' }),
+  id: TableIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: 'sales.orders' }),
 });
 const DatasetParams = z.object({ dataset: NameSchema.openapi({ param: { name: 'dataset', in: 'path' }, example: 'sales' }) });
 const KeySchema = z.array(z.string().min(1).max(256)).min(1).max(32);
@@ -172,16 +166,7 @@ export function createTablesRouter(deps: AppDeps, sync: SyncEngine) {
       return c.json(table, 201);
     })
     .openapi(updateTable, async (c) => {
-      const { id } = c.req.valid('param');
-      const patch = c.req.valid('json');
-      const table = await tableRegistry.get(id);
-      if (!table) throw new NotFoundError(`table ${id} is not registered`);
-      const strategy = patch.sync_strategy ?? table.sync_strategy;
-      const key = patch.primary_key !== undefined ? patch.primary_key : table.primary_key;
-      if (strategy === 'incremental' && !key?.length) {
-        throw new ValidationError('incremental sync needs a primary key', [{ path: 'primary_key', message: 'required for incremental sync' }]);
-      }
-      return c.json((await tableRegistry.update(id, patch))!, 200);
+      return c.json(await updateRegisteredTable(deps, c.req.valid('param').id, c.req.valid('json')), 200);
     })
     .openapi(deleteTable, async (c) => {
       await sync.unregister(c.req.valid('param').id);

@@ -5,10 +5,9 @@ import { hasRole } from '../auth/roles.ts';
 import { createUser, issueOneTimeToken } from '../auth/service.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
-import { IdParamSchema, jsonBody, jsonResponse, RoleSchema, UserSchema } from './schemas.ts';
+import { IdParamSchema, jsonBody, jsonResponse, NameSchema, RoleSchema, UserSchema } from './schemas.ts';
 
-import { NAME_PATTERN as DATASET_PATTERN } from '../sync/paths.ts';
-const DatasetNameSchema = z.string().regex(DATASET_PATTERN, 'dataset names match ^[a-z_][a-z0-9_]{0,63}$');
+const DatasetNameSchema = NameSchema;
 
 export const UserCreateSchema = z
   .object({

@@ -53,8 +53,6 @@ export interface Connector {
   pull(request: PullRequest): Promise<PullResult>;
 }
 
-/** The shape every table and dataset name has. */
-export const TABLE_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
 
 /**
  * Normalises a source's table name: lowercase, every run of other characters to `_`,

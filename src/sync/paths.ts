@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 
-/** `^[a-z_][a-z0-9_]{0,63}$`: the shape of every dataset and table name. */
-export const NAME_PATTERN = /^[a-z_][a-z0-9_]{0,63}$/;
+const NAME = '[a-z_][a-z0-9_]{0,63}';
+
+/** `^[a-z_][a-z0-9_]{0,63}$`: the shape of every dataset and table name (the one definition). */
+export const NAME_PATTERN = new RegExp(`^${NAME}$`);
+
+/** `<dataset>.<table>`, each part a NAME_PATTERN name. */
+export const TABLE_ID_PATTERN = new RegExp(`^(${NAME})\\.(${NAME})$`);
 
 /** Where a table's Parquet file lives on the server: `<data>/parquet/<dataset>/<table>.parquet`. */
 export function parquetPath(dataDir: string, dataset: string, table: string): string {
@@ -13,7 +18,7 @@ export function parquetPath(dataDir: string, dataset: string, table: string): st
 
 /** Splits `<dataset>.<table>`; undefined when the id is not of that shape. */
 export function parseTableId(id: string): { dataset: string; table: string } | undefined {
-  const m = /^([a-z_][a-z0-9_]{0,63})\.([a-z_][a-z0-9_]{0,63})$/.exec(id);
+  const m = TABLE_ID_PATTERN.exec(id);
   return m ? { dataset: m[1]!, table: m[2]! } : undefined;
 }
 

@@ -46,6 +46,23 @@ export async function discoverTables(deps: AppDeps, engine: SyncEngine, dataset:
   });
 }
 
+/** The one rule for sync strategies: an incremental sync merges on a primary key, so it needs one. */
+export function assertStrategyHasKey(strategy: 'full' | 'incremental', primaryKey: string[] | null | undefined): void {
+  if (strategy === 'incremental' && !primaryKey?.length) {
+    throw new ValidationError('incremental sync needs a primary key', [{ path: 'primary_key', message: 'required for incremental sync' }]);
+  }
+}
+
+export type TablePatch = Partial<Pick<RegisteredTable, 'sync_strategy' | 'primary_key' | 'description' | 'enabled'>>;
+
+/** Changes a registered table's settings (strategy, key, enabled, description). */
+export async function updateTable(deps: AppDeps, id: string, patch: TablePatch): Promise<RegisteredTable> {
+  const table = await deps.repos.tableRegistry.get(id);
+  if (!table) throw new NotFoundError(`table ${id} is not registered`);
+  assertStrategyHasKey(patch.sync_strategy ?? table.sync_strategy, patch.primary_key !== undefined ? patch.primary_key : table.primary_key);
+  return (await deps.repos.tableRegistry.update(id, patch))!;
+}
+
 /** Registers one source table. A name that is taken is a conflict, never an overwrite. */
 export async function registerTable(
   deps: AppDeps,
@@ -72,9 +89,7 @@ export async function registerTable(
   if (source.registered) throw new ConflictError(`source table ${input.source_table} is already registered as ${source.table_id}`);
   if (!input.name && source.conflict) throw new ConflictError(`${source.conflict}; register it with an explicit name`);
   const primaryKey = input.primary_key ?? source.primary_key;
-  if (input.sync_strategy === 'incremental' && !primaryKey?.length) {
-    throw new ValidationError('incremental sync needs a primary key', [{ path: 'primary_key', message: 'required for incremental sync' }]);
-  }
+  assertStrategyHasKey(input.sync_strategy, primaryKey);
   return deps.repos.tableRegistry.insert({
     id, name, dataset: input.dataset, source_table: input.source_table, sync_strategy: input.sync_strategy,
     primary_key: primaryKey?.length ? primaryKey : null, description: input.description ?? source.description ?? null,
