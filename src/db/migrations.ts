@@ -222,7 +222,6 @@ CREATE TABLE job_runs (
   status VARCHAR NOT NULL CHECK (status IN ('running','succeeded','failed')),
   error VARCHAR
 );
-CREATE INDEX job_runs_name ON job_runs (name, started_at);
 `,
   },
 ];
