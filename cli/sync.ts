@@ -233,7 +233,8 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
 
     if (!opts.uploadOnly) await syncDownloads(run);
     if (!opts.docsOnly) await syncUploads(client, ws, state, opts, report, run.save);
-    if (!opts.dryRun && !opts.uploadOnly) state.last_sync = new Date().toISOString();
+    // A sync that failed anywhere is not a sync the workspace can be trusted to match.
+    if (!opts.dryRun && !opts.uploadOnly && report.errors.length === 0) state.last_sync = new Date().toISOString();
     run.save();
   } finally {
     release();
