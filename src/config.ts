@@ -81,6 +81,15 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    uploads: z
+      .object({
+        /** Most bytes one user may keep in uploads (sessions, artifacts, CLAUDE.local.md together). */
+        quota_bytes: z.number().int().positive().default(1024 ** 3),
+        /** Most files one user may keep in uploads. */
+        quota_files: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .prefault({}),
     query: z
       .object({
         default_limit: z.number().int().positive().default(1000),
