@@ -64,8 +64,13 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   const claims = verifiedClaims(key, token);
   if (!claims) return { error: 'token is invalid or expired' };
   if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
-  const user = await repos.users.get(claims.sub);
-  if (!user || !user.active) return { error: 'account is deactivated' };
+  // Checked on every use, after the verified-token memory: the generation is the user's
+  // current one (dropped from the users cache on every write), so a password change or a
+  // deactivation ends the token at once.
+  const state = await repos.users.getAuthState(claims.sub);
+  if (!state || !state.user.active) return { error: 'account is deactivated' };
+  const { user } = state;
+  if ((claims.gen ?? 0) !== state.tokenGeneration) return { error: 'token has been revoked: the password was changed or the account deactivated; sign in again' };
   // The role comes from the database, not the token, so a role change applies at once.
   return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp } };
 }

@@ -207,5 +207,15 @@ CREATE TABLE cli_login_codes (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'per-user token generation that ends every session at once',
+    sql: `
+-- Each access token (JWT, web session) carries the generation it was signed under; a
+-- password change or deactivation bumps it, so every earlier token stops working at once.
+-- (DuckDB cannot add a NOT NULL column; NULL reads as 0.)
+ALTER TABLE users ADD COLUMN token_generation INTEGER DEFAULT 0;
+`,
+  },
 ];
 

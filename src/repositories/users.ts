@@ -15,9 +15,11 @@ export interface User {
 
 export interface UserWithSecret extends User {
   password_hash: string | null;
+  /** Generation of the user's access tokens: only tokens signed under the current one are valid. */
+  token_generation: number;
 }
 
-const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at`;
+const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at, coalesce(token_generation, 0) AS token_generation`;
 
 function toUser(row: Record<string, unknown>): UserWithSecret {
   return {
@@ -30,16 +32,27 @@ function toUser(row: Record<string, unknown>): UserWithSecret {
     updated_at: toIso(row.updated_at),
     last_login_at: toIso(row.last_login_at),
     password_hash: (row.password_hash as string | null | undefined) ?? null,
+    token_generation: Number(row.token_generation ?? 0),
   };
 }
 
-function withoutSecret({ password_hash: _, ...user }: UserWithSecret): User {
+function withoutSecret({ password_hash: _, token_generation: __, ...user }: UserWithSecret): User {
   return user;
 }
 
-/** Users: the only place that knows the users table. Reads by id are cached in memory. */
+/** A user and the generation their access tokens must carry (for token verification). */
+export interface UserAuthState {
+  user: User;
+  tokenGeneration: number;
+}
+
+/**
+ * Users: the only place that knows the users table. Reads by id are cached in memory.
+ * Changing a password or deactivating bumps the user's token generation in the same
+ * write, so whatever path does either also ends every access token signed before.
+ */
 export function createUsersRepository(db: SystemDb) {
-  const byId = new Map<string, User>();
+  const byId = new Map<string, UserAuthState>();
   // Bumped after every write: a read that began before it may hold the old row and must not cache it.
   let generation = 0;
   const forget = (id: string) => {
@@ -54,14 +67,20 @@ export function createUsersRepository(db: SystemDb) {
     },
 
     async get(id: string): Promise<User | undefined> {
+      return (await this.getAuthState(id))?.user;
+    },
+
+    /** The user with their current token generation (cached like get, dropped on every write). */
+    async getAuthState(id: string): Promise<UserAuthState | undefined> {
       const cached = byId.get(id);
       if (cached) return cached;
       const seen = generation;
       const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]));
       if (!row) return undefined;
-      const user = withoutSecret(toUser(row));
-      if (seen === generation) byId.set(id, user);
-      return user;
+      const full = toUser(row);
+      const state = { user: withoutSecret(full), tokenGeneration: full.token_generation };
+      if (seen === generation) byId.set(id, state);
+      return state;
     },
 
     async findByEmailWithSecret(email: string): Promise<UserWithSecret | undefined> {
@@ -95,12 +114,15 @@ export function createUsersRepository(db: SystemDb) {
       return (await this.get(user.id))!;
     },
 
+    /** Deactivating (active: false) also ends every access token of the user. */
     async update(id: string, patch: { name?: string | null; role?: Role; active?: boolean }): Promise<User | undefined> {
       const sets: string[] = [];
       const params: unknown[] = [];
       if (patch.name !== undefined) (sets.push('name = ?'), params.push(patch.name));
       if (patch.role !== undefined) (sets.push('role = ?'), params.push(patch.role));
       if (patch.active !== undefined) (sets.push('active = ?'), params.push(patch.active));
+      // Else reactivating the account would bring its old sessions back to life.
+      if (patch.active === false) sets.push('token_generation = coalesce(token_generation, 0) + 1');
       if (sets.length) {
         await db.write((q) =>
           q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]),
@@ -110,10 +132,21 @@ export function createUsersRepository(db: SystemDb) {
       return this.get(id);
     },
 
-    async setPassword(id: string, passwordHash: string): Promise<void> {
-      await db.write((q) =>
-        q.run(`UPDATE users SET password_hash = ?, updated_at = current_timestamp WHERE id = ?`, [passwordHash, id]),
+    /**
+     * Sets a new password hash and ends every access token signed before (their holder may
+     * be whoever knew the old password). Returns the new token generation, for the token
+     * that the caller may sign next.
+     */
+    async setPassword(id: string, passwordHash: string): Promise<number> {
+      const row = await db.write((q) =>
+        q.one<{ token_generation: number }>(
+          `UPDATE users SET password_hash = ?, token_generation = coalesce(token_generation, 0) + 1, updated_at = current_timestamp
+           WHERE id = ? RETURNING token_generation`,
+          [passwordHash, id],
+        ),
       );
+      forget(id);
+      return Number(row?.token_generation ?? 0);
     },
 
     async recordLogin(id: string): Promise<void> {
