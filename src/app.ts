@@ -13,7 +13,7 @@ import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
-import { createLoginRouter } from './web/login.tsx';
+import { createLoginRouter, signInFormTooLarge } from './web/login.tsx';
 import { createHomeRouter } from './web/home.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
@@ -28,7 +28,14 @@ import { createQueryRouter } from './api/query.ts';
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use('*', requestContext({ logger: deps.logger, trustProxy: deps.config.server.trust_proxy }));
+  const { server, auth } = deps.config;
+  app.use('*', requestContext({ logger: deps.logger, trustProxy: server.trust_proxy }));
+  // Sign-in bodies are small: refuse more before anything reads it (registered before the
+  // general limit, which would buffer a body without Content-Length up to its own size).
+  const signInLimit = { maxSize: auth.max_body_bytes };
+  app.use('/auth/*', bodyLimit({ ...signInLimit, onError: (c) => problem(c, 413, `request body is larger than ${auth.max_body_bytes} bytes`) }));
+  app.use('/login', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
+  app.use('/login/*', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
   app.use(
     '*',
     bodyLimit({

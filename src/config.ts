@@ -73,11 +73,19 @@ export const ConfigSchema = z
         setup_token_ttl_seconds: z.number().int().positive().default(7 * 24 * 3600),
         admin_email: z.string().email().optional(),
         admin_password: z.string().min(8).optional(),
-        /** Sign-in attempts per window per account… */
+        /** Wrong passwords per window per account and client address (then 429 for that address only)… */
         login_rate_limit: z.number().int().positive().default(10),
-        /** …and per client address (higher: many people may share one office address). */
+        /** …sign-in requests per window per client address (higher: many people may share one office address)… */
         login_ip_rate_limit: z.number().int().positive().default(60),
+        /** …and wrong passwords per window per account from all addresses, after which attempts wait a growing delay. */
+        login_account_limit: z.number().int().positive().default(30),
         login_rate_window_seconds: z.number().int().positive().default(60),
+        /** First delay past login_account_limit, in ms; it doubles with each further attempt… */
+        login_backoff_ms: z.number().int().positive().default(1000),
+        /** …up to this, in ms. */
+        login_backoff_max_ms: z.number().int().positive().default(60_000),
+        /** Largest request body accepted by /auth/* and the sign-in form, in bytes (checked before anything reads it). */
+        max_body_bytes: z.number().int().positive().default(8 * 1024),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { setCookie, deleteCookie } from 'hono/cookie';
-import type { AppDeps } from '../context.ts';
+import type { AppDeps, AppEnv } from '../context.ts';
 import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
 import {
@@ -91,7 +92,7 @@ const resetRoute = defineRoute({
   path: '/auth/reset',
   operationId: 'auth.reset',
   tags: ['auth'],
-  summary: 'Set a new password with a reset token (single use); revokes personal access tokens',
+  summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
   responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in') },
 });
@@ -158,16 +159,27 @@ const revokePatRoute = defineRoute({
   responses: { 204: { description: 'Revoked' }, 404: { description: 'No such token of yours' } },
 });
 
+/** Paths whose requests count against the per-address sign-in limit. */
+const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-token'];
+
 /** Sign-in, sign-out, password setup/reset and personal access tokens. */
 export function createAuthRouter(deps: AppDeps) {
   const { auth } = deps.config;
   const limits = loginLimits(auth);
+  // Before the body is parsed or validated: a malformed or oversized request counts too.
+  const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
+    limits.hitAddress(c.get('clientIp'));
+    await next();
+  };
+  const router = createRouter();
+  for (const path of SIGN_IN_PATHS) router.use(path, limitAddress);
 
-  return createRouter()
+  return router
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
-      limits.hit(c.get('clientIp'), body.email);
+      const attempt = limits.attempt(c.get('clientIp'), body.email);
       const user = await verifyLogin(deps, body.email, body.password);
+      attempt.succeeded();
       const issued = await issueToken(deps, user);
       if (body.cookie) {
         setCookie(c, SESSION_COOKIE, issued.access_token, {
@@ -184,17 +196,14 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
     })
     .openapi(cliTokenRoute, async (c) => {
       const { code, verifier } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       const { user_id: _, ...pat } = await exchangeCliCode(deps, code, verifier);
       return c.json(pat, 200);
     })

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from 'hono/bun';
 import type { AppEnv } from '../context.ts';
 import type { Logger } from '../log.ts';
@@ -8,12 +8,29 @@ export interface RequestContextOptions {
   trustProxy?: boolean;
 }
 
-function remoteAddress(c: Parameters<MiddlewareHandler>[0]): string {
+function remoteAddress(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
   } catch {
     return 'local'; // app.request() in tests has no socket
   }
+}
+
+/**
+ * The value a trusted reverse proxy put in an `X-Forwarded-*` header, or undefined when
+ * proxies are not trusted (`server.trust_proxy` off) or the header is absent. The last
+ * entry is the one our proxy wrote: proxies append to what the client sent, so earlier
+ * entries are whatever the client chose to claim.
+ */
+export function forwardedHeader(c: Context, name: string, trustProxy: boolean): string | undefined {
+  if (!trustProxy) return undefined;
+  const value = c.req.header(name)?.split(',').at(-1)?.trim();
+  return value || undefined;
+}
+
+/** The client's address: the socket's, or behind a trusted proxy what the proxy saw. */
+export function clientAddress(c: Context, trustProxy: boolean): string {
+  return forwardedHeader(c, 'x-forwarded-for', trustProxy) ?? remoteAddress(c);
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -28,8 +45,7 @@ export function requestContext({ logger, trustProxy = false }: RequestContextOpt
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
-    const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() : undefined;
-    c.set('clientIp', forwarded || remoteAddress(c));
+    c.set('clientIp', clientAddress(c, trustProxy));
     await next();
     c.res.headers.set('x-request-id', requestId);
     c.res.headers.set('x-content-type-options', 'nosniff');
