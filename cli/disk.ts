@@ -67,7 +67,8 @@ export function diskFullMessage(dir: string, err: unknown): string {
   } catch {
     // the numbers are a courtesy
   }
-  const limit = errorCode(err) === 'EFBIG' ? 'a file-size limit (ulimit -f) stopped the write' : 'the disk is full';
+  const tooLarge = errorCode(err) === 'EFBIG' || (err instanceof Error && /EFBIG|file too large/i.test(err.message));
+  const limit = tooLarge ? 'a file-size limit (ulimit -f) stopped the write' : 'the disk is full';
   return `${limit} (${existingAncestor(dir)}${free}); nothing was recorded and the previous files are kept — free some space and run da sync again (it resumes)`;
 }
 

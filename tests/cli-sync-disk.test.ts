@@ -216,6 +216,29 @@ describe('a file-size limit (EFBIG, no mount needed)', () => {
     expect(sha256(file)).toBe(sha256(serverFile('sales.c')));
     expectStateMatchesDisk(da, da.workspace);
   });
+
+  test('several tables stopped by the limit share one line', async () => {
+    const r = await runWithFileSizeLimit(da, ['sync'], 5 * MB, da.workspace);
+    expect(r.code).toBe(1);
+    expectFewLines(r.stderr, 1);
+    expect(r.stderr).toMatch(/^da: sales\.[ab], sales\.[ab]: a file-size limit/);
+    expectStateMatchesDisk(da, da.workspace);
+  });
+
+  test('a local database that cannot be written is not left cut off: there is none, and the next sync builds it', async () => {
+    const dbDir = join(da.workspace, 'user', 'duckdb');
+    rmSync(join(dbDir, 'analytics.duckdb'));
+    const r = await runWithFileSizeLimit(da, ['sync', '--table', 'sales.c'], 100 * 1024, da.workspace);
+    expect(r.code).toBe(1);
+    expectFewLines(r.stderr, 1);
+    expect(r.stderr).toContain('da: user/duckdb/analytics.duckdb: local views not rebuilt: a file-size limit');
+    expect(readdirSync(dbDir)).toEqual([]);
+
+    const again = await da.run(['sync', '--table', 'sales.c']);
+    expect(again.code).toBe(0);
+    const q = await da.run(['query', '--json', 'SELECT count(*)::INTEGER AS n FROM sales.c']);
+    expect(q.json().rows).toEqual([[100_000]]);
+  });
 });
 
 describe('a damaged workspace', () => {
