@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv } from './context.ts';
 import { authenticate } from './auth/middleware.ts';
 import { auditTrail } from './middleware/audit.ts';
 import { requestContext } from './middleware/request.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { problem, problemFromError } from './api/problem.ts';
 import { mountDocs } from './api/docs.ts';
 import { createAuthRouter } from './api/auth.ts';
@@ -14,6 +15,7 @@ import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
 import { createLoginRouter, signInFormTooLarge } from './web/login.tsx';
+import { pageStyleHashes } from './web/page-styles.tsx';
 import { createHomeRouter } from './web/home.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
@@ -30,6 +32,7 @@ export function createApp(deps: AppDeps) {
 
   const { server, auth } = deps.config;
   app.use('*', requestContext({ logger: deps.logger, trustProxy: server.trust_proxy }));
+  app.use('*', securityHeaders({ trustProxy: server.trust_proxy, styleHashes: pageStyleHashes() }));
   // Sign-in bodies are small: refuse more before anything reads it (registered before the
   // general limit, which would buffer a body without Content-Length up to its own size).
   const signInLimit = { maxSize: auth.max_body_bytes };

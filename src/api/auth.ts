@@ -1,9 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { setCookie, deleteCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
+import { currentUser } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
+import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 import {
   createPersonalAccessToken,
   exchangeCliCode,
@@ -164,7 +164,7 @@ const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-t
 
 /** Sign-in, sign-out, password setup/reset and personal access tokens. */
 export function createAuthRouter(deps: AppDeps) {
-  const { auth } = deps.config;
+  const { auth, server } = deps.config;
   const limits = loginLimits(auth);
   // Before the body is parsed or validated: a malformed or oversized request counts too.
   const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
@@ -181,17 +181,12 @@ export function createAuthRouter(deps: AppDeps) {
       const user = await verifyLogin(deps, body.email, body.password);
       attempt.succeeded();
       const issued = await issueToken(deps, user);
-      if (body.cookie) {
-        setCookie(c, SESSION_COOKIE, issued.access_token, {
-          httpOnly: true, sameSite: 'Lax', path: '/', maxAge: issued.expires_in,
-          secure: new URL(c.req.url).protocol === 'https:',
-        });
-      }
+      if (body.cookie) setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
       return c.json(issued, 200);
     })
     .openapi(logoutRoute, async (c) => {
       await logout(deps, currentUser(c));
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(c, server.trust_proxy);
       return c.body(null, 204);
     })
     .openapi(setupRoute, async (c) => {

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { requestHost } from '../middleware/request.ts';
 import { CLOCK_SKEW_SECONDS, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { hasRole, type Role } from './roles.ts';
 import { hashSecret } from './secrets.ts';
@@ -80,15 +81,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * CSRF rule for cookie sessions: a state-changing request counts only when the browser
  * says it comes from our own origin (Sec-Fetch-Site or Origin). Bearer tokens are not
- * sent by browsers on their own, so they need no such check.
+ * sent by browsers on their own, so they need no such check. The Origin is compared with
+ * the host the request was sent to: `Host`, or `X-Forwarded-Host` only from a trusted proxy.
  */
-function sameOrigin(c: Context): boolean {
+function sameOrigin(c: Context, trustProxy: boolean): boolean {
   const site = c.req.header('sec-fetch-site');
   if (site) return site === 'same-origin';
   const origin = c.req.header('origin');
   if (!origin) return false;
   try {
-    return new URL(origin).host === (c.req.header('x-forwarded-host') ?? c.req.header('host'));
+    return new URL(origin).host === requestHost(c, trustProxy);
   } catch {
     return false;
   }
@@ -102,7 +104,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const presented = bearerToken(c);
     if (presented) {
       if (!presented.token) c.set('authError', 'Authorization header must be "Bearer <token>"');
-      else if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c)) {
+      else if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c, deps.config.server.trust_proxy)) {
         c.set('authError', 'cross-site request with a session cookie refused');
       } else {
         const { user, error } = await resolveToken(deps, presented.token);

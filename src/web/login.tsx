@@ -1,11 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { jsxRenderer } from 'hono/jsx-renderer';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { SESSION_COOKIE } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
+import { setSessionCookie } from '../auth/session-cookie.ts';
 import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
@@ -98,7 +97,7 @@ export function signInFormTooLarge(c: Context) {
 
 /** GET/POST /login and POST /login/cli: the web sign-in and the browser step of `da login`. */
 export function createLoginRouter(deps: AppDeps) {
-  const { auth } = deps.config;
+  const { auth, server } = deps.config;
   const limits = loginLimits(auth);
   const router = createRouter();
   router.use('/login', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
@@ -142,9 +141,7 @@ export function createLoginRouter(deps: AppDeps) {
         return (c.status(401), c.render(<LoginPage cli={cli} email={email} error="Wrong email or password." />)) as never;
       }
       const issued = await issueToken(deps, user);
-      setCookie(c, SESSION_COOKIE, issued.access_token, {
-        httpOnly: true, sameSite: 'Lax', path: '/', maxAge: issued.expires_in, secure: new URL(c.req.url).protocol === 'https:',
-      });
+      setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
       if (cli) return handOver(c, deps, user.id, cli) as never;
       return c.redirect('/', 302) as never;
     })
