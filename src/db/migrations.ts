@@ -213,8 +213,13 @@ CREATE TABLE cli_login_codes (
     sql: `
 -- Each access token (JWT, web session) carries the generation it was signed under; a
 -- password change or deactivation bumps it, so every earlier token stops working at once.
--- (DuckDB cannot add a NOT NULL column; NULL reads as 0.)
-ALTER TABLE users ADD COLUMN token_generation INTEGER DEFAULT 0;
+-- No row reads as 0. A table of its own, not a column of users: DuckDB 1.5 cannot replay an
+-- ALTER TABLE users from the WAL (binding its current_timestamp default fails), so a server
+-- killed before its next checkpoint would not start again.
+CREATE TABLE user_token_generations (
+  user_id VARCHAR PRIMARY KEY,
+  generation INTEGER NOT NULL
+);
 `,
   },
 ];

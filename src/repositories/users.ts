@@ -19,7 +19,12 @@ export interface UserWithSecret extends User {
   token_generation: number;
 }
 
-const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at, coalesce(token_generation, 0) AS token_generation`;
+const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at, coalesce(g.generation, 0) AS token_generation`;
+/** Users with their token generation (no row: 0). */
+const USERS = `users LEFT JOIN user_token_generations g ON g.user_id = users.id`;
+/** Bumps a user's token generation (the first bump makes it 1) and returns the new one. */
+const BUMP_GENERATION = `INSERT INTO user_token_generations (user_id, generation) VALUES (?, 1)
+  ON CONFLICT (user_id) DO UPDATE SET generation = user_token_generations.generation + 1 RETURNING generation`;
 
 function toUser(row: Record<string, unknown>): UserWithSecret {
   return {
@@ -49,7 +54,7 @@ export interface UserAuthState {
 /**
  * Users: the only place that knows the users table. Reads by id are cached in memory.
  * Changing a password or deactivating bumps the user's token generation in the same
- * write, so whatever path does either also ends every access token signed before.
+ * transaction, so whatever path does either also ends every access token signed before.
  */
 export function createUsersRepository(db: SystemDb) {
   const byId = new Map<string, UserAuthState>();
@@ -75,7 +80,7 @@ export function createUsersRepository(db: SystemDb) {
       const cached = byId.get(id);
       if (cached) return cached;
       const seen = generation;
-      const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]));
+      const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM ${USERS} WHERE id = ?`, [id]));
       if (!row) return undefined;
       const full = toUser(row);
       const state = { user: withoutSecret(full), tokenGeneration: full.token_generation };
@@ -85,7 +90,7 @@ export function createUsersRepository(db: SystemDb) {
 
     async findByEmailWithSecret(email: string): Promise<UserWithSecret | undefined> {
       const row = await db.read((q) =>
-        q.one(`SELECT ${COLUMNS}, password_hash FROM users WHERE lower(email) = lower(?)`, [email]),
+        q.one(`SELECT ${COLUMNS}, password_hash FROM ${USERS} WHERE lower(email) = lower(?)`, [email]),
       );
       return row ? toUser(row) : undefined;
     },
@@ -98,7 +103,7 @@ export function createUsersRepository(db: SystemDb) {
     async list(opts: { includeInactive?: boolean } = {}): Promise<User[]> {
       const rows = await db.read((q) =>
         q.all(
-          `SELECT ${COLUMNS} FROM users ${opts.includeInactive ? '' : 'WHERE active'} ORDER BY email`,
+          `SELECT ${COLUMNS} FROM ${USERS} ${opts.includeInactive ? '' : 'WHERE active'} ORDER BY email`,
         ),
       );
       return rows.map((r) => withoutSecret(toUser(r)));
@@ -121,11 +126,13 @@ export function createUsersRepository(db: SystemDb) {
       if (patch.name !== undefined) (sets.push('name = ?'), params.push(patch.name));
       if (patch.role !== undefined) (sets.push('role = ?'), params.push(patch.role));
       if (patch.active !== undefined) (sets.push('active = ?'), params.push(patch.active));
-      // Else reactivating the account would bring its old sessions back to life.
-      if (patch.active === false) sets.push('token_generation = coalesce(token_generation, 0) + 1');
       if (sets.length) {
         await db.write((q) =>
-          q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]),
+          q.transaction(async () => {
+            await q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]);
+            // Else reactivating the account would bring its old sessions back to life.
+            if (patch.active === false) await q.run(BUMP_GENERATION, [id]);
+          }),
         );
       }
       forget(id);
@@ -139,14 +146,13 @@ export function createUsersRepository(db: SystemDb) {
      */
     async setPassword(id: string, passwordHash: string): Promise<number> {
       const row = await db.write((q) =>
-        q.one<{ token_generation: number }>(
-          `UPDATE users SET password_hash = ?, token_generation = coalesce(token_generation, 0) + 1, updated_at = current_timestamp
-           WHERE id = ? RETURNING token_generation`,
-          [passwordHash, id],
-        ),
+        q.transaction(async () => {
+          await q.run(`UPDATE users SET password_hash = ?, updated_at = current_timestamp WHERE id = ?`, [passwordHash, id]);
+          return q.one<{ generation: number }>(BUMP_GENERATION, [id]);
+        }),
       );
       forget(id);
-      return Number(row?.token_generation ?? 0);
+      return Number(row?.generation ?? 0);
     },
 
     async recordLogin(id: string): Promise<void> {
