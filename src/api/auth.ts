@@ -13,7 +13,7 @@ import {
   setPasswordWithToken,
   verifyLogin,
 } from '../auth/service.ts';
-import { createRouter, defineRoute } from './router.ts';
+import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
 
 export const TokenRequestSchema = z
@@ -54,6 +54,9 @@ const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ descript
   'PersonalAccessTokenCreated',
 );
 
+/** The sign-in routes refuse bodies over auth.max_body_bytes before reading them. */
+const bodyTooLarge = { 413: errorResponse('Request body larger than auth.max_body_bytes') };
+
 const tokenRoute = defineRoute({
   access: 'public',
   method: 'post',
@@ -62,7 +65,7 @@ const tokenRoute = defineRoute({
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge },
 });
 
 const logoutRoute = defineRoute({
@@ -83,7 +86,7 @@ const setupRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge },
 });
 
 const resetRoute = defineRoute({
@@ -94,7 +97,7 @@ const resetRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge },
 });
 
 const cliTokenRoute = defineRoute({
@@ -107,7 +110,7 @@ const cliTokenRoute = defineRoute({
   request: jsonBody(
     z.object({ code: z.string().min(1).max(200), verifier: z.string().min(43).max(128) }).openapi('CliTokenRequest'),
   ),
-  responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' } },
+  responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' }, ...bodyTooLarge },
 });
 
 const meRoute = defineRoute({
