@@ -1,7 +1,7 @@
 import { Command, Option, UsageError, type BaseContext } from 'clipanion';
 import { createClient, type Client } from './client.ts';
 import { createConfigStore, type ConfigStore } from './config.ts';
-import { CliError, EXIT, oneLine } from './errors.ts';
+import { CliError, errorDetail, EXIT, oneLine, wantsDetail } from './errors.ts';
 
 /** What every command gets besides stdio: the working directory (tests run the CLI in-process). */
 export interface DaContext extends BaseContext {
@@ -16,6 +16,7 @@ export interface DaContext extends BaseContext {
 export abstract class BaseCommand extends Command<DaContext> {
   server = Option.String('--server', { description: 'Server URL (default: $DA_SERVER, else the server you logged in to)' });
   json = Option.Boolean('--json', false, { description: 'Print one JSON document on stdout and nothing else there' });
+  verbose = Option.Boolean('--verbose', false, { description: 'On failure, also print the full error detail (same as DA_DEBUG=1)' });
 
   abstract run(): Promise<number | void>;
 
@@ -43,6 +44,11 @@ export abstract class BaseCommand extends Command<DaContext> {
     if (!c.server) throw new CliError('no server configured: run `da login --server URL` or set DA_SERVER');
     if (!c.token) throw new CliError(`not logged in to ${c.server}: run \`da login\` (or set DA_TOKEN)`);
     return c;
+  }
+
+  /** Whether to print full error detail (`--verbose` or DA_DEBUG=1). */
+  get detailed(): boolean {
+    return wantsDetail(this.verbose, this.context.env);
   }
 
   /** Prints the result: the JSON document with --json, else the human text. */
@@ -78,12 +84,12 @@ export abstract class BaseCommand extends Command<DaContext> {
       message = err.message;
     } else if (err instanceof Error) {
       message = err.message || err.name;
-      if (this.context.env.DA_DEBUG) this.context.stderr.write(`${err.stack}\n`);
     } else {
       message = String(err);
     }
     const line = oneLine(message);
     this.context.stderr.write(`da: ${line}${code === EXIT.usage ? ` (see: da ${this.path.join(' ')} --help)` : ''}\n`);
+    if (this.detailed && code !== EXIT.usage) this.context.stderr.write(`${errorDetail(err)}\n`);
     if (this.json) {
       const { problem: _p, ...rest } = details;
       this.context.stdout.write(JSON.stringify({ error: { message: line, exit_code: code, ...rest } }) + '\n');

@@ -1,4 +1,4 @@
-import { CliError, EXIT, oneLine } from './errors.ts';
+import { CliError, EXIT, errorCode, oneLine } from './errors.ts';
 import { VERSION } from '../src/version.ts';
 
 /** Options of one API call. */
@@ -30,6 +30,29 @@ export async function problemMessage(res: Response): Promise<{ message: string; 
   return { message: oneLine(`${res.status} ${msg}`), problem };
 }
 
+/** What went wrong on the way to the server, in our words (the runtime's text is in `cause`). */
+export function networkProblem(err: unknown): string {
+  switch (errorCode(err)) {
+    case 'ECONNREFUSED':
+    case 'ConnectionRefused':
+      return 'the connection was refused (is the server running?)';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ConnectionClosed':
+      return 'the connection was dropped';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve (check the URL and your network)';
+    case 'ETIMEDOUT':
+      return 'the connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'no route to the host (are you offline?)';
+    default:
+      return oneLine((err as Error)?.message ?? String(err)).replace(/\. For more information, pass `verbose: true`.*$/, '');
+  }
+}
+
 /**
  * The HTTP client every command uses: base URL, bearer token, one-line errors.
  * A network failure or an error status throws CliError (exit 1); a 401 says how to sign in.
@@ -59,8 +82,8 @@ export function createClient(server: string | undefined, token: string | undefin
     try {
       res = await fetch(url, { method, headers, body, signal: opts.signal, redirect: 'manual' });
     } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      throw new CliError(`cannot reach ${base}: ${oneLine((err as Error).message)}`, EXIT.failure, { reason: 'unreachable' });
+      if ((err as Error).name === 'AbortError' || opts.signal?.aborted) throw opts.signal?.reason ?? err;
+      throw new CliError(`cannot reach ${base}: ${networkProblem(err)}`, EXIT.failure, { reason: 'unreachable', code: errorCode(err) ?? null }, { cause: err });
     }
     if (res.ok || opts.accept?.includes(res.status)) return res;
     const { message, problem } = await problemMessage(res);

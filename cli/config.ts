@@ -47,9 +47,15 @@ function readJson<T>(path: string): T | undefined {
 export function writeJsonAtomic(path: string, value: unknown, mode = 0o644): void {
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+    chmodSync(tmp, mode);
+    renameSync(tmp, path);
+  } catch (err) {
+    // A full disk leaves the old file as it was, and no cut-off temp file beside it.
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Normalises a server URL (`localhost:8000` → `http://localhost:8000`, no trailing slash). */

@@ -1,7 +1,8 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CliError } from './errors.ts';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fsyncDir } from './disk.ts';
+import { CliError, oneLine } from './errors.ts';
 
 /**
  * DuckDB's JavaScript API, evaluated on first use: `require` of a literal is bundled like a
@@ -41,10 +42,40 @@ export interface LocalDb {
   close(): void;
 }
 
+// What DuckDB says about a file that is not a whole database (cut off, overwritten, bad WAL).
+const DAMAGED = /not a valid DuckDB database|Could not read enough bytes|No magic bytes|corrupt|checksum|Failure while replaying WAL|INTERNAL Error/i;
+
+/** Whether an error opening a database means the file is damaged (not locked, not missing). */
+export function isDamagedDbError(err: unknown): boolean {
+  return err instanceof CliError ? err.details.reason === 'damaged_db' : err instanceof Error && DAMAGED.test(err.message);
+}
+
+// A DuckDB file starts with a 4 KiB main header (checksum, then "DUCK") and two 4 KiB database
+// headers; anything shorter, or without the magic, cannot be opened.
+const HEADER_BYTES = 3 * 4096;
+
+/**
+ * A cheap look at a database file (no DuckDB needed): present, at least its headers long and
+ * with DuckDB's magic bytes. Catches a file cut off by a full disk without opening it.
+ */
+export function looksLikeDuckDb(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    if (statSync(path).size < HEADER_BYTES) return false;
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(12);
+    return readSync(fd, head, 0, 12, 0) === 12 && head.toString('latin1', 8, 12) === 'DUCK';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /**
  * Opens the workspace's analytics.duckdb (`create` makes it when missing), or an in-memory
  * database when there is none yet and `create` is false. A file another process holds open
- * is reported in one line.
+ * or a damaged file is reported in one line that says what to do.
  */
 export async function openLocalDb(path: string, opts: { create?: boolean } = {}): Promise<LocalDb> {
   const exists = existsSync(path);
@@ -54,9 +85,17 @@ export async function openLocalDb(path: string, opts: { create?: boolean } = {})
   try {
     instance = await duckdb().DuckDBInstance.create(target);
   } catch (err) {
-    const msg = (err as Error).message;
-    if (/lock/i.test(msg)) throw new CliError(`${path} is open in another program (close it and retry): ${msg.split('\n')[0]}`);
-    throw new CliError(`cannot open ${path}: ${msg.split('\n')[0]}`);
+    const msg = oneLine((err as Error).message.split('\n')[0]!);
+    if (/lock/i.test(msg)) throw new CliError(`${path} is open in another program (close it and retry): ${msg}`, 1, { reason: 'locked' }, { cause: err });
+    if (DAMAGED.test(msg)) {
+      throw new CliError(
+        `${path} is damaged (${msg}); run da sync: it moves the file aside (your own tables stay in that copy) and rebuilds the views`,
+        1,
+        { reason: 'damaged_db' },
+        { cause: err },
+      );
+    }
+    throw new CliError(`cannot open ${path}: ${msg}`, 1, {}, { cause: err });
   }
   const conn = await instance.connect();
   return {
@@ -67,6 +106,93 @@ export async function openLocalDb(path: string, opts: { create?: boolean } = {})
       instance.closeSync();
     },
   };
+}
+
+/** `20261126-014502` in UTC, for names that sort by time. */
+function stamp(date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/**
+ * Moves a database that cannot be opened (and its WAL) aside, never deleting it: it may hold
+ * the analyst's own tables. Returns the new path.
+ */
+export function moveAside(path: string): string {
+  let target = `${path}.damaged-${stamp()}`;
+  for (let n = 2; existsSync(target); n++) target = `${path}.damaged-${stamp()}-${n}`;
+  renameSync(path, target);
+  if (existsSync(`${path}.wal`)) renameSync(`${path}.wal`, `${target}.wal`);
+  fsyncDir(dirname(path));
+  return target;
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Builds a new database with the views beside `path` and renames it into place once it is
+ * complete and on disk: a full disk or a crash leaves no database rather than a cut-off one.
+ */
+async function buildFresh(path: string, tables: ViewTable[]): Promise<{ views: number; skipped: string[] }> {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
+  const clear = () => {
+    rmSync(tmp, { force: true });
+    rmSync(`${tmp}.wal`, { force: true });
+  };
+  clear();
+  try {
+    const db = await openLocalDb(tmp, { create: true });
+    let r;
+    try {
+      r = await rebuildViews(db.conn, tables);
+      await db.conn.run('CHECKPOINT');
+    } finally {
+      db.close();
+    }
+    if (existsSync(`${tmp}.wal`) && statSync(`${tmp}.wal`).size > 0) throw new Error(`could not finish writing ${tmp}`);
+    fsyncFile(tmp);
+    // A WAL left by a database that is gone would be replayed into the new one.
+    rmSync(`${path}.wal`, { force: true });
+    renameSync(tmp, path);
+    fsyncDir(dirname(path));
+    return r;
+  } finally {
+    clear();
+  }
+}
+
+/**
+ * Brings the views in the workspace database up to date. An existing database is changed in
+ * one transaction (a failure rolls back and leaves it as it was); a missing one is built whole
+ * and renamed into place; one that cannot be opened because it is damaged is moved aside and
+ * rebuilt (`moved_aside` says where it went).
+ */
+export async function writeViews(path: string, tables: ViewTable[]): Promise<{ views: number; skipped: string[]; moved_aside: string | null }> {
+  let movedAside: string | null = null;
+  if (existsSync(path)) {
+    let db: LocalDb | undefined;
+    try {
+      db = await openLocalDb(path);
+    } catch (err) {
+      if (!isDamagedDbError(err)) throw err;
+      movedAside = moveAside(path);
+    }
+    if (db) {
+      try {
+        return { ...(await rebuildViews(db.conn, tables)), moved_aside: null };
+      } finally {
+        db.close();
+      }
+    }
+  }
+  return { ...(await buildFresh(path, tables)), moved_aside: movedAside };
 }
 
 /** Runs one SQL text and reads up to `limit` rows (JSON-safe values). */

@@ -29,7 +29,7 @@ export function hoistGlobalOptions(argv: string[]): string[] {
   let i = 0;
   while (i < argv.length) {
     const a = argv[i]!;
-    if (a === '--json') globals.push(a), i++;
+    if (a === '--json' || a === '--verbose') globals.push(a), i++;
     else if (a === '--server' && i + 1 < argv.length) globals.push(a, argv[i + 1]!), (i += 2);
     else if (a.startsWith('--server=')) globals.push(a), i++;
     else break;

@@ -9,6 +9,7 @@ export interface LocalSyncState {
   server: string | null;
   user: string | null;
   manifest_etag: string | null;
+  /** When a sync last finished without errors. */
   last_sync: string | null;
   tables: Record<string, LocalTable>;
   assets: Record<string, { hash: string; size_bytes: number | null }>;

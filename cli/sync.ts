@@ -1,11 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { Client } from './client.ts';
-import { CliError } from './errors.ts';
+import { assertRoomFor, diskFullMessage, isDiskFull } from './disk.ts';
+import { downloadVerified, resumableBytes, sha256File } from './download.ts';
+import { CliError, oneLine } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
-import { openLocalDb, rebuildViews } from './local-db.ts';
+import { looksLikeDuckDb, writeViews } from './local-db.ts';
+import { DEFAULT_RETRY, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
 import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
@@ -32,6 +35,8 @@ export interface SyncOptions {
   onProgress?: (p: { done: number; total: number; bytes: number; totalBytes: number }) => void;
   /** Where Claude Code keeps session transcripts (`~/.claude`). */
   claudeDir?: string;
+  /** Retries of transient network failures (default: 60 s per table; see retryPolicyFromEnv). */
+  retry?: RetryPolicy;
 }
 
 /** The change report (`da sync --json`). */
@@ -50,9 +55,22 @@ export interface SyncReport {
   assets: { updated: string[]; removed: string[] };
   uploads: { sessions: string[]; artifacts: string[]; local_md: boolean; skipped: { name: string; reason: string }[] };
   bytes_downloaded: number;
-  views: { rebuilt: boolean; count: number; skipped: string[] };
-  errors: { id: string; message: string }[];
+  /** Bytes the downloads needed and the free space they were checked against (null: nothing to download). */
+  disk: { needed_bytes: number; free_bytes: number } | null;
+  /** `moved_aside`: where a local database that could not be opened was moved before the rebuild. */
+  views: { rebuilt: boolean; count: number; skipped: string[]; moved_aside: string | null };
+  errors: SyncError[];
   elapsed_ms: number;
+}
+
+/** One thing that failed: the table or file, a line in our words, and the runtime's own text. */
+export interface SyncError {
+  id: string;
+  message: string;
+  /** `disk_full`, `unreachable`, `hash_mismatch`, `damaged_db`, … when known. */
+  reason?: string;
+  /** The underlying error as the runtime put it (shown with --verbose). */
+  detail?: string;
 }
 
 const ASSET_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
@@ -62,26 +80,6 @@ export function assetTarget(ws: WorkspacePaths, path: string): string | undefine
   if (segs.length < 2 || segs.length > 10 || !['docs', 'profiles'].includes(segs[0]!)) return undefined;
   if (!segs.every((s) => ASSET_SEGMENT.test(s) && s !== '..')) return undefined;
   return join(ws.serverDir, ...segs);
-}
-
-/** Iterates a web stream's chunks (typed here: lib.dom's ReadableStream is not iterable). */
-async function* chunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hasher = new Bun.CryptoHasher('sha256');
-  for await (const chunk of chunks(Bun.file(path).stream())) hasher.update(chunk);
-  return hasher.digest('hex');
 }
 
 function statOrUndefined(path: string) {
@@ -99,102 +97,6 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
       while (next < items.length) await fn(items[next++]!);
     }),
   );
-}
-
-/**
- * Downloads one file to `dest` through `<dest>.part`: resumes a partial file with `Range`
- * (guarded by `If-Range` on the expected hash), checks the sha256, renames into place.
- */
-export async function downloadVerified(
-  client: Client,
-  url: string,
-  dest: string,
-  expected: { hash: string; size: number | null },
-  onBytes: (n: number) => void,
-): Promise<{ bytes: number; resumed: boolean }> {
-  const part = `${dest}.part`;
-  const meta = `${part}.json`;
-  mkdirSync(dirname(dest), { recursive: true });
-  const hasher = new Bun.CryptoHasher('sha256');
-  let offset = 0;
-  const partStat = statOrUndefined(part);
-  let partHash: string | undefined;
-  try {
-    partHash = JSON.parse(readFileSync(meta, 'utf8')).hash;
-  } catch {
-    partHash = undefined;
-  }
-  if (partStat && partHash === expected.hash && partStat.size > 0 && (expected.size === null || partStat.size <= expected.size)) {
-    for await (const chunk of chunks(Bun.file(part).stream())) hasher.update(chunk);
-    offset = partStat.size;
-  } else {
-    rmSync(part, { force: true });
-    writeFileSync(meta, JSON.stringify({ hash: expected.hash }));
-  }
-  const headers: Record<string, string> = {};
-  if (offset > 0) {
-    headers.range = `bytes=${offset}-`;
-    headers['if-range'] = `"${expected.hash}"`;
-  }
-  const res = await client.request('GET', url, { headers, accept: [206, 416] });
-  let resumed = false;
-  if (res.status === 416) {
-    await res.body?.cancel();
-    if (offset !== expected.size) {
-      rmSync(part, { force: true });
-      rmSync(meta, { force: true });
-      return downloadVerified(client, url, dest, expected, onBytes);
-    }
-  } else {
-    let flags = 'w';
-    if (res.status === 206) {
-      const start = /bytes (\d+)-/.exec(res.headers.get('content-range') ?? '')?.[1];
-      if (Number(start) !== offset) throw new CliError(`server resumed ${url} at ${start}, expected ${offset}`);
-      flags = 'a';
-      resumed = true;
-    }
-    const h = res.status === 206 ? hasher : new Bun.CryptoHasher('sha256');
-    const fd = openSync(part, flags);
-    // A FileSink gathers chunks into 1 MiB writes off the JS thread instead of one write(2)
-    // per 64 KiB chunk (measured: 0.38 -> 0.58 GB/s in bench/cli-sync.ts).
-    const sink = Bun.file(fd).writer({ highWaterMark: 1024 * 1024 });
-    let written = 0;
-    try {
-      for await (const chunk of chunks(res.body!)) {
-        sink.write(chunk);
-        h.update(chunk);
-        written += chunk.byteLength;
-        onBytes(chunk.byteLength);
-      }
-    } finally {
-      // Flush before closing, also after a failure: what arrived stays resumable, and no
-      // buffered write may land on a reused descriptor.
-      await Promise.resolve(sink.end()).catch(() => {});
-      try {
-        closeSync(fd);
-      } catch {
-        // the sink closed it already
-      }
-    }
-    const got = h.digest('hex');
-    if (got !== expected.hash) {
-      rmSync(part, { force: true });
-      rmSync(meta, { force: true });
-      throw new CliError(`${url}: downloaded file has sha256 ${got.slice(0, 12)}…, the manifest says ${expected.hash.slice(0, 12)}…`);
-    }
-    renameSync(part, dest);
-    rmSync(meta, { force: true });
-    return { bytes: written, resumed };
-  }
-  const got = hasher.digest('hex');
-  if (got !== expected.hash) {
-    rmSync(part, { force: true });
-    rmSync(meta, { force: true });
-    return downloadVerified(client, url, dest, expected, onBytes);
-  }
-  renameSync(part, dest);
-  rmSync(meta, { force: true });
-  return { bytes: 0, resumed: true };
 }
 
 /** Lists files under `dir` (relative paths with `/`), skipping hidden ones. */
@@ -224,11 +126,9 @@ export function claudeProjectDir(claudeDir: string, workspace: string): string {
 function acquireLock(ws: WorkspacePaths): () => void {
   mkdirSync(dirname(ws.lock), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
     try {
-      const fd = openSync(ws.lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(ws.lock, { force: true });
+      fd = openSync(ws.lock, 'wx');
     } catch {
       const pid = Number(readFileSync(ws.lock, 'utf8'));
       let alive = false;
@@ -239,9 +139,61 @@ function acquireLock(ws: WorkspacePaths): () => void {
       }
       if (alive) throw new CliError(`another da sync is running in this workspace (pid ${pid})`);
       rmSync(ws.lock, { force: true });
+      continue;
     }
+    try {
+      writeSync(fd, String(process.pid));
+    } catch (err) {
+      rmSync(ws.lock, { force: true });
+      if (isDiskFull(err)) throw new CliError(`cannot start da sync: ${diskFullMessage(ws.root, err)}`, 1, { reason: 'disk_full' }, { cause: err });
+      throw err;
+    } finally {
+      closeSync(fd);
+    }
+    return () => rmSync(ws.lock, { force: true });
   }
   throw new CliError(`cannot take the sync lock ${ws.lock}`);
+}
+
+/** One sync's shared context; `halt` stops further downloads once the disk is full or the server is gone. */
+interface SyncRun {
+  client: Client;
+  ws: WorkspacePaths;
+  state: LocalSyncState;
+  opts: SyncOptions;
+  report: SyncReport;
+  save: () => void;
+  policy: RetryPolicy;
+  halt?: SyncError;
+}
+
+/** A failure as the report shows it: our words first, the runtime's words as `detail`. */
+export function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
+  const raw = (e: unknown) => oneLine(e instanceof Error ? e.message : String(e));
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  if (isDiskFull(err)) return { message: diskFullMessage(ws.parquetDir, err), reason: 'disk_full', detail: raw(err) };
+  if (err instanceof CliError) {
+    const reason = typeof err.details.reason === 'string' ? err.details.reason : undefined;
+    return { message: oneLine(err.message), ...(reason ? { reason } : {}), ...(cause !== err ? { detail: raw(cause) } : {}) };
+  }
+  return { message: raw(err), detail: err instanceof Error ? oneLine(err.stack ?? err.message) : String(err) };
+}
+
+/**
+ * Records a failed download. A full disk or a server that stayed away past the retries halts
+ * the rest of the downloads with the same message (one line on the terminal, not one per table).
+ */
+function recordFailure(run: SyncRun, id: string, err: unknown): void {
+  const f = describeFailure(err, run.ws);
+  const halting = f.reason === 'disk_full' || f.reason === 'unreachable';
+  const halt = run.halt;
+  if (halt && halting && halt.reason === f.reason) {
+    run.report.errors.push({ ...halt, id });
+    return;
+  }
+  const e = { id, ...f };
+  run.report.errors.push(e);
+  if (halting && !run.halt) run.halt = e;
 }
 
 /**
@@ -260,7 +212,8 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
     assets: { updated: [], removed: [] },
     uploads: { sessions: [], artifacts: [], local_md: false, skipped: [] },
     bytes_downloaded: 0,
-    views: { rebuilt: false, count: 0, skipped: [] },
+    disk: null,
+    views: { rebuilt: false, count: 0, skipped: [], moved_aside: null },
     errors: [],
     elapsed_ms: 0,
   };
@@ -271,14 +224,18 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
       // Another server's hashes mean nothing here; files are re-verified against the new manifest.
       state = { ...state, server: client.server!, manifest_etag: null, assets: {}, uploads: {} };
     }
-    const save = () => {
-      if (!opts.dryRun) writeSyncState(configDir, state);
+    const run: SyncRun = {
+      client, ws, state, opts, report, policy: opts.retry ?? DEFAULT_RETRY,
+      save: () => {
+        if (!opts.dryRun) writeSyncState(configDir, state);
+      },
     };
 
-    if (!opts.uploadOnly) await syncDownloads(client, ws, state, opts, report, save);
-    if (!opts.docsOnly) await syncUploads(client, ws, state, opts, report, save);
-    if (!opts.dryRun && !opts.uploadOnly) state.last_sync = new Date().toISOString();
-    save();
+    if (!opts.uploadOnly) await syncDownloads(run);
+    if (!opts.docsOnly) await syncUploads(client, ws, state, opts, report, run.save);
+    // A sync that failed anywhere is not a sync the workspace can be trusted to match.
+    if (!opts.dryRun && !opts.uploadOnly && report.errors.length === 0) state.last_sync = new Date().toISOString();
+    run.save();
   } finally {
     release();
   }
@@ -286,11 +243,24 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
   return report;
 }
 
-async function syncDownloads(client: Client, ws: WorkspacePaths, state: LocalSyncState, opts: SyncOptions, report: SyncReport, save: () => void) {
+// The manifest is one small request: a server that is down is reported sooner than for a table.
+const MANIFEST_RETRY_CAP_MS = 15_000;
+
+async function fetchManifest(run: SyncRun, headers: Record<string, string>): Promise<Response> {
+  const policy = { ...run.policy, budgetMs: Math.min(run.policy.budgetMs, MANIFEST_RETRY_CAP_MS) };
+  return withRetry(
+    policy,
+    () => run.client.request('GET', '/api/sync/manifest', { headers, accept: [304] }),
+    (err, tries, elapsed) => unreachableError(run.client.server!, 'the manifest', err, tries, elapsed),
+  );
+}
+
+async function syncDownloads(run: SyncRun) {
+  const { ws, state, opts, report } = run;
   const filtered = Boolean(opts.tables?.length);
   const headers: Record<string, string> = {};
   if (state.manifest_etag && !filtered && !opts.verify && existsSync(ws.db)) headers['if-none-match'] = state.manifest_etag;
-  const res = await client.request('GET', '/api/sync/manifest', { headers, accept: [304] });
+  const res = await fetchManifest(run, headers);
   let manifest: Manifest;
   if (res.status === 304) {
     await res.body?.cancel();
@@ -314,12 +284,38 @@ async function syncDownloads(client: Client, ws: WorkspacePaths, state: LocalSyn
   }
   const etag = res.status === 304 ? state.manifest_etag : res.headers.get('etag');
 
-  if (!opts.docsOnly) await syncTables(client, ws, state, manifest, opts, report, save);
-  if (!filtered) await syncAssets(client, ws, state, manifest, opts, report, save);
+  if (!opts.docsOnly) await syncTables(run, manifest);
+  if (!filtered) await syncAssets(run, manifest);
   if (!opts.dryRun && !filtered && report.errors.length === 0) state.manifest_etag = etag;
 }
 
-async function syncTables(client: Client, ws: WorkspacePaths, state: LocalSyncState, manifest: Manifest, opts: SyncOptions, report: SyncReport, save: () => void) {
+type Job = { id: string; reason: string; kind: 'added' | 'changed' };
+
+/** Downloads one table (a second, fresh try when the first file did not verify) and records it. */
+async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress: () => void): Promise<void> {
+  const m = manifest.tables[j.id]!;
+  const path = localParquetPath(run.ws, m.dataset, m.name);
+  const get = () =>
+    downloadVerified(run.client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
+      run.report.bytes_downloaded += n;
+      progress();
+    }, run.policy, j.id);
+  let r;
+  try {
+    r = await get();
+  } catch (err) {
+    if (!(err instanceof CliError) || err.details.reason !== 'hash_mismatch') throw err;
+    r = await get();
+  }
+  if (r.resumed) run.report.tables.resumed.push(j.id);
+  const st = statSync(path);
+  recordJob(run.report, run.state, manifest, j, st.size);
+  run.state.tables[j.id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs };
+  run.save();
+}
+
+async function syncTables(run: SyncRun, manifest: Manifest) {
+  const { ws, state, opts, report } = run;
   let ids = Object.keys(manifest.tables).sort();
   const filtered = Boolean(opts.tables?.length);
   if (filtered) {
@@ -332,7 +328,6 @@ async function syncTables(client: Client, ws: WorkspacePaths, state: LocalSyncSt
     ids = [...wanted];
   }
 
-  type Job = { id: string; reason: string; kind: 'added' | 'changed' };
   const jobs: Job[] = [];
   for (const id of ids) {
     const m = manifest.tables[id]!;
@@ -344,7 +339,7 @@ async function syncTables(client: Client, ws: WorkspacePaths, state: LocalSyncSt
     } else if (!local || local.hash !== m.hash) {
       // A file already on disk may be the right one (state lost): check before downloading.
       if (!local && st.size === m.size_bytes && (await sha256File(path)) === m.hash) {
-        state.tables[id] = { ...tableRecord(m), file_mtime_ms: st.mtimeMs };
+        state.tables[id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs };
         report.tables.unchanged++;
       } else jobs.push({ id, reason: 'changed on the server', kind: local ? 'changed' : 'added' });
     } else if (opts.verify || st.size !== local.size_bytes || st.mtimeMs !== local.file_mtime_ms) {
@@ -376,26 +371,24 @@ async function syncTables(client: Client, ws: WorkspacePaths, state: LocalSyncSt
   if (opts.dryRun) {
     for (const j of jobs) recordJob(report, state, manifest, j, manifest.tables[j.id]!.size_bytes ?? 0);
   } else {
+    if (jobs.length) {
+      // Before anything is written: what is still missing (a resumable part counts as there).
+      const needs = jobs.map((j) => {
+        const m = manifest.tables[j.id]!;
+        const have = resumableBytes(localParquetPath(ws, m.dataset, m.name), { hash: m.hash, size: m.size_bytes });
+        return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
+      });
+      const room = assertRoomFor(ws.parquetDir, needs);
+      report.disk = { needed_bytes: room.needed, free_bytes: room.free };
+    }
     await pool(jobs, opts.concurrency ?? 4, async (j) => {
-      const m = manifest.tables[j.id]!;
-      const path = localParquetPath(ws, m.dataset, m.name);
-      try {
-        let r;
+      if (run.halt) report.errors.push({ ...run.halt, id: j.id });
+      else {
         try {
-          r = await downloadVerified(client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
-            report.bytes_downloaded += n;
-            progress();
-          });
+          await downloadTable(run, manifest, j, progress);
         } catch (err) {
-          if (!(err instanceof CliError) || !/sha256/.test(err.message)) throw err;
-          r = await downloadVerified(client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => (report.bytes_downloaded += n));
+          recordFailure(run, j.id, err);
         }
-        if (r.resumed) report.tables.resumed.push(j.id);
-        recordJob(report, state, manifest, j, statSync(path).size);
-        state.tables[j.id] = { ...tableRecord(m), file_mtime_ms: statSync(path).mtimeMs };
-        save();
-      } catch (err) {
-        report.errors.push({ id: j.id, message: (err as Error).message });
       }
       doneCount++;
       progress();
@@ -412,7 +405,7 @@ async function syncTables(client: Client, ws: WorkspacePaths, state: LocalSyncSt
   }
   report.tables.added.sort((a, b) => a.id.localeCompare(b.id));
   report.tables.changed.sort((a, b) => a.id.localeCompare(b.id));
-  if (!opts.dryRun) await refreshViews(ws, state, report);
+  if (!opts.dryRun) await refreshViews(run);
 }
 
 function tableRecord(m: Manifest['tables'][string]) {
@@ -434,29 +427,37 @@ function recordJob(report: SyncReport, state: LocalSyncState, manifest: Manifest
   }
 }
 
-/** Rebuilds the local views when the synced table set changed (or the database is new). */
-async function refreshViews(ws: WorkspacePaths, state: LocalSyncState, report: SyncReport) {
-  const tables = Object.entries(state.tables)
-    .map(([, t]) => ({ dataset: t.dataset, name: t.name, path: localParquetPath(ws, t.dataset, t.name) }))
-    .filter((t) => existsSync(t.path))
+/**
+ * Rebuilds the local views when the synced table set changed, or the database is missing or
+ * does not look like one (a cut-off file is moved aside and rebuilt). Only files that are the
+ * size the state recorded get a view: a view over a damaged file would break the rebuild.
+ */
+async function refreshViews(run: SyncRun) {
+  const { ws, state, report } = run;
+  const tables = Object.values(state.tables)
+    .map((t) => ({ dataset: t.dataset, name: t.name, path: localParquetPath(ws, t.dataset, t.name), size: t.size_bytes }))
+    .filter((t) => statOrUndefined(t.path)?.size === t.size)
+    .map(({ size: _size, ...t }) => t)
     .sort((a, b) => a.path.localeCompare(b.path));
   const changed = report.tables.added.length + report.tables.changed.length + report.tables.removed.length > 0;
   const signature = new Bun.CryptoHasher('sha256').update(JSON.stringify(tables)).digest('hex');
-  if (!changed && state.views_signature === signature && existsSync(ws.db)) {
+  if (!changed && state.views_signature === signature && looksLikeDuckDb(ws.db)) {
     report.views.count = tables.length;
     return;
   }
-  const db = await openLocalDb(ws.db, { create: true });
   try {
-    const r = await rebuildViews(db.conn, tables);
-    report.views = { rebuilt: true, count: r.views, skipped: r.skipped };
+    const r = await writeViews(ws.db, tables);
+    report.views = { rebuilt: true, count: r.views, skipped: r.skipped, moved_aside: r.moved_aside };
     state.views_signature = signature;
-  } finally {
-    db.close();
+  } catch (err) {
+    const f = describeFailure(err, ws);
+    const what = f.reason === 'disk_full' ? `local views not rebuilt: ${f.message}` : f.message;
+    report.errors.push({ id: relative(ws.root, ws.db), ...f, message: what });
   }
 }
 
-async function syncAssets(client: Client, ws: WorkspacePaths, state: LocalSyncState, manifest: Manifest, opts: SyncOptions, report: SyncReport, save: () => void) {
+async function syncAssets(run: SyncRun, manifest: Manifest) {
+  const { ws, state, opts, report } = run;
   const todo: string[] = [];
   for (const [path, a] of Object.entries(manifest.assets)) {
     const target = assetTarget(ws, path);
@@ -468,12 +469,16 @@ async function syncAssets(client: Client, ws: WorkspacePaths, state: LocalSyncSt
     const a = manifest.assets[path]!;
     report.assets.updated.push(path);
     if (opts.dryRun) return;
+    if (run.halt) {
+      report.errors.push({ ...run.halt, id: path });
+      return;
+    }
     try {
-      const r = await downloadVerified(client, a.url, assetTarget(ws, path)!, { hash: a.hash, size: a.size_bytes }, () => {});
+      const r = await downloadVerified(run.client, a.url, assetTarget(ws, path)!, { hash: a.hash, size: a.size_bytes }, () => {}, run.policy, path);
       report.bytes_downloaded += r.bytes;
       state.assets[path] = { hash: a.hash, size_bytes: a.size_bytes };
     } catch (err) {
-      report.errors.push({ id: path, message: (err as Error).message });
+      recordFailure(run, path, err);
     }
   });
   report.assets.updated.sort();
@@ -485,7 +490,7 @@ async function syncAssets(client: Client, ws: WorkspacePaths, state: LocalSyncSt
     if (target) rmSync(target, { force: true });
     delete state.assets[path];
   }
-  save();
+  run.save();
 }
 
 async function syncUploads(client: Client, ws: WorkspacePaths, state: LocalSyncState, opts: SyncOptions, report: SyncReport, save: () => void) {

@@ -6,6 +6,7 @@ import type { Runtime } from './boot.ts';
 import { authenticate } from './auth/middleware.ts';
 import { auditTrail } from './middleware/audit.ts';
 import { requestContext } from './middleware/request.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { problem, problemFromError } from './api/problem.ts';
 import { mountDocs } from './api/docs.ts';
 import { createAuthRouter } from './api/auth.ts';
@@ -14,7 +15,8 @@ import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
-import { createLoginRouter } from './web/login.tsx';
+import { createLoginRouter, signInFormTooLarge } from './web/login.tsx';
+import { pageStyleHashes } from './web/page-styles.tsx';
 import { createHomeRouter } from './web/home.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
@@ -30,7 +32,15 @@ import { createJobsRouter } from './api/jobs.ts';
 export function createApp({ deps, services }: Runtime) {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use('*', requestContext({ logger: deps.logger, trustProxy: deps.config.server.trust_proxy }));
+  const { server, auth } = deps.config;
+  app.use('*', requestContext({ logger: deps.logger, trustProxy: server.trust_proxy }));
+  app.use('*', securityHeaders({ trustProxy: server.trust_proxy, styleHashes: pageStyleHashes() }));
+  // Sign-in bodies are small: refuse more before anything reads it (registered before the
+  // general limit, which would buffer a body without Content-Length up to its own size).
+  const signInLimit = { maxSize: auth.max_body_bytes };
+  app.use('/auth/*', bodyLimit({ ...signInLimit, onError: (c) => problem(c, 413, `request body is larger than ${auth.max_body_bytes} bytes`) }));
+  app.use('/login', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
+  app.use('/login/*', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
   app.use(
     '*',
     bodyLimit({

@@ -227,8 +227,10 @@ describe('da sync against a real server', () => {
     expect(status.json().tables).toHaveLength(3);
     const skills = await da.run(['skills', 'show', 'sync']);
     expect(skills.code).toBe(0);
-    const s = await da.run(['sync', '--json']);
+    // A server that stays away is retried briefly (here 1 s), then named in one line.
+    const s = await da.run(['sync', '--json'], { env: { DA_SYNC_RETRY_SECONDS: '1', DA_SYNC_BACKOFF_MS: '20' } });
     expect(s.code).toBe(1);
     expect(s.json().error.message).toContain('cannot reach');
+    expect(s.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

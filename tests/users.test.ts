@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { ProblemSchema } from '../src/api/problem.ts';
 import { UserSchema } from '../src/api/schemas.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -68,8 +69,42 @@ describe('users API', () => {
     const top = (await server.deps.repos.users.findByEmail('admin@example.com'))!;
     const res = await server.fetch(`/api/users/${top.id}/reset-token`, { method: 'POST', token: plainAdmin.token });
     expect(res.status).toBe(403);
+  });
+
+  test('an admin cannot take over another admin: no reset token, and no demoting or deactivating them first', async () => {
+    const plainAdmin = await server.createUser('admin');
     const peer = await server.createUser('admin');
-    expect((await server.fetch(`/api/users/${peer.id}/reset-token`, { method: 'POST', token: plainAdmin.token })).status).toBe(201);
+    const refused = [
+      await server.fetch(`/api/users/${peer.id}/reset-token`, { method: 'POST', token: plainAdmin.token }),
+      // Demote, then reset as a lower role, then promote back: the same takeover in three steps.
+      await server.fetch(`/api/users/${peer.id}`, { method: 'PATCH', token: plainAdmin.token, json: { role: 'viewer' } }),
+      await server.fetch(`/api/users/${peer.id}`, { method: 'PATCH', token: plainAdmin.token, json: { active: false } }),
+      await server.fetch(`/api/users/${peer.id}`, { method: 'DELETE', token: plainAdmin.token }),
+    ];
+    for (const res of refused) {
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(ProblemSchema.parse(await res.json()).detail).toContain('km_admin');
+    }
+    const after = UserSchema.parse(await (await server.fetch(`/api/users/${peer.id}`, { token: admin() })).json());
+    expect(after).toMatchObject({ role: 'admin', active: true });
+    expect((await server.fetch('/api/me', { token: peer.token })).status).toBe(200);
+  });
+
+  test('a km_admin resets any admin; an admin resets users below their role and themselves', async () => {
+    const plainAdmin = await server.createUser('admin');
+    const peer = await server.createUser('admin');
+    const analyst = await server.createUser('analyst');
+    const issue = (id: string, token: string) => server.fetch(`/api/users/${id}/reset-token`, { method: 'POST', token });
+    expect((await issue(peer.id, admin())).status).toBe(201);
+    expect((await issue(analyst.id, plainAdmin.token)).status).toBe(201);
+    expect((await issue(plainAdmin.id, plainAdmin.token)).status).toBe(201);
+    const demoted = await server.fetch(`/api/users/${analyst.id}`, { method: 'PATCH', token: plainAdmin.token, json: { role: 'viewer' } });
+    expect(demoted.status).toBe(200);
+    const promoted = await server.fetch(`/api/users/${analyst.id}`, { method: 'PATCH', token: plainAdmin.token, json: { role: 'admin' } });
+    expect(promoted.status).toBe(200);
+    // Now an admin: out of reach of the admin who promoted them.
+    expect((await issue(analyst.id, plainAdmin.token)).status).toBe(403);
   });
 
   test('users see themselves but not others; analysts cannot list or create users', async () => {

@@ -1,9 +1,9 @@
 import { Command, Option, UsageError } from 'clipanion';
-import { accessSync, constants, existsSync, mkdirSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { BaseCommand } from '../base.ts';
 import { createClient } from '../client.ts';
 import { formatBytes } from '../format.ts';
-import { openLocalDb } from '../local-db.ts';
+import { isDamagedDbError, looksLikeDuckDb, openLocalDb } from '../local-db.ts';
 import { readSyncState } from '../sync-state.ts';
 import { localParquetPath, workspacePaths } from '../workspace.ts';
 
@@ -26,8 +26,9 @@ export function componentsForSymptom(symptom: string): Component[] {
   if (/401|403|login|token|auth|unauthori|forbidden|expired|revoked|sign/.test(s)) hits.add('auth').add('clock').add('config');
   if (/reach|connect|timeout|network|server|5\d\d|refused|dns|offline/.test(s)) hits.add('server').add('config');
   if (/sync|download|slow|hash|sha256|resume/.test(s)) hits.add('server').add('disk').add('local_db');
-  if (/query|sql|table|view|duckdb|lock|missing|explore/.test(s)) hits.add('local_db');
-  if (/disk|space|full|enospc|write/.test(s)) hits.add('disk');
+  if (/query|sql|table|view|duckdb|lock|missing|explore|damaged|corrupt|magic bytes|enough bytes/.test(s)) hits.add('local_db');
+  if (/disk|space|full|enospc|efbig|write/.test(s)) hits.add('disk');
+  if (/econnreset|econnrefused|reset|dropped/.test(s)) hits.add('server');
   if (/clock|time|skew|nbf|exp/.test(s)) hits.add('clock');
   return hits.size ? [...hits] : [...COMPONENTS];
 }
@@ -131,9 +132,19 @@ export class DiagnoseCommand extends BaseCommand {
 
     if (want('local_db')) {
       const state = readSyncState(this.store.paths.dir, ws.root);
-      const missing = Object.entries(state.tables).filter(([, t]) => !existsSync(localParquetPath(ws, t.dataset, t.name))).map(([id]) => id);
+      const sizeOf = (p: string) => (existsSync(p) ? statSync(p).size : undefined);
+      const files = Object.entries(state.tables).map(([id, t]) => ({ id, size: sizeOf(localParquetPath(ws, t.dataset, t.name)), want: t.size_bytes }));
+      const missing = files.filter((f) => f.size === undefined).map((f) => f.id);
+      const damaged = files.filter((f) => f.size !== undefined && f.size !== f.want).map((f) => f.id);
+      const repair = 'da sync: it moves the file aside to analytics.duckdb.damaged-<time> (never deletes it: your own tables stay in that copy) and rebuilds the views';
       if (!existsSync(ws.db)) {
         add({ component: 'local_db', name: 'database', status: 'warn', detail: `no ${ws.db} yet`, fix: 'da sync (in the workspace directory)' });
+      } else if (!looksLikeDuckDb(ws.db)) {
+        add({
+          component: 'local_db', name: 'database', status: 'fail',
+          detail: `${ws.db} is damaged: ${formatBytes(statSync(ws.db).size)}, cut off or overwritten (a full disk can do this), so DuckDB cannot open it`,
+          fix: repair,
+        });
       } else {
         try {
           const db = await openLocalDb(ws.db);
@@ -156,12 +167,17 @@ export class DiagnoseCommand extends BaseCommand {
             db.close();
           }
         } catch (err) {
-          add({ component: 'local_db', name: 'database', status: 'fail', detail: (err as Error).message, fix: 'close other programs using the file; if it is damaged, move it away and run da sync (your own tables are in it)' });
+          const isDamaged = isDamagedDbError(err);
+          add({
+            component: 'local_db', name: 'database', status: 'fail', detail: (err as Error).message,
+            fix: isDamaged ? repair : 'close other programs using the file (another da query, a DuckDB shell), then retry',
+          });
         }
       }
-      add(missing.length
-        ? { component: 'local_db', name: 'files', status: 'fail', detail: `synced files missing: ${missing.join(', ')}`, fix: 'da sync' }
-        : { component: 'local_db', name: 'files', status: 'ok', detail: `${Object.keys(state.tables).length} synced tables present`, fix: null });
+      const bad = [...damaged.map((id) => `${id} (damaged: not the size that was synced)`), ...missing.map((id) => `${id} (missing)`)];
+      add(bad.length
+        ? { component: 'local_db', name: 'files', status: 'fail', detail: `synced files not as synced: ${bad.join(', ')}`, fix: 'da sync (it downloads them again)' }
+        : { component: 'local_db', name: 'files', status: 'ok', detail: `${files.length} synced tables present`, fix: null });
     }
 
     if (want('disk')) {

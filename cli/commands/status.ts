@@ -1,11 +1,33 @@
 import { Command, Option } from 'clipanion';
 import { existsSync, statSync } from 'node:fs';
 import { BaseCommand } from '../base.ts';
+import { sha256File } from '../download.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes } from '../format.ts';
+import { looksLikeDuckDb } from '../local-db.ts';
 import type { Manifest } from '../sync.ts';
-import { readSyncState } from '../sync-state.ts';
+import { readSyncState, type LocalTable } from '../sync-state.ts';
 import { localParquetPath, workspacePaths } from '../workspace.ts';
+
+/**
+ * What a synced table's file is on disk: `synced` (as recorded), `missing`, `damaged` (wrong
+ * size, or with `verify` a wrong sha256) or `unverified` (same size but changed since the
+ * sync; `verify` settles it).
+ */
+export type FileHealth = 'synced' | 'missing' | 'damaged' | 'unverified';
+
+/** Checks one table's file: size and mtime against the state, or its sha256 with `verify`. */
+export async function fileHealth(path: string, t: LocalTable, verify: boolean): Promise<{ health: FileHealth; bytes: number }> {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return { health: 'missing', bytes: 0 };
+  }
+  if (st.size !== t.size_bytes) return { health: 'damaged', bytes: st.size };
+  if (verify) return { health: (await sha256File(path)) === t.hash ? 'synced' : 'damaged', bytes: st.size };
+  return { health: st.mtimeMs === t.file_mtime_ms ? 'synced' : 'unverified', bytes: st.size };
+}
 
 /** `da status`: server, user, last sync, stale tables, local database. */
 export class StatusCommand extends BaseCommand {
@@ -15,27 +37,35 @@ export class StatusCommand extends BaseCommand {
     description: 'Show the server, the user, the last sync, stale tables and the local database',
     details: `
       Without \`--local\` it also asks the server (health, who you are, the manifest) and lists tables that changed on the server since your last sync (\`stale\`) and tables you have not synced yet (\`not_synced\`). \`--local\` reads only local state and works offline. Exit 0 even when the server is unreachable (\`server.reachable\` is false).
+
+      Tables are reported as they are on disk: \`synced\`, \`missing\`, \`damaged\` (the file is not the size that was synced) or \`unverified\` (same size, but changed since the sync). Checking size and modification time is instant; \`--verify\` also hashes every file (slow for large tables) and calls any file whose sha256 differs \`damaged\`. \`da sync\` repairs damaged and missing files; a local database that cannot be opened is reported as damaged too.
     `,
     examples: [
       ['Full status', '$0 status'],
       ['Offline, as JSON', '$0 status --local --json'],
+      ['Hash every local file', '$0 status --local --verify'],
     ],
   });
 
   local = Option.Boolean('--local', false, { description: 'Only local state (no network)' });
+  verify = Option.Boolean('--verify', false, { description: 'Hash every synced file (slow for large tables) instead of checking size and mtime' });
 
   async run() {
     const ws = workspacePaths(this.context.cwd);
     const state = readSyncState(this.store.paths.dir, ws.root);
     const server = this.serverUrl() ?? null;
     const token = this.store.resolveToken(server ?? undefined);
-    const tables = Object.entries(state.tables)
-      .map(([id, t]) => {
-        const path = localParquetPath(ws, t.dataset, t.name);
-        return { id, rows: t.rows, size_bytes: t.size_bytes, synced_at: t.synced_at, updated_at: t.updated_at, present: existsSync(path) };
-      })
-      .sort((a, b) => a.id.localeCompare(b.id));
+    const tables = await Promise.all(
+      Object.entries(state.tables)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(async ([id, t]) => {
+          const { health, bytes } = await fileHealth(localParquetPath(ws, t.dataset, t.name), t, this.verify);
+          return { id, state: health, rows: t.rows, size_bytes: t.size_bytes, bytes_on_disk: bytes, synced_at: t.synced_at, updated_at: t.updated_at, present: health !== 'missing' };
+        }),
+    );
+    const count = (h: FileHealth) => tables.filter((t) => t.state === h);
     const dbExists = existsSync(ws.db);
+    const dbDamaged = dbExists && !looksLikeDuckDb(ws.db);
     const result: Record<string, unknown> = {
       workspace: ws.root,
       config_dir: this.store.paths.dir,
@@ -43,11 +73,13 @@ export class StatusCommand extends BaseCommand {
       user: null as unknown,
       logged_in: Boolean(token),
       last_sync: state.last_sync,
-      local_db: { path: ws.db, exists: dbExists, size_bytes: dbExists ? statSync(ws.db).size : 0 },
+      local_db: { path: ws.db, exists: dbExists, size_bytes: dbExists ? statSync(ws.db).size : 0, damaged: dbDamaged },
       tables,
       stale: [] as string[],
       not_synced: [] as string[],
-      missing_files: tables.filter((t) => !t.present).map((t) => t.id),
+      missing_files: count('missing').map((t) => t.id),
+      damaged_files: count('damaged').map((t) => t.id),
+      verified: this.verify,
     };
     if (!this.local && server) {
       const client = this.client();
@@ -75,13 +107,30 @@ export class StatusCommand extends BaseCommand {
         `server:     ${s.url ?? 'not configured'}${s.reachable === null ? '' : s.reachable ? ` (up, ${s.version})` : ' (unreachable)'}`,
         `user:       ${u ? `${u.email} (${u.role})` : result.logged_in ? 'logged in' : 'not logged in'}`,
         `last sync:  ${state.last_sync ?? 'never'}`,
-        `local db:   ${dbExists ? `${ws.db} (${formatBytes(statSync(ws.db).size)})` : 'none (run da sync)'}`,
-        `tables:     ${tables.length} synced, ${formatBytes(tables.reduce((n, t) => n + t.size_bytes, 0))}`,
+        `local db:   ${dbExists ? `${ws.db} (${formatBytes(statSync(ws.db).size)}${dbDamaged ? ', damaged: run da sync to move it aside and rebuild' : ''})` : 'none (run da sync)'}`,
+        `tables:     ${tableSummary(tables)}`,
       ];
+      for (const h of ['damaged', 'missing', 'unverified'] as const) {
+        const ids = count(h).map((t) => t.id);
+        if (!ids.length) continue;
+        const fix = h === 'unverified' ? 'changed since the sync; da status --verify checks them' : 'run da sync to repair';
+        lines.push(`${`${h}:`.padEnd(12)}${ids.join(', ')} (${fix})`);
+      }
       if ((result.stale as string[]).length) lines.push(`stale:      ${(result.stale as string[]).join(', ')} (run da sync)`);
       if ((result.not_synced as string[]).length) lines.push(`not synced: ${(result.not_synced as string[]).join(', ')}`);
       if (s.error) lines.push(`error:      ${s.error}`);
       return lines;
     });
   }
+}
+
+/** `3 synced (1.2 GB), 1 damaged, 1 missing`: what is on disk, not what was once downloaded. */
+function tableSummary(tables: { state: FileHealth; bytes_on_disk: number }[]): string {
+  const synced = tables.filter((t) => t.state === 'synced');
+  const parts = [`${synced.length} synced (${formatBytes(synced.reduce((n, t) => n + t.bytes_on_disk, 0))})`];
+  for (const h of ['unverified', 'damaged', 'missing'] as const) {
+    const n = tables.filter((t) => t.state === h).length;
+    if (n) parts.push(`${n} ${h}`);
+  }
+  return parts.join(', ');
 }

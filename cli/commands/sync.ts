@@ -1,7 +1,9 @@
 import { Command, Option, UsageError } from 'clipanion';
 import { BaseCommand } from '../base.ts';
+import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
-import { runSync, type SyncReport } from '../sync.ts';
+import { retryPolicyFromEnv } from '../retry.ts';
+import { runSync, type SyncError, type SyncReport } from '../sync.ts';
 
 /** `da sync`: brings the workspace in line with what the server offers this user. */
 export class SyncCommand extends BaseCommand {
@@ -19,7 +21,15 @@ export class SyncCommand extends BaseCommand {
       - uploads new session transcripts (\`./user/sessions/**/*.jsonl\` and Claude Code's transcripts of this directory), \`./user/artifacts/**\` and \`./CLAUDE.local.md\`;
       - records what it did in \`$DA_CONFIG_DIR/sync-state/\`.
 
-      \`--json\` prints the change report (tables added/changed/removed with bytes and row deltas, assets, uploads, errors). Exit 1 when any table failed (the others are kept).
+      A file gets its final name, and is recorded as synced, only after every byte was written, flushed to disk and its sha256 checked; a failed table keeps its previous file and view.
+
+      Before downloading, the bytes needed are compared with the free space of the workspace's disk; when they do not fit, \`da sync\` stops with one line (needed, free, which tables) and changes nothing. A disk that fills up anyway (or a file-size limit) fails the tables being written, keeps what was written for the next run and stops the other downloads.
+
+      Dropped or refused connections, stalled responses and 502/503/504 answers are retried with growing pauses, each try resuming from the bytes on disk, for up to 60 s per table without progress (\`DA_SYNC_RETRY_SECONDS\`; first pause \`DA_SYNC_BACKOFF_MS\`, default 250; a response silent for \`DA_SYNC_TIMEOUT_SECONDS\`, default 60, counts as dropped).
+
+      A local database that cannot be opened (e.g. cut off by a full disk) is moved aside to \`analytics.duckdb.damaged-<time>\`, never deleted (your own tables are in it), and the views are rebuilt in a new one.
+
+      \`--json\` prints the change report (tables added/changed/removed with bytes and row deltas, assets, uploads, errors). Exit 1 when any table failed (the others are kept). Errors are one line each; \`--verbose\` (or DA_DEBUG=1) adds the underlying error.
     `,
     examples: [
       ['Sync everything', '$0 sync'],
@@ -42,6 +52,7 @@ export class SyncCommand extends BaseCommand {
     if (this.uploadOnly && this.table.length) throw new UsageError('--upload-only takes no --table');
     const concurrency = Number(this.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1..32');
+    const retry = retryPolicyFromEnv(this.context.env);
     const client = this.authedClient();
     const stderr = this.context.stderr as NodeJS.WriteStream;
     const showProgress = Boolean(stderr.isTTY) && !this.quiet && !this.json;
@@ -53,6 +64,7 @@ export class SyncCommand extends BaseCommand {
       dryRun: this.dryRun,
       verify: this.verify,
       concurrency,
+      retry,
       onProgress: showProgress
         ? (p) => {
             const now = performance.now();
@@ -65,7 +77,10 @@ export class SyncCommand extends BaseCommand {
         : undefined,
     });
     if (showProgress && last) stderr.write('\n');
-    for (const e of report.errors) this.context.stderr.write(`da: ${e.id}: ${e.message}\n`);
+    if (report.views.moved_aside) {
+      this.context.stderr.write(`da: the local database could not be opened; moved it to ${report.views.moved_aside} (your own tables are in that copy) and rebuilt the views\n`);
+    }
+    for (const line of errorLines(report.errors, this.detailed)) this.context.stderr.write(`${line}\n`);
     if (this.json) this.emit(report, () => undefined);
     else if (!this.quiet) this.context.stdout.write(summarise(report) + '\n');
     return report.errors.length ? 1 : 0;
@@ -88,4 +103,26 @@ export function summarise(r: SyncReport): string {
   for (const s of r.uploads.skipped) lines.push(`  not uploaded: ${s.name} (${s.reason})`);
   if (r.views.skipped.length) lines.push(`  views not created (your own table/view has the name): ${r.views.skipped.join(', ')}`);
   return lines.join('\n');
+}
+
+const MAX_ERROR_LINES = 5;
+
+/**
+ * Errors for the terminal: one line per distinct message (tables that failed alike share it),
+ * at most a handful; with `detailed`, the runtime's own words under each.
+ */
+export function errorLines(errors: SyncError[], detailed = false): string[] {
+  const groups = new Map<string, SyncError[]>();
+  for (const e of errors) groups.set(e.message, [...(groups.get(e.message) ?? []), e]);
+  const lines: string[] = [];
+  for (const [message, items] of groups) {
+    if (lines.length >= MAX_ERROR_LINES && !detailed) {
+      const rest = [...groups.values()].slice(MAX_ERROR_LINES).flat();
+      lines.push(`da: and ${rest.length} more failed (${listTables(rest)}); see da sync --json`);
+      break;
+    }
+    lines.push(`da: ${listTables(items)}: ${message}`);
+    if (detailed) for (const d of new Set(items.map((e) => e.detail).filter(Boolean))) lines.push(`    detail: ${d}`);
+  }
+  return lines;
 }

@@ -1,8 +1,9 @@
 import { z } from '@hono/zod-openapi';
-import { setCookie, deleteCookie } from 'hono/cookie';
-import type { AppDeps } from '../context.ts';
-import { currentUser, SESSION_COOKIE } from '../auth/middleware.ts';
+import type { MiddlewareHandler } from 'hono';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { currentUser } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
+import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 import {
   createPersonalAccessToken,
   exchangeCliCode,
@@ -12,7 +13,7 @@ import {
   setPasswordWithToken,
   verifyLogin,
 } from '../auth/service.ts';
-import { createRouter, defineRoute } from './router.ts';
+import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
 
 export const TokenRequestSchema = z
@@ -53,6 +54,9 @@ const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ descript
   'PersonalAccessTokenCreated',
 );
 
+/** The sign-in routes refuse bodies over auth.max_body_bytes before reading them. */
+const bodyTooLarge = { 413: errorResponse('Request body larger than auth.max_body_bytes') };
+
 const tokenRoute = defineRoute({
   access: 'public',
   method: 'post',
@@ -61,7 +65,7 @@ const tokenRoute = defineRoute({
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge },
 });
 
 const logoutRoute = defineRoute({
@@ -82,7 +86,7 @@ const setupRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge },
 });
 
 const resetRoute = defineRoute({
@@ -91,9 +95,9 @@ const resetRoute = defineRoute({
   path: '/auth/reset',
   operationId: 'auth.reset',
   tags: ['auth'],
-  summary: 'Set a new password with a reset token (single use); revokes personal access tokens',
+  summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge },
 });
 
 const cliTokenRoute = defineRoute({
@@ -106,7 +110,7 @@ const cliTokenRoute = defineRoute({
   request: jsonBody(
     z.object({ code: z.string().min(1).max(200), verifier: z.string().min(43).max(128) }).openapi('CliTokenRequest'),
   ),
-  responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' } },
+  responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' }, ...bodyTooLarge },
 });
 
 const meRoute = defineRoute({
@@ -158,43 +162,46 @@ const revokePatRoute = defineRoute({
   responses: { 204: { description: 'Revoked' }, 404: { description: 'No such token of yours' } },
 });
 
+/** Paths whose requests count against the per-address sign-in limit. */
+const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-token'];
+
 /** Sign-in, sign-out, password setup/reset and personal access tokens. */
 export function createAuthRouter(deps: AppDeps) {
-  const { auth } = deps.config;
+  const { auth, server } = deps.config;
   const limits = loginLimits(auth);
+  // Before the body is parsed or validated: a malformed or oversized request counts too.
+  const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
+    limits.hitAddress(c.get('clientIp'));
+    await next();
+  };
+  const router = createRouter();
+  for (const path of SIGN_IN_PATHS) router.use(path, limitAddress);
 
-  return createRouter()
+  return router
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
-      limits.hit(c.get('clientIp'), body.email);
+      const attempt = limits.attempt(c.get('clientIp'), body.email);
       const user = await verifyLogin(deps, body.email, body.password);
+      attempt.succeeded();
       const issued = await issueToken(deps, user);
-      if (body.cookie) {
-        setCookie(c, SESSION_COOKIE, issued.access_token, {
-          httpOnly: true, sameSite: 'Lax', path: '/', maxAge: issued.expires_in,
-          secure: new URL(c.req.url).protocol === 'https:',
-        });
-      }
+      if (body.cookie) setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
       return c.json(issued, 200);
     })
     .openapi(logoutRoute, async (c) => {
       await logout(deps, currentUser(c));
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(c, server.trust_proxy);
       return c.body(null, 204);
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
     })
     .openapi(cliTokenRoute, async (c) => {
       const { code, verifier } = c.req.valid('json');
-      limits.hit(c.get('clientIp'));
       const { user_id: _, ...pat } = await exchangeCliCode(deps, code, verifier);
       return c.json(pat, 200);
     })

@@ -118,9 +118,19 @@ export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
 
   return createRouter()
     .openapi(installRoute, (c) => {
+      // A script that people pipe into sh names the server it downloads from: only a
+      // well-formed origin goes in (base_url, or the request's own host when plausible).
       const origin = publicOrigin(c, deps.config);
-      if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) throw new BadRequestError('unexpected server origin');
-      return c.body(installScript(origin), 200, { 'content-type': 'text/x-shellscript; charset=utf-8', 'cache-control': 'no-cache' });
+      if (!origin || !/^https?:\/\/[A-Za-z0-9.:[\]-]+$/.test(origin)) {
+        throw new BadRequestError('the request does not name a plausible server host; set instance.base_url or use the server\'s address');
+      }
+      return c.body(installScript(origin), 200, {
+        'content-type': 'text/x-shellscript; charset=utf-8',
+        // Without base_url the script depends on the Host the client sent: a shared cache
+        // must neither keep it nor hand one client's script to another.
+        'cache-control': 'no-store',
+        vary: 'Host, X-Forwarded-Host, X-Forwarded-Proto',
+      });
     })
     .openapi(fileRoute, async (c) => {
       const m = FILE_PATTERN.exec(c.req.valid('param').file);

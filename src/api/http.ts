@@ -1,5 +1,6 @@
 import type { Context, TypedResponse } from 'hono';
 import type { Config } from '../config.ts';
+import { isHttpsRequest, plausibleOrigin, requestHost } from '../middleware/request.ts';
 
 /** HTTP helpers shared by route groups. */
 
@@ -13,21 +14,15 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /**
- * The origin users reach this server at: `instance.base_url` when set; behind a trusted
- * proxy, the forwarded scheme and host; else the request's own origin.
+ * The origin users reach this server at: `instance.base_url` when set; else the scheme and
+ * host the request was sent to (`X-Forwarded-Proto`/`-Host` only from a trusted proxy),
+ * when that host is a plausible host name or address; else undefined. Whatever a client
+ * puts in `Host` can only come back as a well-formed origin, never as arbitrary text.
  */
-export function publicOrigin(c: Context, config: Pick<Config, 'instance' | 'server'>): string {
+export function publicOrigin(c: Context, config: Pick<Config, 'instance' | 'server'>): string | undefined {
   if (config.instance.base_url) return config.instance.base_url.replace(/\/+$/, '');
-  const url = new URL(c.req.url);
-  let proto = url.protocol.slice(0, -1);
-  let host = url.host;
-  if (config.server.trust_proxy) {
-    const fwdProto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim();
-    const fwdHost = c.req.header('x-forwarded-host')?.split(',')[0]?.trim();
-    if (fwdProto === 'http' || fwdProto === 'https') proto = fwdProto;
-    if (fwdHost && /^[A-Za-z0-9.-]+(:\d+)?$/.test(fwdHost)) host = fwdHost;
-  }
-  return `${proto}://${host}`;
+  const trust = config.server.trust_proxy;
+  return plausibleOrigin(isHttpsRequest(c, trust) ? 'https' : 'http', requestHost(c, trust));
 }
 
 /**

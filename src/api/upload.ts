@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import type { Context } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { BadRequestError, ConflictError, PayloadTooLargeError, ValidationError } from '../errors.ts';
-import { createRouter, defineRoute } from './router.ts';
+import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { jsonResponse } from './schemas.ts';
 import { parseUploadName, UPLOAD_LIMITS, type UploadKind as Kind } from '../sync/upload-rules.ts';
 
@@ -31,7 +31,7 @@ const binaryBody = (description: string) => ({
   },
 });
 const tags = ['uploads'];
-const tooLarge = { 413: { description: 'Larger than the limit for this kind' } };
+const tooLarge = { 413: errorResponse('Larger than the limit for this kind, or over your upload quota (uploads.quota_bytes / quota_files; the problem states `usage` and `limit`)') };
 
 const sessionsRoute = defineRoute({
   access: 'analyst', method: 'post', path: '/api/upload/sessions', operationId: 'upload.sessions', tags,
@@ -63,19 +63,160 @@ function clashOrError(err: unknown): unknown {
   return err;
 }
 
+export interface UploadUsage {
+  bytes: number;
+  files: number;
+}
+
+/** Refused: the upload would take the user over their quota (413, with usage and limit). */
+export class UploadQuotaError extends PayloadTooLargeError {
+  constructor(
+    message: string,
+    readonly usage: UploadUsage,
+    readonly limit: UploadUsage,
+  ) {
+    super(message);
+  }
+}
+
+/** An upload in progress: its bytes so far (or as declared) count against the quota. */
+interface Reservation {
+  target: string;
+  bytes: number;
+  /** Bytes of the file it replaces, which go away when it lands. */
+  credit: number;
+  /** It adds a file (nothing of that name exists, and no other upload is writing it). */
+  newFile: boolean;
+}
+
+function sizeOf(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function scanUsage(dir: string): UploadUsage {
+  const usage = { bytes: 0, files: 0 };
+  let entries;
+  try {
+    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+  } catch {
+    return usage; // nothing uploaded yet
+  }
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    usage.files++;
+    usage.bytes += sizeOf(join(e.parentPath, e.name)) ?? 0;
+  }
+  return usage;
+}
+
+const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+
+/**
+ * Per-user upload quota (bytes and files) over everything under uploads/<user>. What is on
+ * disk is counted once per process, then kept up to date by every upload that lands; uploads
+ * in flight count with their bytes so far, so concurrent uploads cannot overshoot together.
+ */
+function createUploadQuota(limit: UploadUsage) {
+  const users = new Map<string, { stored: UploadUsage; inFlight: Set<Reservation> }>();
+  const usageOf = (dir: string) => {
+    let u = users.get(dir);
+    if (!u) users.set(dir, (u = { stored: scanUsage(dir), inFlight: new Set() }));
+    return u;
+  };
+  const refuse = (stored: UploadUsage, what: string) =>
+    new UploadQuotaError(
+      `upload quota exceeded: you keep ${mb(stored.bytes)} (${stored.bytes} bytes) in ${stored.files} files, ` +
+        `and the limit is ${mb(limit.bytes)} (${limit.bytes} bytes) in ${limit.files} files per user; ${what}. ` +
+        'Nothing was stored; ask an administrator to make room or raise uploads.quota_bytes / quota_files.',
+      { ...stored },
+      { ...limit },
+    );
+
+  return {
+    /**
+     * Starts an upload of `declared` bytes (0 when unknown) to `target` in the user folder
+     * `dir`. Throws UploadQuotaError when it cannot fit; nothing is written before this.
+     */
+    begin(dir: string, target: string, declared: number) {
+      const u = usageOf(dir);
+      const replacing = [...u.inFlight].some((r) => r.target === target);
+      const existing = sizeOf(target);
+      const r: Reservation = {
+        target,
+        bytes: declared,
+        credit: replacing ? 0 : (existing ?? 0),
+        newFile: !replacing && existing === undefined,
+      };
+      const fits = () => {
+        let bytes = u.stored.bytes;
+        let files = u.stored.files;
+        for (const o of [...u.inFlight, r]) {
+          bytes += o.bytes - o.credit;
+          if (o.newFile) files++;
+        }
+        // An upload that adds nothing (a replacement no larger) passes even over a lowered quota.
+        return { bytes: bytes <= limit.bytes || r.bytes <= r.credit, files: files <= limit.files || !r.newFile };
+      };
+      const first = fits();
+      if (!first.files) throw refuse(u.stored, 'this upload would add one file too many');
+      if (!first.bytes) throw refuse(u.stored, `this upload of ${mb(declared)} (${declared} bytes) would go over it`);
+      u.inFlight.add(r);
+      return {
+        /** Counts the bytes received so far; throws UploadQuotaError when they no longer fit. */
+        grow(received: number) {
+          if (received <= r.bytes) return;
+          r.bytes = received;
+          if (!fits().bytes) throw refuse(u.stored, `this upload went over it after ${mb(received)} (${received} bytes)`);
+        },
+        /** The file landed with `size` bytes, replacing `replaced` bytes (undefined: a new file). */
+        commit(size: number, replaced: number | undefined) {
+          u.inFlight.delete(r);
+          u.stored.bytes += size - (replaced ?? 0);
+          if (replaced === undefined) u.stored.files++;
+        },
+        abort() {
+          u.inFlight.delete(r);
+        },
+      };
+    },
+  };
+}
+
+type QuotaReservation = ReturnType<ReturnType<typeof createUploadQuota>['begin']>;
+
+/** Removes the folders that one upload created (from `dir` up to `created`) while they are empty. */
+function removeCreatedDirs(dir: string, created: string | undefined) {
+  if (!created) return;
+  for (let d = dir; d.length >= created.length; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty: another upload uses it
+    }
+    if (d === created) return;
+  }
+}
+
 /**
  * Streams a request body into `target` through a temp file: refuses more than `limit`
- * bytes (nothing is left behind) and returns the size and sha256.
+ * bytes or what the quota cannot fit (nothing is left behind: no temp file, no new
+ * folder) and returns the size and sha256.
  */
-async function storeBody(req: Request, target: string, limit: number, check?: (bytes: Uint8Array) => void) {
-  const declared = Number(req.headers.get('content-length') ?? NaN);
-  if (declared > limit) return { tooLarge: true as const };
+async function storeBody(req: Request, target: string, limit: number, quota: QuotaReservation, check?: (bytes: Uint8Array) => void) {
   const tmp = `${target}.${crypto.randomUUID()}.tmp`;
+  const dir = dirname(target);
+  let created: string | undefined;
   let fd: number;
   try {
-    mkdirSync(join(target, '..'), { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
     fd = openSync(tmp, 'w', 0o600);
   } catch (err) {
+    removeCreatedDirs(dir, created);
     throw clashOrError(err);
   }
   const hasher = new Bun.CryptoHasher('sha256');
@@ -93,6 +234,12 @@ async function storeBody(req: Request, target: string, limit: number, check?: (b
           await reader.cancel();
           return { tooLarge: true as const };
         }
+        try {
+          quota.grow(size);
+        } catch (err) {
+          await reader.cancel();
+          throw err;
+        }
         writeSync(fd, value);
         hasher.update(value);
         if (check) parts.push(value);
@@ -100,28 +247,49 @@ async function storeBody(req: Request, target: string, limit: number, check?: (b
     }
     if (check) check(Buffer.concat(parts));
     closeSync(fd);
+    // Measured and renamed in one synchronous step: no other upload lands in between.
+    const replaced = sizeOf(target);
     try {
       renameSync(tmp, target);
     } catch (err) {
       throw clashOrError(err);
     }
     stored = true;
+    quota.commit(size, replaced);
     return { tooLarge: false as const, size, sha256: hasher.digest('hex') };
   } finally {
     if (!stored) {
+      quota.abort();
       try {
         closeSync(fd);
       } catch {
         // already closed before a failed rename
       }
       rmSync(tmp, { force: true });
+      removeCreatedDirs(dir, created);
     }
   }
+}
+
+/** The 413 of a quota refusal: problem+json that also states usage and limit as numbers. */
+function quotaProblem(c: Context<AppEnv>, err: UploadQuotaError): Response {
+  const body = {
+    type: 'about:blank',
+    title: 'Payload Too Large',
+    status: 413,
+    detail: err.message,
+    request_id: c.get('requestId'),
+    usage: err.usage,
+    limit: err.limit,
+  };
+  return new Response(JSON.stringify(body), { status: 413, headers: { 'content-type': 'application/problem+json' } });
 }
 
 /** Session transcripts, artifacts and CLAUDE.local.md from `da sync`, stored per user under uploads/. */
 export function createUploadRouter(deps: AppDeps) {
   const root = join(deps.config.dataDir, 'uploads');
+  const { quota_bytes, quota_files } = deps.config.uploads;
+  const quota = createUploadQuota({ bytes: quota_bytes, files: quota_files });
   const userDir = (id: string) => {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new BadRequestError('unexpected user id');
     return join(root, id);
@@ -146,7 +314,11 @@ export function createUploadRouter(deps: AppDeps) {
       }
       target = join(userDir(user.id), kind, ...segs);
     }
-    const stored = await storeBody(c.req.raw, target, UPLOAD_LIMITS[kind], kind === 'local-md'
+    const tooLarge = () => new PayloadTooLargeError(`${kind} uploads are limited to ${UPLOAD_LIMITS[kind]} bytes`);
+    const declared = Number(c.req.header('content-length') ?? NaN);
+    if (declared > UPLOAD_LIMITS[kind]) throw tooLarge();
+    const reservation = quota.begin(userDir(user.id), target, Number.isSafeInteger(declared) ? declared : 0);
+    const stored = await storeBody(c.req.raw, target, UPLOAD_LIMITS[kind], reservation, kind === 'local-md'
       ? (bytes) => {
           try {
             new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -155,12 +327,20 @@ export function createUploadRouter(deps: AppDeps) {
           }
         }
       : undefined);
-    if (stored.tooLarge) throw new PayloadTooLargeError(`${kind} uploads are limited to ${UPLOAD_LIMITS[kind]} bytes`);
+    if (stored.tooLarge) throw tooLarge();
     return { kind, name, size_bytes: stored.size, sha256: stored.sha256, stored_at: new Date().toISOString() };
+  };
+  const answer = async (c: Context<AppEnv>, kind: Kind) => {
+    try {
+      return c.json(await receive(c, kind), 201);
+    } catch (err) {
+      if (err instanceof UploadQuotaError) return quotaProblem(c, err) as never;
+      throw err;
+    }
   };
 
   return createRouter()
-    .openapi(sessionsRoute, async (c) => c.json(await receive(c, 'sessions'), 201))
-    .openapi(artifactsRoute, async (c) => c.json(await receive(c, 'artifacts'), 201))
-    .openapi(localMdRoute, async (c) => c.json(await receive(c, 'local-md'), 201));
+    .openapi(sessionsRoute, (c) => answer(c, 'sessions'))
+    .openapi(artifactsRoute, (c) => answer(c, 'artifacts'))
+    .openapi(localMdRoute, (c) => answer(c, 'local-md'));
 }

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { hasRole } from '../auth/roles.ts';
+import { hasRole, mayManageUser } from '../auth/roles.ts';
 import { createUser, issueOneTimeToken } from '../auth/service.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
@@ -71,19 +71,19 @@ const getUser = defineRoute({
 });
 const updateUser = defineRoute({
   access: 'admin', method: 'patch', path: '/api/users/{id}', operationId: 'users.update', tags,
-  summary: 'Change name, role or active flag',
+  summary: 'Change name, role or active flag of a user below your role (km_admin: anyone); deactivating ends their sessions',
   request: { params: IdParamSchema, ...jsonBody(UserUpdateSchema) },
   responses: { 200: jsonResponse(UserSchema, 'Updated'), ...notFound, 409: { description: 'Would lock you out' } },
 });
 const deactivateUser = defineRoute({
   access: 'admin', method: 'delete', path: '/api/users/{id}', operationId: 'users.deactivate', tags,
-  summary: 'Deactivate a user (history is kept; their tokens stop working)',
+  summary: 'Deactivate a user below your role (km_admin: anyone); history is kept, their sessions and tokens stop working',
   request: { params: IdParamSchema },
   responses: { 204: { description: 'Deactivated' }, ...notFound, 409: { description: 'Cannot deactivate yourself' } },
 });
 const resetToken = defineRoute({
   access: 'admin', method: 'post', path: '/api/users/{id}/reset-token', operationId: 'users.resetToken', tags,
-  summary: 'Issue a single-use password reset token for a user (shown once)',
+  summary: 'Issue a single-use password reset token (shown once) for a user below your role or yourself (km_admin: anyone)',
   request: { params: IdParamSchema },
   responses: { 201: jsonResponse(z.object({ token: z.string(), expires_in: z.number().int() }), 'Issued'), ...notFound },
 });
@@ -145,7 +145,7 @@ export function createUsersRouter(deps: AppDeps) {
       const patch = c.req.valid('json');
       const actor = currentUser(c);
       const target = await mustExist(id);
-      if (!hasRole(actor.role, target.role)) throw new ForbiddenError('you cannot change a user whose role is above your own');
+      if (!mayManageUser(actor, target)) throw new ForbiddenError(`only a km_admin can change a user whose role is ${target.role}; you are ${actor.role}`);
       if (patch.role && !hasRole(actor.role, patch.role)) throw new ForbiddenError(`you cannot grant a role above your own (${actor.role})`);
       if (id === actor.id && (patch.active === false || (patch.role && !hasRole(patch.role, 'admin')))) {
         throw new ConflictError('you cannot deactivate yourself or take away your own admin role');
@@ -159,7 +159,7 @@ export function createUsersRouter(deps: AppDeps) {
       const actor = currentUser(c);
       const target = await mustExist(id);
       if (id === actor.id) throw new ConflictError('you cannot deactivate yourself');
-      if (!hasRole(actor.role, target.role)) throw new ForbiddenError('you cannot deactivate a user whose role is above your own');
+      if (!mayManageUser(actor, target)) throw new ForbiddenError(`only a km_admin can deactivate a user whose role is ${target.role}; you are ${actor.role}`);
       await users.update(id, { active: false });
       await tokens.revokeAllPatsOf(id);
       return c.body(null, 204);
@@ -167,8 +167,11 @@ export function createUsersRouter(deps: AppDeps) {
     .openapi(resetToken, async (c) => {
       const { id } = c.req.valid('param');
       const target = await mustExist(id);
+      const actor = currentUser(c);
       // A reset token sets the password: issuing one is taking over the account.
-      if (!hasRole(currentUser(c).role, target.role)) throw new ForbiddenError('you cannot reset the password of a user whose role is above your own');
+      if (!mayManageUser(actor, target)) {
+        throw new ForbiddenError(`only a km_admin (or the user themselves) can reset the password of a user whose role is ${target.role}; you are ${actor.role}`);
+      }
       const token = await issueOneTimeToken(deps, id, 'reset');
       return c.json({ token, expires_in: deps.config.auth.setup_token_ttl_seconds }, 201);
     })

@@ -19,19 +19,23 @@ export interface AccessClaims {
   iat: number;
   nbf: number;
   exp: number;
+  /** The user's token generation when signed; absent in tokens from before it existed (= 0). */
+  gen?: number;
 }
 
 const encoder = new TextEncoder();
 
-/** Signs an HS256 access token for a user. */
+/** Signs an HS256 access token for a user (under their current token generation, 0 when not given). */
 export function signAccessToken(
   key: Uint8Array,
-  user: { id: string; email: string; role: Role },
+  user: { id: string; email: string; role: Role; token_generation?: number },
   ttlSeconds: number,
   now = Date.now(),
 ): { token: string; claims: AccessClaims } {
   const iat = Math.floor(now / 1000);
-  const claims: AccessClaims = { sub: user.id, email: user.email, role: user.role, jti: newId(), iat, nbf: iat, exp: iat + ttlSeconds };
+  const claims: AccessClaims = {
+    sub: user.id, email: user.email, role: user.role, jti: newId(), iat, nbf: iat, exp: iat + ttlSeconds, gen: user.token_generation ?? 0,
+  };
   const header = JSON.stringify({ alg: joseAlgorithmHS256, typ: 'JWT' });
   const payload = JSON.stringify(claims);
   const signature = hmac(SHA256, key, createJWTSignatureMessage(header, payload));
@@ -74,6 +78,7 @@ export function verifyAccessToken(key: Uint8Array, token: string, skewSeconds = 
   }
   const p = payload as AccessClaims;
   if (typeof p.role !== 'string' || typeof p.email !== 'string') return null;
+  if (p.gen !== undefined && !(Number.isSafeInteger(p.gen) && p.gen >= 0)) return null;
   return p;
 }
 

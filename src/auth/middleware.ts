@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
+import { requestHost } from '../middleware/request.ts';
 import { CLOCK_SKEW_SECONDS, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { hasRole, type Role } from './roles.ts';
 import { hashSecret } from './secrets.ts';
@@ -64,8 +65,13 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   const claims = verifiedClaims(key, token);
   if (!claims) return { error: 'token is invalid or expired' };
   if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
-  const user = await repos.users.get(claims.sub);
-  if (!user || !user.active) return { error: 'account is deactivated' };
+  // Checked on every use, after the verified-token memory: the generation is the user's
+  // current one (dropped from the users cache on every write), so a password change or a
+  // deactivation ends the token at once.
+  const state = await repos.users.getAuthState(claims.sub);
+  if (!state || !state.user.active) return { error: 'account is deactivated' };
+  const { user } = state;
+  if ((claims.gen ?? 0) !== state.tokenGeneration) return { error: 'token has been revoked: the password was changed or the account deactivated; sign in again' };
   // The role comes from the database, not the token, so a role change applies at once.
   return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp } };
 }
@@ -75,15 +81,16 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * CSRF rule for cookie sessions: a state-changing request counts only when the browser
  * says it comes from our own origin (Sec-Fetch-Site or Origin). Bearer tokens are not
- * sent by browsers on their own, so they need no such check.
+ * sent by browsers on their own, so they need no such check. The Origin is compared with
+ * the host the request was sent to: `Host`, or `X-Forwarded-Host` only from a trusted proxy.
  */
-function sameOrigin(c: Context): boolean {
+function sameOrigin(c: Context, trustProxy: boolean): boolean {
   const site = c.req.header('sec-fetch-site');
   if (site) return site === 'same-origin';
   const origin = c.req.header('origin');
   if (!origin) return false;
   try {
-    return new URL(origin).host === (c.req.header('x-forwarded-host') ?? c.req.header('host'));
+    return new URL(origin).host === requestHost(c, trustProxy);
   } catch {
     return false;
   }
@@ -97,7 +104,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     const presented = bearerToken(c);
     if (presented) {
       if (!presented.token) c.set('authError', 'Authorization header must be "Bearer <token>"');
-      else if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c)) {
+      else if (presented.via === 'cookie' && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c, deps.config.server.trust_proxy)) {
         c.set('authError', 'cross-site request with a session cookie refused');
       } else {
         const { user, error } = await resolveToken(deps, presented.token);

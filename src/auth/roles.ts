@@ -11,3 +11,14 @@ export function hasRole(role: Role, required: Role): boolean {
 export function seesAllDatasets(role: Role): boolean {
   return hasRole(role, 'admin');
 }
+
+/**
+ * True when `actor` may manage `target`'s account (change it, deactivate it, issue it a
+ * password reset token): their own account; any account for km_admin; else only accounts
+ * whose role is below the actor's. An equal role is not enough: an admin who could reset
+ * another admin's password (or demote them first, then reset it) could take the account over.
+ */
+export function mayManageUser(actor: { id: string; role: Role }, target: { id: string; role: Role }): boolean {
+  if (actor.id === target.id || actor.role === 'km_admin') return true;
+  return ROLES.indexOf(actor.role) > ROLES.indexOf(target.role);
+}

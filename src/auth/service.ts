@@ -21,8 +21,15 @@ export interface IssuedToken {
 // does not pay for hashing on top of verifying.
 const DECOY_HASH = '$argon2id$v=19$m=65536,t=2,p=1$UzORqBWtYi+yApukJ9ZMHQ7oblEttXrVPYnoa+X+aK8$1UTLiceeHoeIvVhZxso5pcuS1mKrWBkeDwsoNPz/yjA';
 
-/** Checks email + password; one answer for every kind of failure. */
-export async function verifyLogin(deps: AppDeps, email: string, password: string): Promise<User> {
+/** A user whose password was just checked, with the token generation read together with it. */
+export type SignedInUser = User & { token_generation: number };
+
+/**
+ * Checks email + password; one answer for every kind of failure. The token generation
+ * comes from the same read as the password hash, so a token signed for this sign-in is
+ * ended by a password change that lands while it is being checked.
+ */
+export async function verifyLogin(deps: AppDeps, email: string, password: string): Promise<SignedInUser> {
   const user = await deps.repos.users.findByEmailWithSecret(email);
   if (!user?.password_hash) {
     await verifyPassword(password, DECOY_HASH);
@@ -34,8 +41,8 @@ export async function verifyLogin(deps: AppDeps, email: string, password: string
   return rest;
 }
 
-/** Signs an access token for a user and records the login. */
-export async function issueToken(deps: AppDeps, user: User): Promise<IssuedToken> {
+/** Signs an access token for a user (under the token generation given) and records the login. */
+export async function issueToken(deps: AppDeps, user: SignedInUser): Promise<IssuedToken> {
   const ttl = deps.config.auth.token_ttl_seconds;
   const { token } = signAccessToken(deps.key, user, ttl);
   await deps.repos.users.recordLogin(user.id);
@@ -94,10 +101,12 @@ export async function setPasswordWithToken(deps: AppDeps, token: string, kind: '
   if (!userId) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
   const user = await deps.repos.users.get(userId);
   if (!user || !user.active) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
-  await deps.repos.users.setPassword(userId, await hashPassword(password));
-  // A reset ends every personal access token: whoever knew the old password may hold one.
+  // Setting a password ends every access token and web session signed before (the users
+  // repository bumps the token generation); only the token issued below is valid.
+  const tokenGeneration = await deps.repos.users.setPassword(userId, await hashPassword(password));
+  // A reset ends every personal access token too: whoever knew the old password may hold one.
   if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(userId);
-  return issueToken(deps, user);
+  return issueToken(deps, { ...user, token_generation: tokenGeneration });
 }
 
 /** Creates a personal access token; the secret is returned once and stored hashed. */

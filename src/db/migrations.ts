@@ -208,6 +208,21 @@ CREATE TABLE cli_login_codes (
 `,
   },
   {
+    version: 3,
+    name: 'per-user token generation that ends every session at once',
+    sql: `
+-- Each access token (JWT, web session) carries the generation it was signed under; a
+-- password change or deactivation bumps it, so every earlier token stops working at once.
+-- No row reads as 0. A table of its own, not a column of users: DuckDB 1.5 cannot replay an
+-- ALTER TABLE users from the WAL (binding its current_timestamp default fails), so a server
+-- killed before its next checkpoint would not start again.
+CREATE TABLE user_token_generations (
+  user_id VARCHAR PRIMARY KEY,
+  generation INTEGER NOT NULL
+);
+`,
+  },
+  {
     version: 4,
     name: 'one record of runs for every job',
     sql: `

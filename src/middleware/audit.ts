@@ -38,7 +38,8 @@ export function auditTrail(
     let body: unknown;
     const type = c.req.header('content-type') ?? '';
     const length = Number(c.req.header('content-length') ?? 0);
-    if (type.includes('application/json') && length <= MAX_AUDITED_BODY) {
+    // A body refused as too large stays unread.
+    if (type.includes('application/json') && length <= MAX_AUDITED_BODY && status !== 413) {
       body = await c.req.json().catch(() => undefined); // cached by the validator; parsed here when refused early
     }
     const query = c.req.queries();

@@ -15,9 +15,16 @@ export interface User {
 
 export interface UserWithSecret extends User {
   password_hash: string | null;
+  /** Generation of the user's access tokens: only tokens signed under the current one are valid. */
+  token_generation: number;
 }
 
-const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at`;
+const COLUMNS = `id, email, name, role, active, created_at, updated_at, last_login_at, coalesce(g.generation, 0) AS token_generation`;
+/** Users with their token generation (no row: 0). */
+const USERS = `users LEFT JOIN user_token_generations g ON g.user_id = users.id`;
+/** Bumps a user's token generation (the first bump makes it 1) and returns the new one. */
+const BUMP_GENERATION = `INSERT INTO user_token_generations (user_id, generation) VALUES (?, 1)
+  ON CONFLICT (user_id) DO UPDATE SET generation = user_token_generations.generation + 1 RETURNING generation`;
 
 function toUser(row: Record<string, unknown>): UserWithSecret {
   return {
@@ -30,16 +37,27 @@ function toUser(row: Record<string, unknown>): UserWithSecret {
     updated_at: toIso(row.updated_at),
     last_login_at: toIso(row.last_login_at),
     password_hash: (row.password_hash as string | null | undefined) ?? null,
+    token_generation: Number(row.token_generation ?? 0),
   };
 }
 
-function withoutSecret({ password_hash: _, ...user }: UserWithSecret): User {
+function withoutSecret({ password_hash: _, token_generation: __, ...user }: UserWithSecret): User {
   return user;
 }
 
-/** Users: the only place that knows the users table. Reads by id are cached in memory. */
+/** A user and the generation their access tokens must carry (for token verification). */
+export interface UserAuthState {
+  user: User;
+  tokenGeneration: number;
+}
+
+/**
+ * Users: the only place that knows the users table. Reads by id are cached in memory.
+ * Changing a password or deactivating bumps the user's token generation in the same
+ * transaction, so whatever path does either also ends every access token signed before.
+ */
 export function createUsersRepository(db: SystemDb) {
-  const byId = new Map<string, User>();
+  const byId = new Map<string, UserAuthState>();
   // Bumped after every write: a read that began before it may hold the old row and must not cache it.
   let generation = 0;
   const forget = (id: string) => {
@@ -54,19 +72,25 @@ export function createUsersRepository(db: SystemDb) {
     },
 
     async get(id: string): Promise<User | undefined> {
+      return (await this.getAuthState(id))?.user;
+    },
+
+    /** The user with their current token generation (cached like get, dropped on every write). */
+    async getAuthState(id: string): Promise<UserAuthState | undefined> {
       const cached = byId.get(id);
       if (cached) return cached;
       const seen = generation;
-      const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]));
+      const row = await db.read((q) => q.one(`SELECT ${COLUMNS} FROM ${USERS} WHERE id = ?`, [id]));
       if (!row) return undefined;
-      const user = withoutSecret(toUser(row));
-      if (seen === generation) byId.set(id, user);
-      return user;
+      const full = toUser(row);
+      const state = { user: withoutSecret(full), tokenGeneration: full.token_generation };
+      if (seen === generation) byId.set(id, state);
+      return state;
     },
 
     async findByEmailWithSecret(email: string): Promise<UserWithSecret | undefined> {
       const row = await db.read((q) =>
-        q.one(`SELECT ${COLUMNS}, password_hash FROM users WHERE lower(email) = lower(?)`, [email]),
+        q.one(`SELECT ${COLUMNS}, password_hash FROM ${USERS} WHERE lower(email) = lower(?)`, [email]),
       );
       return row ? toUser(row) : undefined;
     },
@@ -79,7 +103,7 @@ export function createUsersRepository(db: SystemDb) {
     async list(opts: { includeInactive?: boolean } = {}): Promise<User[]> {
       const rows = await db.read((q) =>
         q.all(
-          `SELECT ${COLUMNS} FROM users ${opts.includeInactive ? '' : 'WHERE active'} ORDER BY email`,
+          `SELECT ${COLUMNS} FROM ${USERS} ${opts.includeInactive ? '' : 'WHERE active'} ORDER BY email`,
         ),
       );
       return rows.map((r) => withoutSecret(toUser(r)));
@@ -95,6 +119,7 @@ export function createUsersRepository(db: SystemDb) {
       return (await this.get(user.id))!;
     },
 
+    /** Deactivating (active: false) also ends every access token of the user. */
     async update(id: string, patch: { name?: string | null; role?: Role; active?: boolean }): Promise<User | undefined> {
       const sets: string[] = [];
       const params: unknown[] = [];
@@ -103,17 +128,31 @@ export function createUsersRepository(db: SystemDb) {
       if (patch.active !== undefined) (sets.push('active = ?'), params.push(patch.active));
       if (sets.length) {
         await db.write((q) =>
-          q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]),
+          q.transaction(async () => {
+            await q.run(`UPDATE users SET ${sets.join(', ')}, updated_at = current_timestamp WHERE id = ?`, [...params, id]);
+            // Else reactivating the account would bring its old sessions back to life.
+            if (patch.active === false) await q.run(BUMP_GENERATION, [id]);
+          }),
         );
       }
       forget(id);
       return this.get(id);
     },
 
-    async setPassword(id: string, passwordHash: string): Promise<void> {
-      await db.write((q) =>
-        q.run(`UPDATE users SET password_hash = ?, updated_at = current_timestamp WHERE id = ?`, [passwordHash, id]),
+    /**
+     * Sets a new password hash and ends every access token signed before (their holder may
+     * be whoever knew the old password). Returns the new token generation, for the token
+     * that the caller may sign next.
+     */
+    async setPassword(id: string, passwordHash: string): Promise<number> {
+      const row = await db.write((q) =>
+        q.transaction(async () => {
+          await q.run(`UPDATE users SET password_hash = ?, updated_at = current_timestamp WHERE id = ?`, [passwordHash, id]);
+          return q.one<{ generation: number }>(BUMP_GENERATION, [id]);
+        }),
       );
+      forget(id);
+      return Number(row?.generation ?? 0);
     },
 
     async recordLogin(id: string): Promise<void> {

@@ -1,8 +1,7 @@
-import { deleteCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { jsxRenderer } from 'hono/jsx-renderer';
 import type { AppDeps } from '../context.ts';
-import { SESSION_COOKIE } from '../auth/middleware.ts';
+import { clearSessionCookie } from '../auth/session-cookie.ts';
 import { logout } from '../auth/service.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
 import { publicOrigin } from '../api/http.ts';
@@ -34,12 +33,17 @@ export function createHomeRouter(deps: AppDeps, { access, catalog }: { access: A
       if (!user) return c.redirect('/login', 302) as never;
       const { tables } = await visibleTables(access, catalog, user);
       const served = tables.filter(isServed);
-      return c.render(<HomePage origin={publicOrigin(c, deps.config)} tables={served} />) as never;
+      const origin = publicOrigin(c, deps.config);
+      if (!origin) {
+        c.status(400);
+        return c.render(<main><h1>Bad request</h1><p class="error">The address this page was requested at is not a plausible host name.</p></main>) as never;
+      }
+      return c.render(<HomePage origin={origin} tables={served} />) as never;
     })
     .openapi(logoutRoute, async (c) => {
       const user = c.get('user');
       if (user) await logout(deps, user);
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(c, deps.config.server.trust_proxy);
       return c.redirect('/login', 302) as never;
     });
 }

@@ -1,11 +1,10 @@
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { setCookie } from 'hono/cookie';
+import type { Context, MiddlewareHandler } from 'hono';
 import { csrf } from 'hono/csrf';
 import { jsxRenderer } from 'hono/jsx-renderer';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { SESSION_COOKIE } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
+import { setSessionCookie } from '../auth/session-cookie.ts';
 import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
 import { createRouter, defineRoute } from '../api/router.ts';
@@ -81,13 +80,41 @@ async function handOver(c: Context<AppEnv>, deps: AppDeps, userId: string, cli: 
   return c.redirect(target.toString(), 302);
 }
 
+/** The sign-in page again, answering 429 with Retry-After. */
+function tooManyAttempts(c: Context<AppEnv>, err: RateLimitError, cli?: CliTarget, email?: string) {
+  c.status(429);
+  c.header('retry-after', String(err.retryAfterSeconds));
+  return c.render(<LoginPage cli={cli} email={email} error={`Too many attempts; try again in ${err.retryAfterSeconds} s.`} />);
+}
+
+/** An HTML page for a sign-in form post whose body is larger than auth.max_body_bytes. */
+export function signInFormTooLarge(c: Context) {
+  return c.html(
+    `<!DOCTYPE html>${<LoginLayout title="Request refused"><RefusedPage reason="The sign-in form sent more data than a sign-in needs." /></LoginLayout>}`,
+    413,
+  );
+}
+
 /** GET/POST /login and POST /login/cli: the web sign-in and the browser step of `da login`. */
 export function createLoginRouter(deps: AppDeps) {
-  const { auth } = deps.config;
+  const { auth, server } = deps.config;
   const limits = loginLimits(auth);
   const router = createRouter();
   router.use('/login', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
   router.use('/login/*', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
+  // Counted before the form is parsed or validated, like the API's sign-in routes.
+  const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
+    if (c.req.method === 'POST') {
+      try {
+        limits.hitAddress(c.get('clientIp'));
+      } catch (err) {
+        if (err instanceof RateLimitError) return tooManyAttempts(c, err) as never;
+        throw err;
+      }
+    }
+    await next();
+  };
+  router.use('/login', limitAddress);
 
   return router
     .openapi(loginPage, async (c) => {
@@ -105,17 +132,16 @@ export function createLoginRouter(deps: AppDeps) {
       const email = form.email ?? '';
       let user;
       try {
-        limits.hit(c.get('clientIp'), email);
+        const attempt = limits.attempt(c.get('clientIp'), email);
         user = await verifyLogin(deps, email, form.password ?? '');
+        attempt.succeeded();
       } catch (err) {
+        if (err instanceof RateLimitError) return tooManyAttempts(c, err, cli, email) as never;
         if (!(err instanceof DomainError)) throw err;
-        const status = err instanceof RateLimitError ? 429 : 401;
-        return (c.status(status), c.render(<LoginPage cli={cli} email={email} error={status === 429 ? 'Too many attempts; wait a minute.' : 'Wrong email or password.'} />)) as never;
+        return (c.status(401), c.render(<LoginPage cli={cli} email={email} error="Wrong email or password." />)) as never;
       }
       const issued = await issueToken(deps, user);
-      setCookie(c, SESSION_COOKIE, issued.access_token, {
-        httpOnly: true, sameSite: 'Lax', path: '/', maxAge: issued.expires_in, secure: new URL(c.req.url).protocol === 'https:',
-      });
+      setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
       if (cli) return handOver(c, deps, user.id, cli) as never;
       return c.redirect('/', 302) as never;
     })

@@ -1,0 +1,21 @@
+import { AppLayout } from '../../views/layout.tsx';
+import { LoginLayout } from '../../views/login.tsx';
+
+/**
+ * CSP hashes (`sha256-…`) of the inline `<style>` of every page frame, taken from the
+ * frames themselves when the server starts: the Content-Security-Policy allows exactly
+ * these styles inline and no other (an injected `<style>` does not apply).
+ */
+export function pageStyleHashes(): string[] {
+  const frames = [
+    String(<LoginLayout>{''}</LoginLayout>),
+    String(<AppLayout user={{ email: '', role: '' }}>{''}</AppLayout>),
+  ];
+  const hashes = new Set<string>();
+  for (const html of frames) {
+    for (const [, css] of html.matchAll(/<style>([\s\S]*?)<\/style>/g)) {
+      hashes.add(`sha256-${new Bun.CryptoHasher('sha256').update(css!).digest('base64')}`);
+    }
+  }
+  return [...hashes];
+}
