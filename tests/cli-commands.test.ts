@@ -162,6 +162,13 @@ describe('da diagnose and da init', () => {
   test('init writes CLAUDE.md with the data and rules, hooks, folders, and never overwrites CLAUDE.local.md', async () => {
     mkdirSync(join(server.dataDir, 'docs', 'rules'), { recursive: true });
     writeFileSync(join(server.dataDir, 'docs', 'rules', 'revenue.md'), 'Revenue is always net of discounts.\n');
+    // The server rescans its documents at most once a second: wait until the manifest offers the rule.
+    for (let tries = 0; ; tries++) {
+      const manifest = (await (await server.fetch('/api/sync/manifest', { token: server.adminToken })).json()) as { assets: object };
+      if (Object.keys(manifest.assets).some((p) => p.endsWith('rules/revenue.md'))) break;
+      if (tries > 50) throw new Error('the manifest never offered docs/rules/revenue.md');
+      await Bun.sleep(50);
+    }
     const dir = join(admin.workspace, 'analysis');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'CLAUDE.local.md'), 'my precious notes');
