@@ -1,43 +1,29 @@
 /**
- * Transport-neutral domain errors. Each entry point (HTTP, CLI, bot, job) maps them;
- * the HTTP mapping to problem+json lives in src/api/problem.ts.
+ * Transport-neutral domain errors: what went wrong, in the domain's words, never a status
+ * code. Each entry point maps them: HTTP in src/api/problem.ts (httpStatusOf), the CLI
+ * and the bot in their own way.
  */
 export class DomainError extends Error {
-  readonly status: number = 500;
-  readonly title: string = 'Internal Server Error';
-  constructor(message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(message: string) {
     super(message);
     this.name = new.target.name;
   }
 }
 
-export class BadRequestError extends DomainError {
-  override readonly status = 400;
-  override readonly title = 'Bad Request';
-}
-export class UnauthorizedError extends DomainError {
-  override readonly status = 401;
-  override readonly title = 'Unauthorized';
-}
-export class ForbiddenError extends DomainError {
-  override readonly status = 403;
-  override readonly title = 'Forbidden';
-}
-export class NotFoundError extends DomainError {
-  override readonly status = 404;
-  override readonly title = 'Not Found';
-}
-export class ConflictError extends DomainError {
-  override readonly status = 409;
-  override readonly title = 'Conflict';
-}
-export class PayloadTooLargeError extends DomainError {
-  override readonly status = 413;
-  override readonly title = 'Payload Too Large';
-}
+/** The input cannot be used as it is (malformed, refused by a rule). */
+export class BadRequestError extends DomainError {}
+/** No valid credentials. */
+export class UnauthorizedError extends DomainError {}
+/** Valid credentials, but not allowed. */
+export class ForbiddenError extends DomainError {}
+/** No such thing (or the caller may not know it exists). */
+export class NotFoundError extends DomainError {}
+/** The thing is in a state that does not allow this now. */
+export class ConflictError extends DomainError {}
+/** The input is larger than a limit allows. */
+export class PayloadTooLargeError extends DomainError {}
+/** The input failed validation; `errors` says where. */
 export class ValidationError extends DomainError {
-  override readonly status = 422;
-  override readonly title = 'Unprocessable Content';
   constructor(
     message: string,
     readonly errors: Array<{ path: string; message: string }> = [],
@@ -45,9 +31,8 @@ export class ValidationError extends DomainError {
     super(message);
   }
 }
+/** Too many attempts; try again after `retryAfterSeconds`. */
 export class RateLimitError extends DomainError {
-  override readonly status = 429;
-  override readonly title = 'Too Many Requests';
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -55,13 +40,10 @@ export class RateLimitError extends DomainError {
     super(message);
   }
 }
-export class TimeoutError extends DomainError {
-  override readonly status = 408;
-  override readonly title = 'Request Timeout';
-}
+/** The work ran past its time limit and was stopped. */
+export class TimeoutError extends DomainError {}
+/** The server cannot take this now (busy, shutting down); try again after `retryAfterSeconds`. */
 export class ServiceUnavailableError extends DomainError {
-  override readonly status = 503;
-  override readonly title = 'Service Unavailable';
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
@@ -69,3 +51,5 @@ export class ServiceUnavailableError extends DomainError {
     super(message);
   }
 }
+/** A child process doing the caller's work (a query worker, a script) died under it. */
+export class ProcessFailedError extends DomainError {}

@@ -1,6 +1,9 @@
 import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
-import { DomainError, RateLimitError, ServiceUnavailableError, ValidationError } from '../errors.ts';
+import {
+  BadRequestError, ConflictError, DomainError, ForbiddenError, NotFoundError, PayloadTooLargeError, ProcessFailedError,
+  RateLimitError, ServiceUnavailableError, TimeoutError, UnauthorizedError, ValidationError,
+} from '../errors.ts';
 
 export const ProblemSchema = z
   .object({
@@ -39,7 +42,7 @@ export function problem(
 ): Response {
   const body: Problem = {
     type: 'about:blank',
-    title: TITLES[status] ?? 'Error',
+    title: statusTitle(status),
     status,
     detail,
     request_id: c.get('requestId'),
@@ -51,17 +54,40 @@ export function problem(
   });
 }
 
+/** The HTTP status of each kind of domain error: the one place domain errors meet HTTP. */
+const STATUS_OF: Array<[abstract new (...args: never[]) => DomainError, number]> = [
+  [ValidationError, 422],
+  [BadRequestError, 400],
+  [UnauthorizedError, 401],
+  [ForbiddenError, 403],
+  [NotFoundError, 404],
+  [TimeoutError, 408],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [RateLimitError, 429],
+  [ServiceUnavailableError, 503],
+  [ProcessFailedError, 500],
+];
+
+/** The status a domain error answers with (500 for a kind not listed). */
+export function httpStatusOf(err: DomainError): number {
+  return STATUS_OF.find(([kind]) => err instanceof kind)?.[1] ?? 500;
+}
+
+/** The title of a status, as problem+json bodies and error pages show it. */
+export function statusTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
+}
+
 /** Maps a thrown error to its problem response; unknown errors become a generic 500. */
 export function problemFromError(c: Context, err: unknown): Response | undefined {
-  if (err instanceof ValidationError) return problem(c, 422, err.message, { errors: err.errors });
-  if (err instanceof RateLimitError || err instanceof ServiceUnavailableError) {
-    return problem(c, err.status, err.message, { headers: { 'retry-after': String(err.retryAfterSeconds) } });
-  }
-  if (err instanceof DomainError) {
-    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
-    return problem(c, err.status, err.message, { headers });
-  }
-  return undefined;
+  if (!(err instanceof DomainError)) return undefined;
+  const status = httpStatusOf(err);
+  if (err instanceof ValidationError) return problem(c, status, err.message, { errors: err.errors });
+  const headers: Record<string, string> = {};
+  if (err instanceof RateLimitError || err instanceof ServiceUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  return problem(c, status, err.message, { headers });
 }
 
 /** zod issues → the `errors` list of a 422. */

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
-import { DomainError, RateLimitError, ServiceUnavailableError, TimeoutError } from '../errors.ts';
+import { ProcessFailedError, RateLimitError, ServiceUnavailableError, TimeoutError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { SqlError } from './guard.ts';
 import { specKey, type SandboxResult, type SandboxSpec } from './sandbox.ts';
@@ -54,12 +54,6 @@ export interface QueryPool {
   /** The running workers: process id, state and how many sandboxes each holds (for tests and metrics). */
   workers(): Array<{ pid: number; state: 'starting' | 'idle' | 'busy'; sandboxes: number }>;
   close(): void;
-}
-
-/** A query's worker died under it (a DuckDB crash, or memory past its cap): reported, not fatal. */
-export class QueryWorkerError extends DomainError {
-  override readonly status = 500;
-  override readonly title = 'Internal Server Error';
 }
 
 interface Job {
@@ -207,7 +201,7 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
     const elapsed = performance.now() - job.started;
     if (elapsed > job.timeoutMs) job.reject(timeoutError(job.timeoutMs));
     else if (message.ok) job.resolve({ ...message.result, elapsed_ms: Math.round(elapsed) });
-    else job.reject(message.status === 400 ? new SqlError(message.message) : new QueryWorkerError(`the query failed in its worker: ${message.message}`));
+    else job.reject(message.refused ? new SqlError(message.message) : new ProcessFailedError(`the query failed in its worker: ${message.message}`));
     release(worker);
   }
 
@@ -221,7 +215,7 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
     if (job) {
       clearTimeout(job.timer);
       logger.warn('query worker died during a query', { pid: worker.proc.pid, code, signal });
-      job.reject(new QueryWorkerError('the query ended its worker process (it crashed or ran out of memory); the worker was replaced'));
+      job.reject(new ProcessFailedError('the query ended its worker process (it crashed or ran out of memory); the worker was replaced'));
     } else if (wasStarting && !closed) {
       logger.error('query worker exited before it was ready', { code, signal });
     }

@@ -8,7 +8,7 @@
  * each WorkerRequest it answers one WorkerReply with the same id.
  */
 import { readFileSync } from 'node:fs';
-import { DomainError } from '../errors.ts';
+import { SqlError } from './guard.ts';
 import { createSandboxes, type QueryRequest, type SandboxesOptions, type SandboxResult, type SandboxSpec } from './sandbox.ts';
 
 export interface WorkerRequest extends QueryRequest {
@@ -26,7 +26,7 @@ export interface WorkerReady {
 
 export type WorkerReply =
   | { id: number; ok: true; result: SandboxResult }
-  | { id: number; ok: false; status: number; message: string };
+  | { id: number; ok: false; /** The query was refused or DuckDB rejected it (the caller's mistake). */ refused: boolean; message: string };
 
 export interface WorkerOptions extends SandboxesOptions {
   /** Memory this process may allocate beyond what it holds once started (MB). */
@@ -63,8 +63,7 @@ export function serveQueries(options: WorkerOptions): void {
     try {
       send({ id: request.id, ok: true, result: await sandboxes.run(request.key, request.spec, request) });
     } catch (err) {
-      const status = err instanceof DomainError ? err.status : 500;
-      send({ id: request.id, ok: false, status, message: err instanceof Error ? err.message : String(err) });
+      send({ id: request.id, ok: false, refused: err instanceof SqlError, message: err instanceof Error ? err.message : String(err) });
     }
   });
   // The channel closes when the server exits, even by SIGKILL: do not outlive it.
