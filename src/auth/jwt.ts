@@ -1,4 +1,5 @@
 import { hmac } from '@oslojs/crypto/hmac';
+import { constantTimeEqual } from '@oslojs/crypto/subtle';
 import { SHA256 } from '@oslojs/crypto/sha2';
 import {
   createJWTSignatureMessage,
@@ -40,13 +41,6 @@ export function signAccessToken(
   const payload = JSON.stringify(claims);
   const signature = hmac(SHA256, key, createJWTSignatureMessage(header, payload));
   return { token: encodeJWT(header, payload, signature), claims };
-}
-
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { requestId } from 'hono/request-id';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from 'hono/bun';
 import type { AppEnv } from '../context.ts';
@@ -73,24 +74,23 @@ export function plausibleOrigin(scheme: 'http' | 'https', host: string): string 
   }
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-
 /**
- * Per request: an id (taken from X-Request-Id when well-formed, else generated, and echoed
- * back), the client address, and one structured log line when done. Security headers are
- * set by securityHeaders (src/middleware/security-headers.ts).
+ * Per request: an id (hono's request-id middleware: X-Request-Id when well-formed, else
+ * generated, and echoed back), the client address, and one structured log line when
+ * done. Security headers are set by securityHeaders (src/middleware/security-headers.ts).
  */
 export function requestContext({ logger, trustProxy = false }: RequestContextOptions): MiddlewareHandler<AppEnv> {
+  const assignId = requestId({ limitLength: 64 });
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    c.set('requestId', requestId);
-    c.set('clientIp', clientAddress(c, trustProxy));
-    await next();
-    c.res.headers.set('x-request-id', requestId);
+    await assignId(c, async () => {
+      c.set('clientIp', clientAddress(c, trustProxy));
+      await next();
+    });
+    // Error pages are built as fresh Responses, which drop headers set through c.header().
+    c.res.headers.set('x-request-id', c.get('requestId'));
     logger.info('request', {
-      request_id: requestId,
+      request_id: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       route: c.req.routePath,
