@@ -21,7 +21,7 @@ import { createHomeRouter } from './web/home.tsx';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
-import { createDataRouter } from './api/data.ts';
+import { createManifestRouter } from './api/manifest.ts';
 import { createQueryRouter } from './api/query.ts';
 import { createJobsRouter } from './api/jobs.ts';
 
@@ -65,7 +65,7 @@ export function createApp({ deps, services }: Runtime) {
   app.route('/', createTablesRouter(deps, services.sync));
   app.route('/', createSyncRouter(deps, services.sync));
   app.route('/', createCatalogRouter(deps, services));
-  app.route('/', createDataRouter(deps, services));
+  app.route('/', createManifestRouter(deps, services));
   app.route('/', createQueryRouter(deps, services));
   app.route('/', createJobsRouter(services.jobs));
   mountDocs(app);

@@ -3,7 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { seedTable, testYaml } from './helpers/data.ts';
-import { ManifestSchema } from '../src/api/data.ts';
+import { ManifestSchema } from '../src/api/manifest.ts';
 
 /**
  * The serve path with real files: manifest → download (bytes hash to the manifest) →

@@ -86,7 +86,7 @@ function serve(c: Context<AppEnv>, hash: string, body: () => Response): Response
 }
 
 /** Manifest, table downloads and asset downloads: what `da sync` pulls. */
-export function createDataRouter(
+export function createManifestRouter(
   deps: AppDeps,
   plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService },
 ) {
