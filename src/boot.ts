@@ -8,6 +8,7 @@ import { createRepositories } from './repositories/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
+import { decoyHash } from './auth/passwords.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
@@ -67,6 +68,8 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   const repos = createRepositories(db);
   const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)) };
   await ensureFirstAdmin(deps);
+  // Made now, so the first sign-in with an unknown email is not slower than later ones.
+  await decoyHash(config.auth.password_hash);
 
   const events = createEventBus(logger);
   const sync = createSyncEngine(deps, { events });

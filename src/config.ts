@@ -86,6 +86,14 @@ export const ConfigSchema = z
         login_backoff_max_ms: z.number().int().positive().default(60_000),
         /** Largest request body accepted by /auth/* and the sign-in form, in bytes (checked before anything reads it). */
         max_body_bytes: z.number().int().positive().default(8 * 1024),
+        /** argon2id cost of new password hashes (existing hashes keep theirs). Lower only for tests. */
+        password_hash: z
+          .object({
+            memory_kib: z.number().int().min(64).default(65536),
+            time_cost: z.number().int().min(1).default(2),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -4,7 +4,7 @@ import type { User } from '../repositories/users.ts';
 import type { OneTimeKind } from '../repositories/tokens.ts';
 import { signAccessToken } from './jwt.ts';
 import { PAT_PREFIX } from './middleware.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './roles.ts';
 import { generateSecret, hashSecret, newId } from './secrets.ts';
 
@@ -14,12 +14,6 @@ export interface IssuedToken {
   expires_in: number;
   user: { id: string; email: string; role: Role; name: string | null };
 }
-
-// Verifying against a fixed hash when the account is unknown keeps the timing of both
-// answers alike, so the response time does not reveal which emails exist. It is a constant
-// (argon2id at Bun's defaults, like every stored hash) so that even the first such answer
-// does not pay for hashing on top of verifying.
-const DECOY_HASH = '$argon2id$v=19$m=65536,t=2,p=1$UzORqBWtYi+yApukJ9ZMHQ7oblEttXrVPYnoa+X+aK8$1UTLiceeHoeIvVhZxso5pcuS1mKrWBkeDwsoNPz/yjA';
 
 /** A user whose password was just checked, with the token generation read together with it. */
 export type SignedInUser = User & { token_generation: number };
@@ -32,7 +26,7 @@ export type SignedInUser = User & { token_generation: number };
 export async function verifyLogin(deps: AppDeps, email: string, password: string): Promise<SignedInUser> {
   const user = await deps.repos.users.findByEmailWithSecret(email);
   if (!user?.password_hash) {
-    await verifyPassword(password, DECOY_HASH);
+    await verifyPassword(password, await decoyHash(deps.config.auth.password_hash));
     throw new UnauthorizedError('invalid email or password');
   }
   const ok = await verifyPassword(password, user.password_hash);
@@ -75,7 +69,7 @@ export async function createUser(deps: AppDeps, input: NewUser): Promise<{ user:
   const email = input.email.trim().toLowerCase();
   if (await deps.repos.users.findByEmail(email)) throw new ConflictError(`a user with email ${email} already exists`);
   const id = newId();
-  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  const passwordHash = input.password ? await hashPassword(input.password, deps.config.auth.password_hash) : null;
   let user: User;
   try {
     user = await deps.repos.users.create({ id, email, name: input.name ?? null, role: input.role, passwordHash });
@@ -103,7 +97,7 @@ export async function setPasswordWithToken(deps: AppDeps, token: string, kind: '
   if (!user || !user.active) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
   // Setting a password ends every access token and web session signed before (the users
   // repository bumps the token generation); only the token issued below is valid.
-  const tokenGeneration = await deps.repos.users.setPassword(userId, await hashPassword(password));
+  const tokenGeneration = await deps.repos.users.setPassword(userId, await hashPassword(password, deps.config.auth.password_hash));
   // A reset ends every personal access token too: whoever knew the old password may hold one.
   if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(userId);
   return issueToken(deps, { ...user, token_generation: tokenGeneration });

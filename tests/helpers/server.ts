@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { websocket } from 'hono/bun';
@@ -32,6 +32,14 @@ export interface TestServer {
 
 let seq = 0;
 
+function readConfigText(file: string | undefined): string {
+  try {
+    return file ? readFileSync(file, 'utf8') : '';
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Starts the real app on an ephemeral loopback port with a fresh data directory.
  * `env` is what the server would read from its environment (e.g. DA_CONFIG); `yaml` is an
@@ -56,6 +64,8 @@ export async function startTestServer(
     ...env,
     DA_CONFIG: configFile,
   });
+  // Tests hash many passwords: a cheap argon2id cost unless the test sets its own.
+  if (!readConfigText(configFile).includes('password_hash')) config.auth.password_hash = { memory_kib: 256, time_cost: 1 };
   const runtime = await bootstrap(config, silentLogger);
   const { deps, services } = runtime;
   const app = createApp(runtime);
