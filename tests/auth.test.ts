@@ -129,8 +129,12 @@ describe('personal access tokens', () => {
     expect(me.status).toBe(200);
     expect((await me.json()).via).toBe('pat');
 
-    await Bun.sleep(50);
-    const list = (await (await server.fetch('/api/tokens', { token: user.token })).json()) as { items: Array<Record<string, unknown>> };
+    // The last use is recorded in the background: poll for it, with a deadline.
+    let list: { items: Array<Record<string, unknown>> } = { items: [] };
+    for (const deadline = Date.now() + 5000; Date.now() < deadline; await Bun.sleep(10)) {
+      list = (await (await server.fetch('/api/tokens', { token: user.token })).json()) as typeof list;
+      if (list.items.find((t) => t.id === pat.id)?.last_used_at) break;
+    }
     const listed = list.items.find((t) => t.id === pat.id)!;
     expect(listed.last_used_at).not.toBeNull();
     expect(JSON.stringify(list)).not.toContain(pat.token);
