@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
 import { createDaSandbox, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
 import { putServerTable, setDatasetAccess } from './helpers/cli-data.ts';
-import { freePort, spawnServer, type SpawnedServer } from './helpers/spawn.ts';
+import { spawnServer, type SpawnedServer } from './helpers/spawn.ts';
 import { errorLines } from '../cli/commands/sync.ts';
 
 /**
@@ -131,7 +131,7 @@ describe('a server restarted in the middle of a sync', () => {
   let dataDir: string;
   let port: number;
   let token: string;
-  let live: SpawnedServer | undefined;
+  let live: SpawnedServer;
   let da: DaSandbox;
   const tables = ['t1', 't2', 't3', 't4'];
 
@@ -143,7 +143,9 @@ describe('a server restarted in the middle of a sync', () => {
     await setDatasetAccess(seed, analyst.id, 'big', 'read');
     token = analyst.token;
     await seed.stop();
-    port = await freePort();
+    // The OS picks the port; the restart below binds the same one again.
+    live = await spawnServer({ ...serverEnv(), PORT: '0' });
+    port = Number(new URL(live.url).port);
     da = createDaSandbox({ DA_SERVER: `http://127.0.0.1:${port}`, DA_TOKEN: token, DA_SYNC_BACKOFF_MS: '20' });
   });
 
@@ -159,7 +161,6 @@ describe('a server restarted in the middle of a sync', () => {
   const serverEnv = () => ({ DA_DATA_DIR: dataDir, DA_CONFIG: join(dataDir, 'instance.test.yaml'), DA_ADMIN_EMAIL: ADMIN_EMAIL, DA_ADMIN_PASSWORD: ADMIN_PASSWORD, PORT: String(port) });
 
   test('the sync keeps trying while the server is down and finishes every table once it is back', async () => {
-    live = await spawnServer(serverEnv());
     const child = da.spawn(['sync', '--json', '--concurrency', '1']);
     const parquetDir = join(da.workspace, 'server', 'parquet', 'big');
     const listed = () => (existsSync(parquetDir) ? readdirSync(parquetDir) : []);

@@ -1,20 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dir, '..', '..');
-
-/** A free loopback port (bound and released, then handed to a child process). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 export interface SpawnedServer {
   url: string;
@@ -24,34 +11,40 @@ export interface SpawnedServer {
   exited: Promise<number | string>;
 }
 
-/** Runs `bun src/server.ts` as a separate process, as production does, and waits for health. */
+/**
+ * Runs `bun src/server.ts` as a separate process, as production does. Without PORT in
+ * `env` the server binds port 0 and its log line names the port the OS gave it (pass that
+ * PORT again to restart a server at the same address). With `waitHealthy`, resolves once
+ * /api/health answers.
+ */
 export async function spawnServer(env: Record<string, string>, { waitHealthy = true } = {}): Promise<SpawnedServer> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['src/server.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DA_LOG_FORMAT: 'json', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DA_LOG_FORMAT: 'json', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const url = `http://127.0.0.1:${port}`;
-  if (waitHealthy) {
-    const deadline = Date.now() + 30_000;
-    let ready = false;
-    while (!ready && Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`server exited early: ${out}`);
-      try {
-        ready = (await fetch(`${url}/api/health`)).ok;
-      } catch {
-        await Bun.sleep(100);
-      }
-    }
-    if (!ready) {
+  const server: SpawnedServer = { url: '', child, output: () => out, exited };
+  if (!waitHealthy) return server;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early: ${out}`);
+    if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`server did not become healthy: ${out}`);
     }
+    const port = /"msg":"da server listening".*?"url":"http:\/\/[^"]*?:(\d+)"/.exec(out)?.[1];
+    if (port) {
+      server.url = `http://127.0.0.1:${port}`;
+      try {
+        if ((await fetch(`${server.url}/api/health`)).ok) return server;
+      } catch {
+        // Listening is logged just before the first request can be served.
+      }
+    }
+    await Bun.sleep(20);
   }
-  return { url, child, output: () => out, exited };
 }

@@ -1,48 +1,28 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { spawn, type Subprocess } from 'bun';
+import { join } from 'node:path';
 import { copyFixtures } from '../helpers/fixtures.ts';
+import { spawnServer, type SpawnedServer } from '../helpers/spawn.ts';
 import { startKeboolaStandIn, type KeboolaStandIn } from '../stand-ins/keboola.ts';
 import { sha256File } from '../../src/sync/files.ts';
 import { openScratchDb } from '../../src/connectors/duck.ts';
 
-const ROOT = resolve(import.meta.dir, '../..');
 const EMAIL = 'crash-admin@example.com';
 const PASSWORD = 'crash-admin-password';
 
 let fx: ReturnType<typeof copyFixtures>;
 let kbc: KeboolaStandIn;
 let dataDir: string;
-let port: number;
-let child: Subprocess | undefined;
+let live: SpawnedServer | undefined;
 let releaseHold: () => void = () => {};
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const p = probe.port!;
-  probe.stop(true);
-  return p;
-}
-
+/** Starts the server as production does (a port of the OS's choosing) and signs in. */
 async function startServer(): Promise<string> {
-  child = spawn(['bun', 'src/server.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env, DA_DATA_DIR: dataDir, PORT: String(port), DA_CONFIG: fx.configPath, DA_ADMIN_EMAIL: EMAIL,
-      DA_ADMIN_PASSWORD: PASSWORD, KBC_TOKEN: kbc.token, DA_LOG_FORMAT: 'json',
-    },
-    stdout: 'ignore',
-    stderr: 'ignore',
+  live = await spawnServer({
+    DA_DATA_DIR: dataDir, DA_CONFIG: fx.configPath, DA_ADMIN_EMAIL: EMAIL, DA_ADMIN_PASSWORD: PASSWORD, KBC_TOKEN: kbc.token,
   });
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/api/health`)).ok) break;
-    } catch {}
-    await Bun.sleep(50);
-  }
-  const res = await fetch(`http://127.0.0.1:${port}/auth/token`, {
+  const res = await fetch(`${live.url}/auth/token`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: EMAIL, password: PASSWORD }),
   });
   expect(res.status).toBe(200);
@@ -50,14 +30,14 @@ async function startServer(): Promise<string> {
 }
 
 const api = (token: string, path: string, method = 'GET') =>
-  fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  fetch(`${live!.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
 
 async function waitForJob(token: string, id: string) {
-  for (;;) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await Bun.sleep(50)) {
     const job = (await (await api(token, `/api/sync/jobs/${id}`)).json()) as { status: string; error: string | null };
     if (job.status === 'succeeded' || job.status === 'failed') return job;
-    await Bun.sleep(50);
   }
+  throw new Error(`sync job ${id} did not finish within 30 s`);
 }
 
 function tempEntries(): string[] {
@@ -86,11 +66,10 @@ beforeAll(() => {
   // Only sales and crm: hr is left out to keep the test short.
   writeFileSync(fx.configPath, readFileSync(fx.configPath, 'utf8').replace(/  hr:\n( {4,}.*\n)*/, ''));
   dataDir = mkdtempSync(join(tmpdir(), 'da-crash-'));
-  port = freePort();
 });
 afterAll(() => {
   releaseHold();
-  child?.kill('SIGKILL');
+  live?.child.kill('SIGKILL');
   kbc.stop();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(fx.dir, { recursive: true, force: true });
@@ -118,8 +97,8 @@ test('a server killed with SIGKILL during a sync leaves no partial file and a co
   const second = (await (await api(token, '/api/sync/trigger', 'POST')).json()) as { job_id: string };
   await holding;
   expect(tempEntries().length).toBeGreaterThan(0);
-  child!.kill('SIGKILL');
-  await child!.exited;
+  live!.child.kill('SIGKILL');
+  await live!.exited;
   kbc.onSlice = undefined;
   releaseHold();
 
@@ -147,6 +126,6 @@ test('a server killed with SIGKILL during a sync leaves no partial file and a co
   const { items } = (await (await api(token, '/api/tables')).json()) as { items: Array<{ id: string; sync: { rows: number } }> };
   expect(items.find((t) => t.id === 'crm.events')!.sync.rows).toBe(2);
   expect(items.find((t) => t.id === 'sales.orders')!.sync.rows).toBe(2001);
-  child!.kill('SIGTERM');
-  await child!.exited;
+  live!.child.kill('SIGTERM');
+  await live!.exited;
 }, 60_000);
