@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -82,8 +82,13 @@ describe('one analyst cannot take the server down', () => {
       await Bun.sleep(10);
       victim = pool.workers().find((w) => w.state === 'busy')?.pid;
     }
+    // What a spilling query leaves behind; the worker cannot remove it once killed.
+    const spill = join(server.dataDir, 'tmp', 'query', `${victim}-99`);
+    mkdirSync(spill, { recursive: true });
+    writeFileSync(join(spill, 'duckdb_temp_block-1.block'), 'x');
     process.kill(victim, 'SIGKILL');
     const died = await running;
+    expect(existsSync(spill)).toBe(false);
     expect(died.status).toBe(500);
     expect(died.body.detail).toContain('ended its worker process');
     const next = await query(analyst.token, 'SELECT 42 AS answer');

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
@@ -205,10 +205,22 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
     release(worker);
   }
 
+  /** A killed worker cannot clean up: its sandboxes' spill files (`<pid>-<n>/`) go now. */
+  function removeSpillFiles(pid: number) {
+    let names: string[];
+    try {
+      names = readdirSync(spillRoot);
+    } catch {
+      return;
+    }
+    for (const name of names) if (name.startsWith(`${pid}-`)) rmSync(join(spillRoot, name), { recursive: true, force: true });
+  }
+
   function onExit(worker: Worker, code: number | null, signal: number | string | null) {
     const wasStarting = worker.state === 'starting';
     worker.state = 'dead';
     workers.delete(worker);
+    removeSpillFiles(worker.proc.pid);
     worker.failStart(new ServiceUnavailableError('a query worker could not be started', 5));
     const job = worker.job;
     worker.job = undefined;
