@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './context.ts';
@@ -7,7 +8,7 @@ import { authenticate } from './auth/middleware.ts';
 import { auditTrail } from './middleware/audit.ts';
 import { requestContext } from './middleware/request.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
-import { problem, problemFromError } from './api/problem.ts';
+import { logUnexpectedError, problem, problemFromError } from './api/problem.ts';
 import { mountDocs } from './api/docs.ts';
 import { createAuthRouter } from './api/auth.ts';
 import { createAuditRouter } from './api/audit.ts';
@@ -15,9 +16,9 @@ import { createHealthRouter } from './api/health.ts';
 import { createUsersRouter } from './api/users.ts';
 import { createUploadRouter } from './api/upload.ts';
 import { createCliRouter } from './api/cli.ts';
-import { createLoginRouter, signInFormTooLarge } from './web/login.tsx';
 import { pageStyleHashes } from './web/page-styles.tsx';
-import { createHomeRouter } from './web/home.tsx';
+import { createPageRouter, isMachinePath } from './web/router.ts';
+import { PAGES } from './web/pages.ts';
 import { createTablesRouter } from './api/tables.ts';
 import { createSyncRouter } from './api/sync.ts';
 import { createCatalogRouter } from './api/catalog.ts';
@@ -29,8 +30,11 @@ import { createJobsRouter } from './api/jobs.ts';
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
  * or serve it on an ephemeral port.
  */
-export function createApp({ deps, services }: Runtime) {
+export function createApp(runtime: Runtime) {
+  const { deps, services } = runtime;
   const app = new OpenAPIHono<AppEnv>();
+  // The web pages (src/web/pages.ts), and the HTML error pages of every path outside the API.
+  const pages = createPageRouter(runtime, PAGES);
 
   const { server, auth } = deps.config;
   app.use('*', requestContext({ logger: deps.logger, trustProxy: server.trust_proxy }));
@@ -39,13 +43,15 @@ export function createApp({ deps, services }: Runtime) {
   // general limit, which would buffer a body without Content-Length up to its own size).
   const signInLimit = { maxSize: auth.max_body_bytes };
   app.use('/auth/*', bodyLimit({ ...signInLimit, onError: (c) => problem(c, 413, `request body is larger than ${auth.max_body_bytes} bytes`) }));
+  const signInFormTooLarge = (c: Context<AppEnv>) => pages.errorPage(c, 413, 'The sign-in form sent more data than a sign-in needs.');
   app.use('/login', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
   app.use('/login/*', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
+  const tooLarge = `request body is larger than ${deps.config.server.max_body_bytes} bytes`;
   app.use(
     '*',
     bodyLimit({
       maxSize: deps.config.server.max_body_bytes,
-      onError: (c) => problem(c, 413, `request body is larger than ${deps.config.server.max_body_bytes} bytes`),
+      onError: (c) => (isMachinePath(c.req.path) ? problem(c, 413, tooLarge) : pages.errorPage(c, 413, `The ${tooLarge}.`)),
     }),
   );
   app.use('*', authenticate(deps));
@@ -59,8 +65,7 @@ export function createApp({ deps, services }: Runtime) {
   app.route('/', createUsersRouter(deps));
   app.route('/', createUploadRouter(deps));
   app.route('/', createCliRouter(deps));
-  app.route('/', createLoginRouter(deps));
-  app.route('/', createHomeRouter(deps, services));
+  app.route('/', pages.routes);
   app.route('/', createAuditRouter(deps));
   app.route('/', createTablesRouter(deps, services.sync));
   app.route('/', createSyncRouter(deps, services.sync));
@@ -70,20 +75,17 @@ export function createApp({ deps, services }: Runtime) {
   app.route('/', createJobsRouter(services.jobs));
   mountDocs(app);
 
-  app.notFound((c) => problem(c, 404, `no route for ${c.req.method} ${c.req.path}`));
+  // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.
+  app.notFound((c) => (isMachinePath(c.req.path) ? problem(c, 404, `no route for ${c.req.method} ${c.req.path}`) : pages.notFound(c)));
   app.onError((err, c) => {
+    if (!isMachinePath(c.req.path)) return pages.onError(err, c);
     const mapped = problemFromError(c, err);
     if (mapped) return mapped;
     if (err instanceof HTTPException && err.status < 500) {
       // e.g. the validator's "Malformed JSON in request body"
       return problem(c, err.status, err.message || 'bad request');
     }
-    deps.logger.error('unhandled error', {
-      request_id: c.get('requestId'),
-      path: c.req.path,
-      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    });
-    return problem(c, 500, `internal error; quote request id ${c.get('requestId')} to your administrator`);
+    return problem(c, 500, logUnexpectedError(deps.logger, c, err));
   });
   return app;
 }

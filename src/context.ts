@@ -40,6 +40,8 @@ export interface AppVariables {
   user: AuthUser | undefined;
   /** Why a presented credential was rejected, kept for the 401 detail. */
   authError: string | undefined;
+  /** The CSRF token of this response's forms, once made (src/web/csrf.ts). */
+  csrfToken: string | undefined;
 }
 
 export interface AppEnv {

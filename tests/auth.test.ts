@@ -4,6 +4,7 @@ import { signAccessToken, signingKey } from '../src/auth/jwt.ts';
 import { ProblemSchema } from '../src/api/problem.ts';
 import { TokenResponseSchema } from '../src/api/auth.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
+import { formToken } from './helpers/web.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -203,11 +204,12 @@ describe('rate limits', () => {
     const limited = await startTestServer({}, { yaml: 'auth:\n  login_rate_limit: 3\n' });
     try {
       const viaApi = () => limited.fetch('/auth/token', { method: 'POST', json: { email: 'victim@example.com', password: 'guess' } });
+      const { token, cookie } = await formToken(limited);
       const viaForm = () =>
         fetch(`${limited.url}/login`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: limited.url },
-          body: new URLSearchParams({ email: 'victim@example.com', password: 'guess' }),
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: limited.url, cookie },
+          body: new URLSearchParams({ email: 'victim@example.com', password: 'guess', _csrf: token }),
         });
       const statuses = [(await viaApi()).status, (await viaForm()).status, (await viaApi()).status, (await viaForm()).status];
       expect(statuses).toEqual([401, 401, 401, 429]);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { createDaSandbox, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
+import { formToken } from './helpers/web.ts';
 
 let server: TestServer;
 let browser: BrowserContext;
@@ -104,11 +105,12 @@ describe('da login through the browser', () => {
     await page.close();
     // A direct form post with a foreign redirect creates no token and redirects nowhere.
     const user = await server.createUser('viewer');
+    const { token, cookie } = await formToken(server);
     const res = await fetch(`${server.url}/login`, {
       method: 'POST',
       redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
-      body: new URLSearchParams({ email: user.email, password: user.password, cli_redirect: 'http://evil.example.com:80/cb', state: 'abcdefghijklmnopqrstu', challenge: 'c'.repeat(43) }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, cookie },
+      body: new URLSearchParams({ email: user.email, password: user.password, cli_redirect: 'http://evil.example.com:80/cb', state: 'abcdefghijklmnopqrstu', challenge: 'c'.repeat(43), _csrf: token }),
     });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { ProblemSchema } from '../src/api/problem.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { formToken } from './helpers/web.ts';
 
 /**
  * Behind a trusted proxy the client address is the last X-Forwarded-For entry (the one the
@@ -35,10 +36,11 @@ describe('sign-in limits', () => {
     ProblemSchema.parse(await blocked.json());
     // …while the real user, from their own address, gets in (also through the web form).
     expect((await signIn(server, '198.51.100.7', victim.email, victim.password)).status).toBe(200);
+    const { token, cookie } = await formToken(server, { headers: { 'x-forwarded-for': '198.51.100.8' } });
     const form = await fetch(`${server.url}/login`, {
       method: 'POST', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': '198.51.100.8' },
-      body: new URLSearchParams({ email: victim.email, password: victim.password }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url, 'x-forwarded-for': '198.51.100.8', cookie },
+      body: new URLSearchParams({ email: victim.email, password: victim.password, _csrf: token }),
     });
     expect(form.status).toBe(302);
   });

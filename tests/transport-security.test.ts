@@ -4,6 +4,7 @@ import { ProblemSchema } from '../src/api/problem.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { testYaml } from './helpers/data.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
+import { formToken } from './helpers/web.ts';
 
 let plain: TestServer; // trust_proxy off: X-Forwarded-* are ignored
 let proxied: TestServer; // behind a trusted TLS-terminating proxy
@@ -24,10 +25,11 @@ describe('session cookie', () => {
     return res.headers.get('set-cookie')!;
   };
   const formCookieOf = async (server: TestServer, headers: Record<string, string>) => {
+    const { token, cookie } = await formToken(server, { headers });
     const res = await fetch(`${server.url}/login`, {
       method: 'POST', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', ...headers },
-      body: new URLSearchParams({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', cookie, ...headers },
+      body: new URLSearchParams({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, _csrf: token }),
     });
     expect(res.status).toBe(302);
     return res.headers.get('set-cookie')!;
@@ -37,9 +39,11 @@ describe('session cookie', () => {
     expect(await cookieOf(proxied, HTTPS)).toContain('Secure');
     expect(await formCookieOf(proxied, HTTPS)).toContain('Secure');
     const cookie = (await cookieOf(proxied, HTTPS)).split(';')[0]!;
+    const { token } = await formToken(proxied, { cookie, headers: HTTPS });
     const out = await fetch(`${proxied.url}/logout`, {
       method: 'POST', redirect: 'manual',
       headers: { cookie, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded', ...HTTPS },
+      body: new URLSearchParams({ _csrf: token }),
     });
     expect(out.status).toBe(302);
     expect(out.headers.get('set-cookie')).toContain('Secure');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { launchBrowser } from './helpers/browser.ts';
 import { seedTable, testYaml } from './helpers/data.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { formToken } from './helpers/web.ts';
 
 let server: TestServer;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
@@ -63,10 +64,13 @@ test('signing out revokes the session token, and a cross-site sign-out form is r
   const login = await server.fetch('/auth/token', { method: 'POST', json: { email: viewer.email, password: viewer.password, cookie: true } });
   const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
   const token = cookie.split('=')[1]!;
+  // The form's CSRF token, as the page with the sign-out button holds it.
+  const form = new URLSearchParams({ _csrf: (await formToken(server, { cookie, path: '/' })).token });
 
   const cross = await fetch(`${server.url}/logout`, {
     method: 'POST', redirect: 'manual',
     headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
   });
   expect(cross.status).toBe(403);
   expect((await server.fetch('/api/me', { token })).status).toBe(200);
@@ -74,6 +78,7 @@ test('signing out revokes the session token, and a cross-site sign-out form is r
   const same = await fetch(`${server.url}/logout`, {
     method: 'POST', redirect: 'manual',
     headers: { cookie, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+    body: form,
   });
   expect(same.status).toBe(302);
   expect(same.headers.get('location')).toBe('/login');

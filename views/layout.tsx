@@ -1,42 +1,64 @@
 import type { Child } from 'hono/jsx';
 
-/** The document around every page: head (title, styles) and body. */
-export function Page({ children, title, css }: { children?: Child; title: string; css: string }) {
+/** Name of the hidden form field that carries the CSRF token (checked by src/web/csrf.ts). */
+export const CSRF_FIELD = '_csrf';
+
+/** The hidden CSRF field every form that changes something carries. */
+export function CsrfField({ token }: { token: string }) {
+  return <input type="hidden" name={CSRF_FIELD} value={token} />;
+}
+
+// The one stylesheet of every page. Its sha256 is allowed by the Content-Security-Policy
+// (src/web/page-styles.tsx); no other inline style applies. No `>` in it: it would be escaped.
+const CSS = `body{font-family:system-ui,sans-serif;padding:0 1rem;color:#222;max-width:60rem;margin:2rem auto}
+body.narrow{max-width:28rem;margin:4rem auto}
+.note{color:#555;font-size:.9rem}.error{color:#b00020}
+header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5rem}
+header form{display:inline}pre{background:#f4f4f4;padding:.8rem;overflow-x:auto}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eee}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+form.stacked label{display:block;margin:.8rem 0 .2rem}form.stacked input{width:100%;padding:.5rem;box-sizing:border-box}
+form.stacked button{margin-top:1rem;padding:.6rem 1.2rem}`;
+
+export interface LayoutProps {
+  children?: Child;
+  /** Shown as `<title> · da`. */
+  title?: string;
+  /** A narrow column without the header: the sign-in pages. */
+  narrow?: boolean;
+  /** The signed-in user, shown in the header with a sign-out button. */
+  user?: { email: string; role: string };
+  /** CSRF token of the sign-out form (with `user`). */
+  csrf?: string;
+}
+
+/** The one document frame of every page: head (title, stylesheet), header with the user, content. */
+export function Layout({ children, title, narrow, user, csrf }: LayoutProps) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{title} · da</title>
-        <style>{`body{font-family:system-ui,sans-serif;padding:0 1rem;color:#222}.note{color:#555;font-size:.9rem}.error{color:#b00020}\n${css}`}</style>
+        <title>{title ? `${title} · da` : 'da'}</title>
+        <style>{CSS}</style>
       </head>
-      <body>{children}</body>
+      <body class={narrow ? 'narrow' : undefined}>
+        {narrow ? null : (
+          <header>
+            <strong>da</strong>
+            {user ? (
+              <span>
+                <span data-testid="whoami">{user.email}</span> ({user.role}){' '}
+                <form method="post" action="/logout">
+                  {csrf ? <CsrfField token={csrf} /> : null}
+                  <button type="submit">Sign out</button>
+                </form>
+              </span>
+            ) : null}
+          </header>
+        )}
+        {children}
+      </body>
     </html>
-  );
-}
-
-const APP_CSS = `body{max-width:60rem;margin:2rem auto}
-header{display:flex;justify-content:space-between;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5rem}
-header form{display:inline}pre{background:#f4f4f4;padding:.8rem;overflow-x:auto}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eee}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}`;
-
-/** The frame of the signed-in pages: header with the user and a sign-out button. */
-export function AppLayout({ children, title, user }: { children?: Child; title?: string; user?: { email: string; role: string } }) {
-  return (
-    <Page title={title ?? 'da'} css={APP_CSS}>
-      <header>
-        <strong>da</strong>
-        {user ? (
-          <span>
-            <span data-testid="whoami">{user.email}</span> ({user.role}){' '}
-            <form method="post" action="/logout">
-              <button type="submit">Sign out</button>
-            </form>
-          </span>
-        ) : null}
-      </header>
-      {children}
-    </Page>
   );
 }

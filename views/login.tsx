@@ -1,18 +1,7 @@
-import type { Child } from 'hono/jsx';
-import { Page } from './layout.tsx';
+import { CsrfField } from './layout.tsx';
 
-const LOGIN_CSS = `body{max-width:28rem;margin:4rem auto}
-label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.6rem 1.2rem}`;
-
-/** The page frame of the sign-in pages. */
-export function LoginLayout({ children, title }: { children?: Child; title?: string }) {
-  return (
-    <Page title={title ?? 'Sign in'} css={LOGIN_CSS}>
-      {children}
-    </Page>
-  );
-}
+/** How the sign-in pages sit in the layout: `c.render(<LoginPage … />, SIGN_IN_FRAME)`. */
+export const SIGN_IN_FRAME = { title: 'Sign in', narrow: true };
 
 /** Where the CLI waits, carried through the form. */
 export interface CliTarget {
@@ -35,15 +24,20 @@ function CliFields({ cli }: { cli?: CliTarget }) {
   );
 }
 
-/** Email and password form; with `cli`, signing in hands a token to the waiting `da login`. */
-export function LoginPage({ cli, error, email }: { cli?: CliTarget; error?: string; email?: string }) {
+/**
+ * Email and password form; with `cli`, signing in hands a token to the waiting `da login`,
+ * else it goes on to `next` (a path on this server, already checked) or the start page.
+ */
+export function LoginPage({ cli, error, email, next, csrf }: { cli?: CliTarget; error?: string; email?: string; next?: string; csrf: string }) {
   return (
     <main>
       <h1>Sign in to da</h1>
       {cli ? <p class="note">After you sign in, the <code>da</code> command line on {cli.host || 'your computer'} receives a personal access token.</p> : null}
       {error ? <p class="error" role="alert">{error}</p> : null}
-      <form method="post" action="/login">
+      <form method="post" action="/login" class="stacked">
+        <CsrfField token={csrf} />
         <CliFields cli={cli} />
+        {next ? <input type="hidden" name="next" value={next} /> : null}
         <label for="email">Email</label>
         <input id="email" name="email" type="email" autocomplete="username" required value={email ?? ''} />
         <label for="password">Password</label>
@@ -55,14 +49,15 @@ export function LoginPage({ cli, error, email }: { cli?: CliTarget; error?: stri
 }
 
 /** Already signed in (any provider): confirm handing a token to the CLI. */
-export function AuthorizeCliPage({ cli, email }: { cli: CliTarget; email: string }) {
+export function AuthorizeCliPage({ cli, email, csrf }: { cli: CliTarget; email: string; csrf: string }) {
   return (
     <main>
       <h1>Authorize da</h1>
       <p>
         Signed in as <strong>{email}</strong>. Give the <code>da</code> command line on {cli.host || 'this computer'} a personal access token?
       </p>
-      <form method="post" action="/login/cli">
+      <form method="post" action="/login/cli" class="stacked">
+        <CsrfField token={csrf} />
         <CliFields cli={cli} />
         <button type="submit">Authorize da</button>
       </form>

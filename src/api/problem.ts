@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { Logger } from '../log.ts';
 import { z } from '@hono/zod-openapi';
 import {
   BadRequestError, ConflictError, DomainError, ForbiddenError, NotFoundError, PayloadTooLargeError, ProcessFailedError,
@@ -88,6 +89,20 @@ export function problemFromError(c: Context, err: unknown): Response | undefined
   if (err instanceof RateLimitError || err instanceof ServiceUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
   if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
   return problem(c, status, err.message, { headers });
+}
+
+/**
+ * Logs an error no mapping knew (with its stack, for the operator) and returns the line the
+ * caller may see instead: a request id to quote, nothing of the error itself.
+ */
+export function logUnexpectedError(logger: Logger, c: Context, err: unknown): string {
+  const requestId = c.get('requestId');
+  logger.error('unhandled error', {
+    request_id: requestId,
+    path: c.req.path,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  return `internal error; quote request id ${requestId} to your administrator`;
 }
 
 /** zod issues → the `errors` list of a 422. */

@@ -84,7 +84,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * sent by browsers on their own, so they need no such check. The Origin is compared with
  * the host the request was sent to: `Host`, or `X-Forwarded-Host` only from a trusted proxy.
  */
-function sameOrigin(c: Context, trustProxy: boolean): boolean {
+export function sameOrigin(c: Context, trustProxy: boolean): boolean {
   const site = c.req.header('sec-fetch-site');
   if (site) return site === 'same-origin';
   const origin = c.req.header('origin');

@@ -1,14 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler } from 'hono';
-import { csrf } from 'hono/csrf';
-import { jsxRenderer } from 'hono/jsx-renderer';
+import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
 import { setSessionCookie } from '../auth/session-cookie.ts';
 import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
-import { createRouter, defineRoute } from '../api/router.ts';
-import { AuthorizeCliPage, LoginLayout, LoginPage, RefusedPage, type CliTarget } from '../../views/login.tsx';
+import { AuthorizeCliPage, LoginPage, RefusedPage, SIGN_IN_FRAME, type CliTarget } from '../../views/login.tsx';
+import { definePage, safeNext } from './router.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -28,33 +26,17 @@ export function parseCliRedirect(raw: string | undefined): URL | undefined {
   return url;
 }
 
-const CliQuery = z.object({
+const CliFields = {
   cli_redirect: z.string().max(300).optional(),
   state: z.string().max(200).optional(),
   challenge: z.string().max(100).optional(),
   host: z.string().max(200).optional(),
-  switch: z.string().max(5).optional(),
-});
-const LoginForm = CliQuery.extend({ email: z.string().max(254).optional(), password: z.string().max(1024).optional() });
-const formBody = <T extends z.ZodType>(schema: T) => ({
-  body: { required: true, content: { 'application/x-www-form-urlencoded': { schema } } },
-});
-const html = { 200: { description: 'HTML page' }, 302: { description: 'Redirect' }, 400: { description: 'Refused' } };
-
-const loginPage = defineRoute({
-  access: 'public', method: 'get', path: '/login', operationId: 'web.login.page', tags: ['web'], hide: true,
-  summary: 'Sign-in page (also the browser step of `da login`)', request: { query: CliQuery }, responses: html,
-});
-const loginSubmit = defineRoute({
-  access: 'public', method: 'post', path: '/login', operationId: 'web.login.submit', tags: ['web'], hide: true,
-  summary: 'Sign in with email and password from the form', request: formBody(LoginForm), responses: html,
-  extraMiddleware: [csrf()],
-});
-const authorizeCli = defineRoute({
-  access: 'viewer', method: 'post', path: '/login/cli', operationId: 'web.login.cli', tags: ['web'], hide: true,
-  summary: 'Signed in already: hand a personal access token to the waiting `da login`', request: formBody(CliQuery), responses: html,
-  extraMiddleware: [csrf()],
-});
+};
+/** Where to go after signing in (checked again by safeNext before use). */
+const next = z.string().max(2000).optional();
+const LoginQuery = z.object({ ...CliFields, next, switch: z.string().max(5).optional() });
+const LoginForm = z.object({ ...CliFields, next, email: z.string().max(254).optional(), password: z.string().max(1024).optional() });
+const CliForm = z.object(CliFields);
 
 type CliCheck = { cli?: CliTarget; refused?: string };
 
@@ -80,74 +62,73 @@ async function handOver(c: Context<AppEnv>, deps: AppDeps, userId: string, cli: 
   return c.redirect(target.toString(), 302);
 }
 
+/** A refused CLI hand-over (bad redirect target, missing state), 400. */
+function refusedPage(c: Context<AppEnv>, reason: string) {
+  c.status(400);
+  return c.render(<RefusedPage reason={reason} />, { ...SIGN_IN_FRAME, title: 'Request refused' });
+}
+
 /** The sign-in page again, answering 429 with Retry-After. */
-function tooManyAttempts(c: Context<AppEnv>, err: RateLimitError, cli?: CliTarget, email?: string) {
+function tooManyAttempts(c: Context<AppEnv>, err: RateLimitError, csrf: string, form: { cli?: CliTarget; email?: string; next?: string } = {}) {
   c.status(429);
   c.header('retry-after', String(err.retryAfterSeconds));
-  return c.render(<LoginPage cli={cli} email={email} error={`Too many attempts; try again in ${err.retryAfterSeconds} s.`} />);
+  return c.render(<LoginPage {...form} csrf={csrf} error={`Too many attempts; try again in ${err.retryAfterSeconds} s.`} />, SIGN_IN_FRAME);
 }
 
-/** An HTML page for a sign-in form post whose body is larger than auth.max_body_bytes. */
-export function signInFormTooLarge(c: Context) {
-  return c.html(
-    `<!DOCTYPE html>${<LoginLayout title="Request refused"><RefusedPage reason="The sign-in form sent more data than a sign-in needs." /></LoginLayout>}`,
-    413,
-  );
-}
-
-/** GET/POST /login and POST /login/cli: the web sign-in and the browser step of `da login`. */
-export function createLoginRouter(deps: AppDeps) {
-  const { auth, server } = deps.config;
-  const limits = loginLimits(auth);
-  const router = createRouter();
-  router.use('/login', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
-  router.use('/login/*', jsxRenderer(({ children }) => <LoginLayout>{children}</LoginLayout>, { docType: true }));
-  // Counted before the form is parsed or validated, like the API's sign-in routes.
-  const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
-    if (c.req.method === 'POST') {
-      try {
-        limits.hitAddress(c.get('clientIp'));
-      } catch (err) {
-        if (err instanceof RateLimitError) return tooManyAttempts(c, err) as never;
-        throw err;
-      }
+/** GET /login: the sign-in form (also the browser step of `da login`); POST /login: sign in with it. */
+export const loginPage = definePage({
+  path: '/login',
+  access: 'public',
+  query: LoginQuery,
+  form: LoginForm,
+  // Sign-in posts per address are counted before the form is parsed or its token checked,
+  // like the API's sign-in routes.
+  before(c, { deps, csrf }) {
+    if (c.req.method !== 'POST') return;
+    try {
+      loginLimits(deps.config.auth).hitAddress(c.get('clientIp'));
+    } catch (err) {
+      if (err instanceof RateLimitError) return tooManyAttempts(c, err, csrf);
+      throw err;
     }
-    await next();
-  };
-  router.use('/login', limitAddress);
+  },
+  async get(c, { query, user, csrf }) {
+    const { cli, refused } = checkCli(query);
+    if (refused) return refusedPage(c, refused);
+    if (cli && user && !query.switch) return c.render(<AuthorizeCliPage cli={cli} email={user.email} csrf={csrf} />, SIGN_IN_FRAME);
+    return c.render(<LoginPage cli={cli} next={safeNext(query.next)} csrf={csrf} />, SIGN_IN_FRAME);
+  },
+  async post(c, { deps, form, csrf }) {
+    const { cli, refused } = checkCli(form);
+    if (refused) return refusedPage(c, refused);
+    const email = form.email ?? '';
+    const next = safeNext(form.next);
+    let user;
+    try {
+      const attempt = loginLimits(deps.config.auth).attempt(c.get('clientIp'), email);
+      user = await verifyLogin(deps, email, form.password ?? '');
+      attempt.succeeded();
+    } catch (err) {
+      if (err instanceof RateLimitError) return tooManyAttempts(c, err, csrf, { cli, email, next });
+      if (!(err instanceof DomainError)) throw err;
+      c.status(401);
+      return c.render(<LoginPage cli={cli} email={email} next={next} csrf={csrf} error="Wrong email or password." />, SIGN_IN_FRAME);
+    }
+    const issued = await issueToken(deps, user);
+    setSessionCookie(c, deps.config.server.trust_proxy, issued.access_token, issued.expires_in);
+    if (cli) return handOver(c, deps, user.id, cli);
+    return c.redirect(next ?? '/', 302);
+  },
+});
 
-  return router
-    .openapi(loginPage, async (c) => {
-      const q = c.req.valid('query');
-      const { cli, refused } = checkCli(q);
-      if (refused) return (c.status(400), c.render(<RefusedPage reason={refused} />)) as never;
-      const user = c.get('user');
-      if (cli && user && !q.switch) return c.render(<AuthorizeCliPage cli={cli} email={user.email} />) as never;
-      return c.render(<LoginPage cli={cli} />) as never;
-    })
-    .openapi(loginSubmit, async (c) => {
-      const form = c.req.valid('form');
-      const { cli, refused } = checkCli(form);
-      if (refused) return (c.status(400), c.render(<RefusedPage reason={refused} />)) as never;
-      const email = form.email ?? '';
-      let user;
-      try {
-        const attempt = limits.attempt(c.get('clientIp'), email);
-        user = await verifyLogin(deps, email, form.password ?? '');
-        attempt.succeeded();
-      } catch (err) {
-        if (err instanceof RateLimitError) return tooManyAttempts(c, err, cli, email) as never;
-        if (!(err instanceof DomainError)) throw err;
-        return (c.status(401), c.render(<LoginPage cli={cli} email={email} error="Wrong email or password." />)) as never;
-      }
-      const issued = await issueToken(deps, user);
-      setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
-      if (cli) return handOver(c, deps, user.id, cli) as never;
-      return c.redirect('/', 302) as never;
-    })
-    .openapi(authorizeCli, async (c) => {
-      const { cli, refused } = checkCli(c.req.valid('form'));
-      if (!cli) return (c.status(400), c.render(<RefusedPage reason={refused ?? 'No da login is waiting.'} />)) as never;
-      return handOver(c, deps, c.get('user')!.id, cli) as never;
-    });
-}
+/** POST /login/cli: signed in already, hand a personal access token to the waiting `da login`. */
+export const authorizeCliAction = definePage({
+  path: '/login/cli',
+  access: 'viewer',
+  form: CliForm,
+  async post(c, { deps, form, user }) {
+    const { cli, refused } = checkCli(form);
+    if (!cli) return refusedPage(c, refused ?? 'No da login is waiting.');
+    return handOver(c, deps, user.id, cli);
+  },
+});

@@ -1,15 +1,14 @@
-import { AppLayout } from '../../views/layout.tsx';
-import { LoginLayout } from '../../views/login.tsx';
+import { Layout } from '../../views/layout.tsx';
 
 /**
- * CSP hashes (`sha256-…`) of the inline `<style>` of every page frame, taken from the
- * frames themselves when the server starts: the Content-Security-Policy allows exactly
- * these styles inline and no other (an injected `<style>` does not apply).
+ * CSP hashes (`sha256-…`) of the inline `<style>` of the page layout, taken from the layout
+ * itself when the server starts: the Content-Security-Policy allows exactly these styles
+ * inline and no other (an injected `<style>` does not apply).
  */
 export function pageStyleHashes(): string[] {
   const frames = [
-    String(<LoginLayout>{''}</LoginLayout>),
-    String(<AppLayout user={{ email: '', role: '' }}>{''}</AppLayout>),
+    String(<Layout narrow>{''}</Layout>),
+    String(<Layout user={{ email: '', role: '' }} csrf="">{''}</Layout>),
   ];
   const hashes = new Set<string>();
   for (const html of frames) {

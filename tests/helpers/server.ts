@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { websocket } from 'hono/bun';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { bootstrap, shutdown, type Runtime, type Services } from '../../src/boot.ts';
-import { createApp } from '../../src/app.ts';
+import { createApp, type App } from '../../src/app.ts';
 import type { AppDeps } from '../../src/context.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import type { Role } from '../../src/auth/roles.ts';
 
 export const ADMIN_EMAIL = 'admin@example.com';
@@ -43,11 +43,12 @@ function readConfigText(file: string | undefined): string {
 /**
  * Starts the real app on an ephemeral loopback port with a fresh data directory.
  * `env` is what the server would read from its environment (e.g. DA_CONFIG); `yaml` is an
- * instance.yaml to use instead (written into the data directory).
+ * instance.yaml to use instead (written into the data directory); `logger` receives the
+ * server's log (silent by default); `extend` adds routes (e.g. test pages) before it serves.
  */
 export async function startTestServer(
   env: Record<string, string | undefined> = {},
-  opts: { yaml?: string } = {},
+  opts: { yaml?: string; logger?: Logger; extend?: (app: App, runtime: Runtime) => void } = {},
 ): Promise<TestServer> {
   const dataDir = env.DA_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'da-test-'));
   // Tests sign in often from one address: unless a test sets its own, raise the login limits.
@@ -66,9 +67,10 @@ export async function startTestServer(
   });
   // Tests hash many passwords: a cheap argon2id cost unless the test sets its own.
   if (!readConfigText(configFile).includes('password_hash')) config.auth.password_hash = { memory_kib: 256, time_cost: 1 };
-  const runtime = await bootstrap(config, silentLogger);
+  const runtime = await bootstrap(config, opts.logger ?? silentLogger);
   const { deps, services } = runtime;
   const app = createApp(runtime);
+  opts.extend?.(app, runtime);
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch, websocket });
   const url = `http://127.0.0.1:${server.port}`;
 

@@ -1,0 +1,15 @@
+import type { AnyPage } from './router.ts';
+import { homePage, logoutAction } from './home.tsx';
+import { authorizeCliAction, loginPage } from './login.tsx';
+
+/**
+ * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
+ * and one line here; the page router gives it the layout, the role guard, the CSRF check
+ * and the error pages.
+ */
+export const PAGES: AnyPage[] = [
+  homePage,
+  logoutAction,
+  loginPage,
+  authorizeCliAction,
+];
