@@ -20,9 +20,22 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/** The posted text fields of a page form, without its CSRF token (files are left out). */
+function formFields(body: Record<string, unknown>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === '_csrf') continue;
+    if (typeof v === 'string') fields[k] = v;
+    else if (Array.isArray(v)) fields[k] = v.filter((x) => typeof x === 'string');
+  }
+  return fields;
+}
+
 /**
  * Writes every call under the given prefixes to the audit log, allowed or refused:
  * who, which operation, the resource, parameters with secrets redacted, status, duration.
+ * A web form post whose page names an action (`definePage({ action })`, registered in
+ * routeActions like the API's operationIds) is written the same way, with its form fields.
  */
 export function auditTrail(
   audit: AuditRepository,
@@ -30,24 +43,34 @@ export function auditTrail(
 ): MiddlewareHandler<AppEnv> {
   return async function auditMiddleware(c, next) {
     const path = c.req.path;
-    if (!prefixes.some((p) => path.startsWith(p))) return next();
+    const method = c.req.method;
+    const api = prefixes.some((p) => path.startsWith(p));
+    // Pages are read with GET and change things with POST: only a POST may be an audited page action.
+    if (!api && method !== 'POST') return next();
     const started = performance.now();
     await next();
+    const routed = routeActions.get(`${method} ${c.req.routePath}`);
+    if (!api && !routed) return;
     const status = c.res.status;
-    const method = c.req.method;
     let body: unknown;
     const type = c.req.header('content-type') ?? '';
     const length = Number(c.req.header('content-length') ?? 0);
     // A body refused as too large stays unread.
-    if (type.includes('application/json') && length <= MAX_AUDITED_BODY && status !== 413) {
-      body = await c.req.json().catch(() => undefined); // cached by the validator; parsed here when refused early
+    if (length <= MAX_AUDITED_BODY && status !== 413) {
+      if (type.includes('application/json')) {
+        body = await c.req.json().catch(() => undefined); // cached by the validator; parsed here when refused early
+      } else if (!api && (type.includes('application/x-www-form-urlencoded') || type.includes('multipart/form-data'))) {
+        const form = await c.req.parseBody().catch(() => undefined); // parsed already by the CSRF check
+        body = form ? formFields(form) : undefined;
+      }
     }
     const query = c.req.queries();
     const params = redactSecrets({
       ...(Object.keys(query).length ? { query: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.length === 1 ? v[0] : v])) } : {}),
       ...(body !== undefined ? { body } : {}),
+      ...(api ? {} : { via: 'web' }),
     });
-    const action = routeActions.get(`${method} ${c.req.routePath}`) ?? `${method} ${path}`;
+    const action = routed ?? `${method} ${path}`;
     const urgent = status >= 400 || !['GET', 'HEAD', 'OPTIONS'].includes(method);
     const written = audit.append({
       id: newId(),
