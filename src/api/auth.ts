@@ -5,16 +5,18 @@ import { currentUser } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
 import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
 import {
+  changePassword,
   createPersonalAccessToken,
   exchangeCliCode,
   issueToken,
   logout,
   revokePersonalAccessToken,
   setPasswordWithToken,
+  updateOwnProfile,
   verifyLogin,
 } from '../auth/service.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
-import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
+import { IdParamSchema, jsonBody, jsonResponse, RoleSchema, UserSchema } from './schemas.ts';
 
 export const TokenRequestSchema = z
   .object({
@@ -128,6 +130,40 @@ const meRoute = defineRoute({
   },
 });
 
+export const ProfileUpdateSchema = z
+  .object({ name: z.string().max(200).nullable().openapi({ description: 'Display name; null or blank for none' }) })
+  .openapi('ProfileUpdate');
+
+export const PasswordChangeSchema = z
+  .object({
+    current_password: z.string().min(1).max(1024),
+    new_password: z.string().min(8).max(1024),
+  })
+  .openapi('PasswordChange');
+
+const updateMeRoute = defineRoute({
+  access: 'viewer',
+  method: 'patch',
+  path: '/api/me',
+  operationId: 'me.update',
+  tags: ['auth'],
+  summary: 'Change your own display name',
+  request: jsonBody(ProfileUpdateSchema),
+  responses: { 200: jsonResponse(UserSchema, 'Updated') },
+});
+
+const changePasswordRoute = defineRoute({
+  access: 'viewer',
+  method: 'post',
+  path: '/api/me/password',
+  operationId: 'me.password',
+  tags: ['auth'],
+  summary:
+    'Change your own password (the current one is checked, and counted like a sign-in attempt); every earlier access token and web session ends, the token returned continues; personal access tokens stay',
+  request: jsonBody(PasswordChangeSchema),
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; a new access token') },
+});
+
 const listPatsRoute = defineRoute({
   access: 'viewer',
   method: 'get',
@@ -208,6 +244,13 @@ export function createAuthRouter(deps: AppDeps) {
     .openapi(meRoute, (c) => {
       const u = currentUser(c);
       return c.json({ id: u.id, email: u.email, name: u.name, role: u.role, via: u.via }, 200);
+    })
+    .openapi(updateMeRoute, async (c) => c.json(await updateOwnProfile(deps, currentUser(c), c.req.valid('json')), 200))
+    .openapi(changePasswordRoute, async (c) => {
+      const issued = await changePassword(deps, currentUser(c), c.req.valid('json'), c.get('clientIp'));
+      // A web session (cookie) continues with the new token; a bearer caller takes it from the body.
+      if (currentUser(c).via === 'cookie') setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
+      return c.json(issued, 200);
     })
     .openapi(listPatsRoute, async (c) => {
       const items = await deps.repos.tokens.listPats(currentUser(c).id);
