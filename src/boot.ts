@@ -14,6 +14,7 @@ import { createEventBus, type EventBus } from './events.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
 import { createManifestService, type ManifestService } from './sync/manifest.ts';
+import { createSyncSelections } from './sync/settings.ts';
 import { createQueryPool, type QueryPool } from './query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
 import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
@@ -85,7 +86,9 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     access,
     catalog,
     docs,
-    manifest: createManifestService(access, catalog, docs),
+    manifest: createManifestService(access, catalog, docs, {
+      selections: createSyncSelections(repos.permissions, repos.changes.permissions),
+    }),
     snapshots: createSystemSnapshots(repos.systemSnapshots, snapshotDir(config.dataDir)),
     queryPool: createQueryPool({
       dataDir: config.dataDir,

@@ -3,6 +3,7 @@ import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { hasRole, mayManageUser } from '../auth/roles.ts';
 import { createUser, issueOneTimeToken } from '../auth/service.ts';
+import { saveSyncSettings } from '../sync/settings.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, NameSchema, RoleSchema, UserSchema } from './schemas.ts';
@@ -183,7 +184,7 @@ export function createUsersRouter(deps: AppDeps) {
     .openapi(putSettings, async (c) => {
       const { id } = c.req.valid('param');
       await mustExist(id);
-      await permissions.putSyncSettings(id, c.req.valid('json').items);
+      await saveSyncSettings(permissions, id, c.req.valid('json').items);
       return c.json({ items: await permissions.listSyncSettings(id) }, 200);
     })
     .openapi(listPermissions, async (c) => {

@@ -16,14 +16,14 @@ import { createUsersRepository } from './users.ts';
 
 /** Every repository over one state database. */
 export function createRepositories(db: SystemDb) {
-  // Bumped by every write to what the data plane caches (tables, profiles, grants).
+  // Bumped by every write to what the data plane caches (tables, profiles, grants, sync settings).
   const dataChanges = createChangeCounter();
   const permissionChanges = createChangeCounter();
   return {
     changes: { data: dataChanges, permissions: permissionChanges },
     users: createUsersRepository(db),
     tokens: createTokensRepository(db),
-    permissions: countingWrites(createPermissionsRepository(db), ['set', 'remove'], permissionChanges),
+    permissions: countingWrites(createPermissionsRepository(db), ['set', 'remove', 'putSyncSettings'], permissionChanges),
     audit: createAuditRepository(db),
     syncState: countingWrites(createSyncStateRepository(db), ['recordSuccess', 'recordFailure', 'remove'], dataChanges),
     tableRegistry: countingWrites(createTableRegistryRepository(db), ['insert', 'update', 'remove'], dataChanges),
