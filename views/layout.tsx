@@ -1,4 +1,5 @@
 import type { Child } from 'hono/jsx';
+import type { Flash } from '../src/web/flash.ts';
 
 /** Name of the hidden form field that carries the CSRF token (checked by src/web/csrf.ts). */
 export const CSRF_FIELD = '_csrf';
@@ -18,7 +19,43 @@ header form{display:inline}pre{background:#f4f4f4;padding:.8rem;overflow-x:auto}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #eee}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 form.stacked label{display:block;margin:.8rem 0 .2rem}form.stacked input{width:100%;padding:.5rem;box-sizing:border-box}
-form.stacked button{margin-top:1rem;padding:.6rem 1.2rem}`;
+form.stacked button{margin-top:1rem;padding:.6rem 1.2rem}
+/* pages: navigation, dashboard, catalog, settings */
+a{color:#0b57d0}:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
+header{flex-wrap:wrap;gap:.5rem 1rem}header .brand{font-weight:700;text-decoration:none;color:#222;font-size:1.2rem}
+nav.main{flex:1}nav.main ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem .9rem;align-items:center}
+nav.main a{text-decoration:none;padding:.2rem 0}nav.main a:hover{text-decoration:underline}
+nav.main a[aria-current=page]{color:#222;font-weight:600;border-bottom:2px solid #0b57d0}
+details.menu{position:relative}details.menu summary{cursor:pointer;color:#0b57d0}
+details.menu ul{position:absolute;z-index:2;left:0;background:#fff;border:1px solid #ccc;padding:.4rem .8rem;display:block;min-width:9rem;box-shadow:0 2px 6px #0002}
+details.menu li{padding:.2rem 0}
+.flash{border:1px solid #2e7d32;background:#edf7ee;padding:.6rem .9rem;margin:1rem 0}.flash.error{border-color:#b00020;background:#fdecee}
+.flash pre{margin:.5rem 0 0;background:#fff;border:1px solid #ccc;user-select:all}
+main h1{margin-top:1.2rem}section{margin:1.6rem 0}
+.cards{display:flex;flex-wrap:wrap;gap:.8rem;padding:0;list-style:none}.cards li{border:1px solid #ddd;padding:.6rem .9rem;min-width:8rem}
+.cards strong{display:block;font-size:1.5rem}
+.badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem;border:1px solid #888;white-space:nowrap}
+.badge.fresh{border-color:#2e7d32;color:#1b5e20}.badge.stale{border-color:#9a5b00;color:#7a4700;background:#fff6e5}
+.badge.failed{border-color:#b00020;color:#b00020;background:#fdecee}.badge.never{color:#555}
+.scroll{overflow-x:auto}table caption{text-align:left;font-weight:600;padding:.3rem 0}
+form.filters{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:flex-end;margin:1rem 0}
+form.filters label{display:flex;flex-direction:column;font-size:.9rem;gap:.2rem}
+input,select,textarea,button{font:inherit}input,select,textarea{padding:.35rem;border:1px solid #767676}
+button{padding:.35rem .9rem;cursor:pointer}
+.columns .col{border-top:1px solid #ddd;padding:.8rem 0;display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}
+.columns .col h3{margin:0;font-size:1rem;flex-basis:100%}.columns dl{margin:0;display:grid;grid-template-columns:auto auto;gap:0 .8rem;font-size:.9rem}
+.columns dt{color:#555}.columns dd{margin:0;font-variant-numeric:tabular-nums}
+svg.chart{max-width:100%;height:auto}svg.chart rect.bar{fill:#3b6fd8}svg.chart rect.bar:hover{fill:#1a3f8f}svg.chart text{font-size:11px;fill:#333}
+textarea.sql{width:100%;box-sizing:border-box;font-family:ui-monospace,monospace;min-height:6rem}
+.field-error{color:#b00020;font-size:.9rem;margin:.2rem 0}
+form.stacked select{width:100%;padding:.5rem}fieldset{border:1px solid #ddd;margin:.8rem 0;padding:.5rem .9rem}
+.inline{display:inline}.muted{color:#555}
+form.stacked input[type=number]{width:10rem}form.stacked.short{max-width:32rem}form.filters a{padding-bottom:.45rem}#result{margin-top:1rem}
+ul.checks{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+@media (max-width:40rem){table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+table.stack tr{display:block;border-bottom:1px solid #ddd;padding:.4rem 0}table.stack th,table.stack td{display:block;border:0;padding:.1rem .2rem;text-align:left}
+table.stack td[data-label]::before{content:attr(data-label);color:#555;margin-right:.5rem}table.stack td:empty{display:none}}`;
 
 export interface LayoutProps {
   children?: Child;
@@ -30,10 +67,78 @@ export interface LayoutProps {
   user?: { email: string; role: string };
   /** CSRF token of the sign-out form (with `user`). */
   csrf?: string;
+  /** The path of this page: its link in the navigation is marked current. */
+  path?: string;
+  /** The one-time message of the form post before this page. */
+  flash?: Flash;
+}
+
+/** The links of the navigation, per role: everyone signed in, and admins also the Admin menu. */
+const NAV = [
+  { href: '/', label: 'Dashboard' },
+  { href: '/catalog', label: 'Catalog' },
+  { href: '/settings', label: 'Settings' },
+];
+const ADMIN_NAV = [
+  { href: '/admin/users', label: 'Users' },
+  { href: '/admin/tables', label: 'Tables' },
+  { href: '/admin/sync', label: 'Sync' },
+  { href: '/admin/audit', label: 'Audit log' },
+];
+const ADMIN_ROLES = new Set(['admin', 'km_admin']);
+
+/** True when `href` is the section the page at `path` belongs to. */
+function isCurrent(href: string, path: string | undefined): boolean {
+  if (!path) return false;
+  return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
+}
+
+function Nav({ role, path }: { role: string; path?: string }) {
+  const admin = ADMIN_ROLES.has(role);
+  return (
+    <nav class="main" aria-label="Main">
+      <ul>
+        {NAV.map((l) => (
+          <li>
+            <a href={l.href} aria-current={isCurrent(l.href, path) ? 'page' : undefined}>{l.label}</a>
+          </li>
+        ))}
+        {admin ? (
+          <li>
+            <details class="menu" data-testid="admin-menu">
+              <summary>Admin</summary>
+              <ul>
+                {ADMIN_NAV.map((l) => (
+                  <li>
+                    <a href={l.href} aria-current={isCurrent(l.href, path) ? 'page' : undefined}>{l.label}</a>
+                  </li>
+                ))}
+              </ul>
+            </details>
+          </li>
+        ) : null}
+      </ul>
+    </nav>
+  );
+}
+
+/** The message a form post left: what happened, and a secret to copy now when there is one. */
+export function FlashMessage({ flash }: { flash: Flash }) {
+  return (
+    <div class={flash.kind === 'error' ? 'flash error' : 'flash'} role={flash.kind === 'error' ? 'alert' : 'status'} data-testid="flash">
+      <p>{flash.message}</p>
+      {flash.secret ? (
+        <>
+          <p><strong>{flash.secret.label}</strong> (shown only now; copy it before you leave this page):</p>
+          <pre data-testid="flash-secret">{flash.secret.value}</pre>
+        </>
+      ) : null}
+    </div>
+  );
 }
 
 /** The one document frame of every page: head (title, stylesheet), header with the user, content. */
-export function Layout({ children, title, narrow, user, csrf }: LayoutProps) {
+export function Layout({ children, title, narrow, user, csrf, path, flash }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -45,7 +150,8 @@ export function Layout({ children, title, narrow, user, csrf }: LayoutProps) {
       <body class={narrow ? 'narrow' : undefined}>
         {narrow ? null : (
           <header>
-            <strong>da</strong>
+            <a class="brand" href="/">da</a>
+            {user ? <Nav role={user.role} path={path} /> : null}
             {user ? (
               <span>
                 <span data-testid="whoami">{user.email}</span> ({user.role}){' '}
@@ -57,6 +163,7 @@ export function Layout({ children, title, narrow, user, csrf }: LayoutProps) {
             ) : null}
           </header>
         )}
+        {flash ? <FlashMessage flash={flash} /> : null}
         {children}
       </body>
     </html>
