@@ -114,6 +114,51 @@ function scanUsage(dir: string): UploadUsage {
   return usage;
 }
 
+/** One stored upload of a user. */
+export interface StoredUpload {
+  kind: Kind;
+  /** Path below its kind's folder (`CLAUDE.local.md` for local-md). */
+  name: string;
+  size_bytes: number;
+  modified_at: string;
+}
+
+/**
+ * What a user has uploaded (`da sync` sends sessions, artifacts and CLAUDE.local.md):
+ * totals, and the `recent` newest files. Uploads in flight (temp files) are left out.
+ */
+export function listUploads(dataDir: string, userId: string, recent = 5): { files: number; bytes: number; recent: StoredUpload[] } {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(userId)) return { files: 0, bytes: 0, recent: [] };
+  const dir = join(dataDir, 'uploads', userId);
+  let entries;
+  try {
+    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+  } catch {
+    return { files: 0, bytes: 0, recent: [] }; // nothing uploaded yet
+  }
+  const all: Array<StoredUpload & { mtime: number }> = [];
+  for (const e of entries) {
+    if (!e.isFile() || e.name.endsWith('.tmp')) continue;
+    const path = join(e.parentPath, e.name);
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      continue; // replaced or removed meanwhile
+    }
+    const rel = path.slice(dir.length + 1).split(/[\\/]/);
+    const kind: Kind | undefined = rel.length === 1 && rel[0] === 'CLAUDE.local.md' ? 'local-md' : rel[0] === 'sessions' || rel[0] === 'artifacts' ? rel[0] : undefined;
+    if (!kind) continue;
+    all.push({ kind, name: kind === 'local-md' ? rel[0]! : rel.slice(1).join('/'), size_bytes: st.size, modified_at: st.mtime.toISOString(), mtime: st.mtimeMs });
+  }
+  all.sort((a, b) => b.mtime - a.mtime);
+  return {
+    files: all.length,
+    bytes: all.reduce((n, f) => n + f.size_bytes, 0),
+    recent: all.slice(0, recent).map(({ mtime: _, ...f }) => f),
+  };
+}
+
 const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
 
 /**

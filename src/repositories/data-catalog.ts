@@ -73,6 +73,16 @@ export function createDataCatalogRepository(db: SystemDb) {
       return `${row!.s}/${row!.r}/${row!.p}`;
     },
 
+    /** The column names of every profiled table, by table id (to search the catalog by column). */
+    async columnNames(): Promise<Map<string, string[]>> {
+      const rows = await db.read((q) =>
+        q.all<{ table_id: string; names: string[] | null }>(
+          `SELECT table_id, json_extract_string(profile, '$.columns[*].name') AS names FROM table_profiles`,
+        ),
+      );
+      return new Map(rows.map((r) => [String(r.table_id), (r.names ?? []).map(String)]));
+    },
+
     /** The stored profile exactly as kept (the manifest's profile hash is over this text). */
     async profileText(tableId: string): Promise<string | undefined> {
       const row = await db.read((q) =>

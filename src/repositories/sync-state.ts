@@ -56,6 +56,21 @@ function toState(r: Record<string, unknown>): SyncState {
   };
 }
 
+function toHistory(r: Record<string, unknown>): SyncHistoryEntry {
+  return {
+    id: String(r.id),
+    table_id: String(r.table_id),
+    job_id: (r.job_id as string | null) ?? null,
+    synced_at: toIso(r.synced_at)!,
+    rows: toNumber(r.rows),
+    bytes: toNumber(r.bytes),
+    columns: toNumber(r.columns),
+    duration_ms: toNumber(r.duration_ms),
+    status: String(r.status),
+    error: (r.error as string | null) ?? null,
+  };
+}
+
 function toJob(r: Record<string, unknown>): SyncJob {
   return {
     id: String(r.id),
@@ -144,6 +159,20 @@ export function createSyncStateRepository(db: SystemDb) {
         status: String(r.status),
         error: (r.error as string | null) ?? null,
       }));
+    },
+
+    /** The latest history rows of these tables (null: of every table), newest first. */
+    async recentHistory(tableIds: string[] | null, limit: number): Promise<SyncHistoryEntry[]> {
+      if (tableIds === null) return this.history(undefined, limit);
+      if (!tableIds.length) return [];
+      const rows = await db.read((q) =>
+        q.all(
+          `SELECT * FROM sync_history WHERE table_id IN (SELECT unnest(from_json(?::JSON, '["VARCHAR"]')))
+           ORDER BY synced_at DESC LIMIT ?`,
+          [JSON.stringify(tableIds), limit],
+        ),
+      );
+      return rows.map(toHistory);
     },
 
     /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
