@@ -1,6 +1,8 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { catalogPage, tablePage, tableQueryAction } from './catalog.tsx';
+import { SETTINGS_PAGES } from './settings.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -12,4 +14,8 @@ export const PAGES: AnyPage[] = [
   logoutAction,
   loginPage,
   authorizeCliAction,
+  catalogPage,
+  tablePage,
+  tableQueryAction,
+  ...SETTINGS_PAGES,
 ];
