@@ -1,5 +1,9 @@
 /** How the pages write numbers, sizes and times (one way everywhere). */
 
+// One formatter each: toLocaleString builds a new one per call, which costs more than the rest of a chart.
+const INTEGER = new Intl.NumberFormat('en');
+const DECIMAL = new Intl.NumberFormat('en', { maximumFractionDigits: 4 });
+
 /** `1536` → `1.5 KiB`; null → ''. */
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '';
@@ -12,7 +16,7 @@ export function formatBytes(n: number | null | undefined): string {
 
 /** `1234` → `1,234`; null → ''. */
 export function formatCount(n: number | null | undefined): string {
-  return n === null || n === undefined ? '' : n.toLocaleString('en');
+  return n === null || n === undefined ? '' : INTEGER.format(n);
 }
 
 /** An ISO time as `2026-01-02 03:04 UTC`; null → `never`. */
@@ -36,9 +40,9 @@ export function formatAge(iso: string | null | undefined, now: number): string {
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'number') {
-    if (Number.isInteger(v)) return v.toLocaleString('en');
+    if (Number.isInteger(v)) return INTEGER.format(v);
     const abs = Math.abs(v);
-    return abs !== 0 && (abs < 0.001 || abs >= 1e12) ? v.toExponential(3) : v.toLocaleString('en', { maximumFractionDigits: 4 });
+    return abs !== 0 && (abs < 0.001 || abs >= 1e12) ? v.toExponential(3) : DECIMAL.format(v);
   }
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);

@@ -8,7 +8,7 @@ import { quoteIdent } from '../db/connection.ts';
 import { DomainError, RateLimitError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 import { runQuery } from '../query/run.ts';
 import { readableTable, visibleTables, type CatalogTable } from '../sync/catalog.ts';
-import { durationWords, freshnessOf, staleAfterMs, type Freshness } from '../sync/freshness.ts';
+import { durationWords, freshnessAt, freshnessOf, staleAfterMs, type Freshness } from '../sync/freshness.ts';
 import { ProfileSchema, type TableProfile } from '../sync/profile-schema.ts';
 import { CatalogPage, type CatalogRow, type Choice } from '../../views/catalog/list.tsx';
 import { TablePage, type QueryBox } from '../../views/catalog/table.tsx';
@@ -75,6 +75,7 @@ export const catalogPage = definePage({
     const { tables, snapshot } = await visibleTables(services.access, services.catalog, user);
     const staleMs = staleAfterMs(deps.config.sync);
     const now = Date.now();
+    const judge = freshnessAt(now, staleMs);
     const needle = query.q.trim().toLowerCase();
     const columns = needle ? await columnNames(deps, snapshot.version) : undefined;
 
@@ -89,7 +90,7 @@ export const catalogPage = definePage({
       if (query.dataset && t.dataset !== query.dataset) continue;
       if (query.rows && !inRows[query.rows]!(t.rows ?? 0)) continue;
       if (query.size && !inSize[query.size]!(t.size_bytes ?? 0)) continue;
-      const freshness = freshnessOf(t, now, staleMs);
+      const freshness = judge(t);
       if (query.freshness && freshness !== query.freshness) continue;
       let matched: string[] = [];
       if (needle) {
@@ -106,7 +107,8 @@ export const catalogPage = definePage({
       name: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
       rows: (a, b) => (b.rows ?? -1) - (a.rows ?? -1),
       size: (a, b) => (b.size_bytes ?? -1) - (a.size_bytes ?? -1),
-      last_sync: (a, b) => (a.last_sync ? Date.parse(a.last_sync) : 0) - (b.last_sync ? Date.parse(b.last_sync) : 0),
+      // ISO text sorts as time; never synced first.
+      last_sync: (a, b) => ((a.last_sync ?? '') < (b.last_sync ?? '') ? -1 : (a.last_sync ?? '') > (b.last_sync ?? '') ? 1 : 0),
     };
     // The snapshot is in id order already.
     if (query.sort !== 'name') matching.sort((a, b) => order[query.sort]!(a.t, b.t) || order.name!(a.t, b.t));
@@ -157,12 +159,27 @@ export function starterFor(table: CatalogTable, profile: TableProfile | null): {
   return { commands, sql: sql.join('\n\n') };
 }
 
-/** The stored profile, when it has the shape the page draws (else the page says it has none). */
-async function profileOf(deps: AppDeps, id: string): Promise<{ profile: TableProfile | null; profiledAt: string | null }> {
-  const stored = await deps.repos.profiles.get(id);
-  if (!stored) return { profile: null, profiledAt: null };
-  const parsed = ProfileSchema.safeParse(stored.profile);
-  return { profile: parsed.success ? parsed.data : null, profiledAt: stored.profiled_at };
+/** Parsed profiles per table, kept while the catalog names the same profile hash (one object per stored profile). */
+const profileCaches = new WeakMap<AppDeps, Map<string, { hash: string; profile: TableProfile | null; profiledAt: string | null }>>();
+const MAX_CACHED_PROFILES = 500;
+
+/**
+ * The stored profile, when it has the shape the page draws (else the page says it has
+ * none). Read and checked once per profile: the catalog snapshot carries each profile's
+ * hash, so a new profile is read on the next request and an unchanged one never again.
+ */
+async function profileOf(deps: AppDeps, table: CatalogTable): Promise<{ profile: TableProfile | null; profiledAt: string | null }> {
+  if (!table.profile_hash) return { profile: null, profiledAt: null };
+  let cache = profileCaches.get(deps);
+  if (!cache) profileCaches.set(deps, (cache = new Map()));
+  const hit = cache.get(table.id);
+  if (hit?.hash === table.profile_hash) return hit;
+  const stored = await deps.repos.profiles.get(table.id);
+  const parsed = stored ? ProfileSchema.safeParse(stored.profile) : undefined;
+  const entry = { hash: table.profile_hash, profile: parsed?.success ? parsed.data : null, profiledAt: stored?.profiled_at ?? null };
+  if (cache.size >= MAX_CACHED_PROFILES) cache.clear();
+  cache.set(table.id, entry);
+  return entry;
 }
 
 /** The table page, with the query box in the state given (analysts and above). */
@@ -173,7 +190,7 @@ async function renderTable(
   query?: Partial<QueryBox>,
 ) {
   const table = await readableTable(services.access, services.catalog, user, id);
-  const { profile, profiledAt } = await profileOf(deps, id);
+  const { profile, profiledAt } = await profileOf(deps, table);
   const staleMs = staleAfterMs(deps.config.sync);
   const freshness: Freshness = freshnessOf(table, Date.now(), staleMs);
   const { default_limit, max_limit } = deps.config.query;

@@ -5,7 +5,7 @@ import { publicOrigin } from '../api/http.ts';
 import { listUploads } from '../api/upload.ts';
 import { BadRequestError } from '../errors.ts';
 import { visibleTables } from '../sync/catalog.ts';
-import { durationWords, freshnessOf, staleAfterMs, type Freshness } from '../sync/freshness.ts';
+import { durationWords, freshnessAt, staleAfterMs, type Freshness } from '../sync/freshness.ts';
 import { HomePage, type HomeTable } from '../../views/home.tsx';
 import { definePage } from './router.ts';
 
@@ -29,9 +29,10 @@ export const homePage = definePage({
     const { tables } = await visibleTables(services.access, services.catalog, user);
     const now = Date.now();
     const staleMs = staleAfterMs(config.sync);
+    const judge = freshnessAt(now, staleMs);
     const counts: Record<Freshness, number> = { fresh: 0, stale: 0, failed: 0, never: 0 };
     const rows: HomeTable[] = tables.map((t) => {
-      const freshness = freshnessOf(t, now, staleMs);
+      const freshness = judge(t);
       counts[freshness]++;
       return { id: t.id, description: t.description, rows: t.rows, size_bytes: t.size_bytes, last_sync: t.last_sync, freshness };
     });

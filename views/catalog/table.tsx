@@ -1,3 +1,4 @@
+import { raw } from 'hono/html';
 import type { ColumnProfile, TableProfile } from '../../src/sync/profile-schema.ts';
 import type { Freshness } from '../../src/sync/freshness.ts';
 import { CsrfField } from '../layout.tsx';
@@ -168,9 +169,118 @@ function QuerySection({ table, query, csrf }: { table: TableFacts; query: QueryB
   );
 }
 
+/** Rendered profile sections, per profile object: a profile does not change once stored, and its charts are most of the page. */
+const rendered = new WeakMap<TableProfile, string>();
+
+/**
+ * Alerts, the columns table, sample rows and every column's statistics and chart: a pure
+ * function of the profile, so it is rendered once per profile object (the page route keeps
+ * one object per stored profile) and reused.
+ */
+function ProfileSections({ profile }: { profile: TableProfile }) {
+  let html = rendered.get(profile);
+  if (html === undefined) {
+    html = String(<ProfileBody profile={profile} />);
+    rendered.set(profile, html);
+  }
+  return raw(html);
+}
+
+function ProfileBody({ profile }: { profile: TableProfile }) {
+  return (
+    <>
+      {profile.alerts.length ? (
+        <section aria-labelledby="alerts-title">
+          <h2 id="alerts-title">Alerts ({profile.alerts.length})</h2>
+          <ul data-testid="alerts">
+            {profile.alerts.map((a) => (
+              <li>
+                <code>{a.column}</code>: {a.message}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="columns-title">
+        <h2 id="columns-title">Columns ({profile.columns.length})</h2>
+        <div class="scroll">
+          <table data-testid="columns">
+            <thead>
+              <tr>
+                <th scope="col">Column</th>
+                <th scope="col">Type</th>
+                <th scope="col">Missing</th>
+                <th scope="col" class="num">Distinct</th>
+                <th scope="col" class="num">Min</th>
+                <th scope="col" class="num">Max</th>
+                <th scope="col" class="num">Mean</th>
+              </tr>
+            </thead>
+            <tbody>
+              {profile.columns.map((c) => {
+                const show = (v: unknown) => (c.kind === 'date' ? formatDateValue(v) : formatValue(v));
+                return (
+                  <tr>
+                    <th scope="row">
+                      <a href={`#col-${c.name}`}>
+                        <code>{c.name}</code>
+                      </a>
+                    </th>
+                    <td>{c.type}</td>
+                    <td>
+                      <NullBar pct={c.null_pct} column={c.name} /> {c.null_pct} %
+                    </td>
+                    <td class="num">{formatCount(c.distinct_count)}</td>
+                    <td class="num">{c.min === null ? '' : show(c.min)}</td>
+                    <td class="num">{c.max === null ? '' : show(c.max)}</td>
+                    <td class="num">{c.mean === null ? '' : formatValue(c.mean)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      {profile.sample.length ? (
+        <section aria-labelledby="sample-title">
+          <h2 id="sample-title">Sample rows</h2>
+          <div class="scroll">
+            <table data-testid="sample">
+              <thead>
+                <tr>
+                  {profile.columns.map((c) => (
+                    <th scope="col">{c.name}</th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {profile.sample.map((r) => (
+                  <tr>
+                    {profile.columns.map((c) => (
+                      <td>{cell(r[c.name])}</td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="profile-title" class="columns">
+        <h2 id="profile-title">Column profiles</h2>
+        {profile.columns.map((c) => (
+          <ColumnDetail col={c} rows={profile.rows} />
+        ))}
+      </section>
+    </>
+  );
+}
+
 /** `/catalog/<table_id>`: what the table is, how current, its profile with charts, samples, and how to query it. */
 export function TablePage({ table, profile, profiledAt, staleAfter, starter, query, csrf }: TablePageProps) {
-  const rows = profile?.rows ?? table.rows ?? 0;
   return (
     <main>
       <p class="note">
@@ -219,96 +329,11 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
         </section>
       ) : (
         <>
-          {profile.alerts.length ? (
-            <section aria-labelledby="alerts-title">
-              <h2 id="alerts-title">Alerts ({profile.alerts.length})</h2>
-              <ul data-testid="alerts">
-                {profile.alerts.map((a) => (
-                  <li>
-                    <code>{a.column}</code>: {a.message}
-                  </li>
-                ))}
-              </ul>
-            </section>
-          ) : null}
-
-          <section aria-labelledby="columns-title">
-            <h2 id="columns-title">Columns ({profile.columns.length})</h2>
-            <p class="note">
-              Profiled {formatTime(profiledAt ?? profile.profiled_at)}
-              {profile.sampled ? `, on a sample of ${formatCount(profile.sample_rows)} rows` : ''}.
-            </p>
-            <div class="scroll">
-              <table data-testid="columns">
-                <thead>
-                  <tr>
-                    <th scope="col">Column</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Missing</th>
-                    <th scope="col" class="num">Distinct</th>
-                    <th scope="col" class="num">Min</th>
-                    <th scope="col" class="num">Max</th>
-                    <th scope="col" class="num">Mean</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {profile.columns.map((c) => {
-                    const show = (v: unknown) => (c.kind === 'date' ? formatDateValue(v) : formatValue(v));
-                    return (
-                      <tr>
-                        <th scope="row">
-                          <a href={`#col-${c.name}`}>
-                            <code>{c.name}</code>
-                          </a>
-                        </th>
-                        <td>{c.type}</td>
-                        <td>
-                          <NullBar pct={c.null_pct} column={c.name} /> {c.null_pct} %
-                        </td>
-                        <td class="num">{formatCount(c.distinct_count)}</td>
-                        <td class="num">{c.min === null ? '' : show(c.min)}</td>
-                        <td class="num">{c.max === null ? '' : show(c.max)}</td>
-                        <td class="num">{c.mean === null ? '' : formatValue(c.mean)}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </section>
-
-          {profile.sample.length ? (
-            <section aria-labelledby="sample-title">
-              <h2 id="sample-title">Sample rows</h2>
-              <div class="scroll">
-                <table data-testid="sample">
-                  <thead>
-                    <tr>
-                      {profile.columns.map((c) => (
-                        <th scope="col">{c.name}</th>
-                      ))}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {profile.sample.map((r) => (
-                      <tr>
-                        {profile.columns.map((c) => (
-                          <td>{cell(r[c.name])}</td>
-                        ))}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </section>
-          ) : null}
-
-          <section aria-labelledby="profile-title" class="columns">
-            <h2 id="profile-title">Column profiles</h2>
-            {profile.columns.map((c) => (
-              <ColumnDetail col={c} rows={rows} />
-            ))}
-          </section>
+          <p class="note" data-testid="profiled">
+            Profiled {formatTime(profiledAt ?? profile.profiled_at)}
+            {profile.sampled ? `, on a sample of ${formatCount(profile.sample_rows)} rows` : ''}.
+          </p>
+          <ProfileSections profile={profile} />
         </>
       )}
     </main>
