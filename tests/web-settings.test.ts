@@ -76,7 +76,11 @@ describe('personal access tokens', () => {
       await page.goto(`${server.url}/settings`);
       await page.fill('#token_name', 'laptop');
       await page.selectOption('#expires_in_days', '30');
-      await Promise.all([page.waitForURL(`${server.url}/settings`), page.click('[data-testid=token-form] button')]);
+      const [shown] = await Promise.all([
+        page.waitForResponse((r) => r.url() === `${server.url}/settings` && r.request().method() === 'GET'),
+        page.click('[data-testid=token-form] button'),
+      ]);
+      expect(shown.headers()['cache-control']).toBe('no-store'); // the secret is not kept by a cache
       secret = (await page.textContent('[data-testid=flash-secret]'))!.trim();
       expect(secret).toMatch(/^dapat_[a-z2-7]{32}$/);
       await screenshots(page, 'settings-token-created');

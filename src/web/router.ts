@@ -238,7 +238,11 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
     return async function pageHandler(c: Context<AppEnv>) {
       const query = checked(page.query, c.req.query(), 'address') ?? {};
       const flash = c.req.method === 'GET' ? flashes.take(c) : undefined;
-      if (flash) taken.set(c, flash);
+      if (flash) {
+        taken.set(c, flash);
+        // A one-time message (maybe a secret shown once) must not come back from a cache.
+        c.header('cache-control', 'no-store');
+      }
       const args = { deps, services, user: c.get('user'), query, csrf: csrf.token(c), flash, redirect: redirectWith(c) };
       if (c.req.method !== 'POST') return handler(c, { ...args, form: undefined });
       const body = await c.req.parseBody();

@@ -46,7 +46,7 @@ async function syncDatasets({ deps, services, user }: Base): Promise<SyncDataset
       description: deps.config.sources[name]?.description ?? null,
       tables: names,
       enabled: s?.enabled ?? true,
-      mode: s?.enabled && s.table_mode === 'explicit' ? 'explicit' : 'all',
+      mode: s?.table_mode === 'explicit' ? 'explicit' : 'all',
       chosen: (s?.tables ?? []).map((t) => (t.startsWith(`${name}.`) ? t.slice(name.length + 1) : t)),
     };
   });
