@@ -50,7 +50,7 @@ textarea.sql{width:100%;box-sizing:border-box;font-family:ui-monospace,monospace
 .field-error{color:#b00020;font-size:.9rem;margin:.2rem 0}
 form.stacked select{width:100%;padding:.5rem}fieldset{border:1px solid #ddd;margin:.8rem 0;padding:.5rem .9rem}
 .inline{display:inline}.muted{color:#555}
-form.stacked input[type=number]{width:10rem}form.stacked.short{max-width:32rem}form.filters a{padding-bottom:.45rem}#result{margin-top:1rem}
+form.stacked input[type=number]{width:10rem;display:block}form.stacked.short{max-width:32rem}form.filters a{padding-bottom:.45rem}#result{margin-top:1rem}
 ul.checks{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:40rem){table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}

@@ -110,15 +110,6 @@ function ErrorSummary({ state }: { state: SettingsFormState }) {
   );
 }
 
-function FormErrors({ state, form }: { state?: SettingsFormState; form: SettingsFormState['form'] }) {
-  if (state?.form !== form || !state.errors.length) return null;
-  return (
-    <p class="error" data-testid={`${form}-errors`}>
-      Not saved: {state.errors.map((e) => e.message).join(' ')}
-    </p>
-  );
-}
-
 /** `/settings`: profile, password, personal access tokens, what `da sync` fetches, Telegram. */
 export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, state, now, csrf }: SettingsPageProps) {
   const err = (form: SettingsFormState['form'], path: string) =>
@@ -138,7 +129,6 @@ export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, stat
         <p>
           Signed in as <strong>{user.email}</strong> ({user.role}).
         </p>
-        <FormErrors state={state} form="profile" />
         <form method="post" action="/settings/profile" class="stacked short" data-testid="profile-form">
           <CsrfField token={csrf} />
           <Field id="name" name="name" label="Name" value={posted('profile', 'name') ?? user.name ?? ''} autocomplete="name" maxlength={200} error={err('profile', 'name')} />
@@ -148,7 +138,6 @@ export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, stat
 
       <section aria-labelledby="password-title">
         <h2 id="password-title">Password</h2>
-        <FormErrors state={state} form="password" />
         <form method="post" action="/settings/password" class="stacked short" data-testid="password-form">
           <CsrfField token={csrf} />
           <input type="text" name="username" value={user.email} autocomplete="username" hidden />
@@ -175,7 +164,6 @@ export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, stat
           For <code>da login --token</code>, scripts and agents: send one as <code>Authorization: Bearer &lt;token&gt;</code>. A token acts as you; it is shown
           once, when it is made.
         </p>
-        <FormErrors state={state} form="token" />
         <form method="post" action="/settings/tokens" class="stacked short" data-testid="token-form">
           <CsrfField token={csrf} />
           <Field id="token_name" name="name" label="Token name" value={posted('token', 'name') ?? ''} required maxlength={100} hint="What it is for, e.g. laptop or nightly report." error={err('token', 'name')} />
@@ -262,7 +250,6 @@ function SyncSettings({ datasets, state, csrf }: { datasets: SyncDataset[]; stat
         <code>da sync</code> fetches every table you may read unless you choose here. A table you stop fetching is removed from your workspace at the next
         sync.
       </p>
-      <FormErrors state={state} form="sync" />
       {datasets.length === 0 ? (
         <p class="note">You may not read any dataset yet.</p>
       ) : (
