@@ -163,6 +163,15 @@ describe('personal access tokens', () => {
     expect(((await (await server.fetch('/api/tokens', { token: viewer.token })).json()) as { items: unknown[] }).items).toEqual([]);
     const [refused] = await auditOf('tokens.create', viewer.id);
     expect(refused).toMatchObject({ status: 403, result: 'refused', params: { via: 'web', body: { name: 'sneaky' } } });
+    // Without a session at all: sent to sign in, and on record as refused.
+    const anonymous = await fetch(`${server.url}/settings/tokens`, {
+      method: 'POST', headers: { origin: server.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ name: 'anonymous-token' }), redirect: 'manual',
+    });
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get('location')).toBe('/login');
+    const all = await (await server.fetch('/api/audit?action=tokens.create', { token: server.adminToken })).json() as { items: AuditItem[] };
+    expect(all.items.find((e) => e.params.body?.name === 'anonymous-token')).toMatchObject({ user_id: null, status: 302, result: 'refused' });
   });
 });
 

@@ -80,7 +80,8 @@ export function auditTrail(
       action,
       resource: path,
       params,
-      result: status >= 500 ? 'error' : status >= 400 ? 'refused' : 'allowed',
+      // A page action without a session is sent to sign in (a redirect): refused, as the API's 401.
+      result: status >= 500 ? 'error' : status >= 400 || (!api && !c.get('user') && status >= 300) ? 'refused' : 'allowed',
       status,
       duration_ms: Math.round(performance.now() - started),
       ip: c.get('clientIp') ?? null,
