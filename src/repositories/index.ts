@@ -1,7 +1,7 @@
 import type { SystemDb } from '../db/system.ts';
 import { createAuditRepository } from './audit.ts';
 import { createDataCatalogRepository } from './data-catalog.ts';
-import { countingWrites, createChangeCounter } from './change-counter.ts';
+import { countingWrites, createChangeCounter } from '../cache/change-counter.ts';
 import { createSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createJobRunsRepository } from './job-runs.ts';
 import { createKnowledgeRepository } from './knowledge.ts';
