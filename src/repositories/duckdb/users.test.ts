@@ -2,8 +2,8 @@ import { afterEach, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSystemDb, type SystemDb } from '../db/system.ts';
-import { createUsersRepository } from './users.ts';
+import { openSystemDb, type SystemDb } from '../../db/system.ts';
+import { createDuckDbUsersRepository } from './users.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,7 +30,7 @@ test('a read that overlaps a deactivation does not cache the user as still activ
     write: (fn) => real.write(fn),
   };
   try {
-    const users = createUsersRepository(db);
+    const users = createDuckDbUsersRepository(db);
     // Inserted behind the repository's back, so nothing is cached yet.
     await real.write((q) => q.run(`INSERT INTO users (id, email, role, active, created_at) VALUES ('u1', 'u1@example.com', 'analyst', true, current_timestamp)`));
     const user = { id: 'u1' };
