@@ -54,8 +54,8 @@ export interface SyncStateRepository {
   /** Records a failed pull; the facts of the last good file stay as they were. */
   recordFailure(tableId: string, error: string): Promise<void>;
   remove(tableId: string): Promise<void>;
-  /** Adds one table's pull to the history, synced now. */
-  addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>): Promise<void>;
+  /** Adds one table's pull to the history, synced `at` (default: now). */
+  addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>, options?: { at?: Date }): Promise<void>;
   /** Newest first, of one table or of all. */
   history(tableId: string | undefined, limit: number): Promise<SyncHistoryEntry[]>;
   /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */

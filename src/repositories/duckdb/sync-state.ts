@@ -76,12 +76,12 @@ export function createDuckDbSyncStateRepository(db: SystemDb): SyncStateReposito
       await db.write((q) => q.run(`DELETE FROM sync_state WHERE table_id = ?`, [tableId]));
     },
 
-    async addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>): Promise<void> {
+    async addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>, { at }: { at?: Date } = {}): Promise<void> {
       await db.write((q) =>
         q.run(
           `INSERT INTO sync_history (id, table_id, job_id, synced_at, rows, bytes, columns, duration_ms, status, error)
-           VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?)`,
-          [h.id, h.table_id, h.job_id, h.rows, h.bytes, h.columns, h.duration_ms, h.status, h.error],
+           VALUES (?, ?, ?, coalesce(?::TIMESTAMP, current_timestamp), ?, ?, ?, ?, ?, ?)`,
+          [h.id, h.table_id, h.job_id, at?.toISOString() ?? null, h.rows, h.bytes, h.columns, h.duration_ms, h.status, h.error],
         ),
       );
     },
