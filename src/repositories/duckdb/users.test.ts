@@ -31,8 +31,8 @@ test('a read that overlaps a deactivation does not cache the user as still activ
   };
   try {
     const users = createDuckDbUsersRepository(db);
-    // Inserted behind the repository's back, so nothing is cached yet.
-    await real.write((q) => q.run(`INSERT INTO users (id, email, role, active, created_at) VALUES ('u1', 'u1@example.com', 'analyst', true, current_timestamp)`));
+    // Created through another instance (another process, say), so nothing is cached in this one yet.
+    await createDuckDbUsersRepository(real).create({ id: 'u1', email: 'u1@example.com', role: 'analyst' });
     const user = { id: 'u1' };
     let release!: () => void;
     hold = new Promise<void>((r) => (release = r));
