@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
 import { openSystemDb, systemDbPath } from './db/system.ts';
 import type { Logger } from './log.ts';
-import { createRepositories } from './repositories/index.ts';
+import { createDuckDbRepositories } from './repositories/duckdb/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
@@ -65,7 +65,7 @@ export interface Runtime {
 export async function bootstrap(config: Config, logger: Logger): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openSystemDb(systemDbPath(config.dataDir), { logger });
-  const repos = createRepositories(db);
+  const repos = createDuckDbRepositories(db);
   const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)) };
   await ensureFirstAdmin(deps);
   // Made now, so the first sign-in with an unknown email is not slower than later ones.
