@@ -59,8 +59,10 @@ export function assertRoomFor(dir: string, tables: { id: string; bytes: number }
   return { needed, free };
 }
 
-/** The one-line message for a write that failed because the disk is full. */
-export function diskFullMessage(dir: string, err: unknown): string {
+const KEPT = 'nothing was recorded and the previous files are kept — free some space and run da sync again (it resumes)';
+
+/** The one-line message for a write that failed because the disk is full; `then` says what was kept and what to do. */
+export function diskFullMessage(dir: string, err: unknown, then = KEPT): string {
   let free = '';
   try {
     free = `, ${formatBytes(freeBytes(dir))} free`;
@@ -69,7 +71,7 @@ export function diskFullMessage(dir: string, err: unknown): string {
   }
   const tooLarge = errorCode(err) === 'EFBIG' || (err instanceof Error && /EFBIG|file too large/i.test(err.message));
   const limit = tooLarge ? 'a file-size limit (ulimit -f) stopped the write' : 'the disk is full';
-  return `${limit} (${existingAncestor(dir)}${free}); nothing was recorded and the previous files are kept — free some space and run da sync again (it resumes)`;
+  return `${limit} (${existingAncestor(dir)}${free}); ${then}`;
 }
 
 /** Makes a rename durable: the directory entry reaches the disk, not only the file's bytes. */

@@ -451,8 +451,10 @@ async function refreshViews(run: SyncRun) {
     state.views_signature = signature;
   } catch (err) {
     const f = describeFailure(err, ws);
-    const what = f.reason === 'disk_full' ? `local views not rebuilt: ${f.message}` : f.message;
-    report.errors.push({ id: relative(ws.root, ws.db), ...f, message: what });
+    const message = isDiskFull(err)
+      ? `local views not rebuilt: ${diskFullMessage(dirname(ws.db), err, 'the database was left as it was — free some space and run da sync again')}`
+      : f.message;
+    report.errors.push({ id: relative(ws.root, ws.db), ...f, message });
   }
 }
 
