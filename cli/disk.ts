@@ -43,9 +43,14 @@ export function listTables(items: { id: string; bytes?: number }[], max = 4): st
  * Stops a sync before it writes anything when the downloads cannot fit: one line with what is
  * needed, what is free and which tables (and the same as fields of the `--json` error).
  */
-export function assertRoomFor(dir: string, tables: { id: string; bytes: number }[]): { needed: number; free: number } {
+export function assertRoomFor(dir: string, tables: { id: string; bytes: number }[]): { needed: number; free: number } | undefined {
   const bytes = tables.reduce((n, t) => n + t.bytes, 0);
-  const free = freeBytes(dir);
+  let free: number;
+  try {
+    free = freeBytes(dir);
+  } catch {
+    return undefined; // a file system that does not tell: the writes themselves will say
+  }
   const needed = bytes === 0 ? 0 : bytes + DISK_HEADROOM;
   if (needed > free) {
     const largest = [...tables].filter((t) => t.bytes > 0).sort((a, b) => b.bytes - a.bytes);

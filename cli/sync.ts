@@ -168,7 +168,7 @@ interface SyncRun {
 }
 
 /** A failure as the report shows it: our words first, the runtime's words as `detail`. */
-export function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
+function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
   const raw = (e: unknown) => oneLine(e instanceof Error ? e.message : String(e));
   const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
   if (isDiskFull(err)) return { message: diskFullMessage(ws.parquetDir, err), reason: 'disk_full', detail: raw(err) };
@@ -379,7 +379,7 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
         return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
       });
       const room = assertRoomFor(ws.parquetDir, needs);
-      report.disk = { needed_bytes: room.needed, free_bytes: room.free };
+      if (room) report.disk = { needed_bytes: room.needed, free_bytes: room.free };
     }
     await pool(jobs, opts.concurrency ?? 4, async (j) => {
       if (run.halt) report.errors.push({ ...run.halt, id: j.id });
