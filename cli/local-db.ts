@@ -1,6 +1,6 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './disk.ts';
 import { CliError, oneLine } from './errors.ts';
 
@@ -141,12 +141,14 @@ function fsyncFile(path: string): void {
  */
 async function buildFresh(path: string, tables: ViewTable[]): Promise<{ views: number; skipped: string[] }> {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const clear = () => {
     rmSync(tmp, { force: true });
     rmSync(`${tmp}.wal`, { force: true });
   };
-  clear();
+  // Builds that a killed sync left behind (the caller holds the workspace's sync lock).
+  const leftover = new RegExp(`^\\.${basename(path).replace(/\./g, '\\.')}\\.\\d+\\.tmp(\\.wal)?$`);
+  for (const name of readdirSync(dirname(path))) if (leftover.test(name)) rmSync(join(dirname(path), name), { force: true });
   try {
     const db = await openLocalDb(tmp, { create: true });
     let r;

@@ -168,7 +168,7 @@ interface SyncRun {
 }
 
 /** A failure as the report shows it: our words first, the runtime's words as `detail`. */
-export function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
+function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
   const raw = (e: unknown) => oneLine(e instanceof Error ? e.message : String(e));
   const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
   if (isDiskFull(err)) return { message: diskFullMessage(ws.parquetDir, err), reason: 'disk_full', detail: raw(err) };
@@ -379,7 +379,7 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
         return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
       });
       const room = assertRoomFor(ws.parquetDir, needs);
-      report.disk = { needed_bytes: room.needed, free_bytes: room.free };
+      if (room) report.disk = { needed_bytes: room.needed, free_bytes: room.free };
     }
     await pool(jobs, opts.concurrency ?? 4, async (j) => {
       if (run.halt) report.errors.push({ ...run.halt, id: j.id });
@@ -451,8 +451,10 @@ async function refreshViews(run: SyncRun) {
     state.views_signature = signature;
   } catch (err) {
     const f = describeFailure(err, ws);
-    const what = f.reason === 'disk_full' ? `local views not rebuilt: ${f.message}` : f.message;
-    report.errors.push({ id: relative(ws.root, ws.db), ...f, message: what });
+    const message = isDiskFull(err)
+      ? `local views not rebuilt: ${diskFullMessage(dirname(ws.db), err, 'the database was left as it was — free some space and run da sync again')}`
+      : f.message;
+    report.errors.push({ id: relative(ws.root, ws.db), ...f, message });
   }
 }
 
