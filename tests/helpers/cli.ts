@@ -23,8 +23,8 @@ function sourcesMtime(): number {
     newestMtime(join(root, 'cli')),
     statSync(join(root, 'scripts', 'build-cli.ts')).mtimeMs,
     statSync(join(root, 'src', 'version.ts')).mtimeMs,
-    statSync(join(root, 'src', 'sync', 'paths.ts')).mtimeMs,
-    statSync(join(root, 'src', 'sync', 'upload-rules.ts')).mtimeMs,
+    // The CLI shares the server's contracts (names, manifest, view plan, upload rules) from here.
+    newestMtime(join(root, 'src', 'sync')),
     statSync(join(root, 'package.json')).mtimeMs,
   );
 }
