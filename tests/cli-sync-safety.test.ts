@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '../cli/client.ts';
-import { runSync } from '../cli/sync.ts';
+import { runSync } from '../cli/workspace-sync.ts';
 
 /**
  * `da sync` against a server that cannot be trusted blindly (a stand-in on loopback that

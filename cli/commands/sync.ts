@@ -3,7 +3,7 @@ import { BaseCommand } from '../base.ts';
 import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
 import { retryPolicyFromEnv } from '../retry.ts';
-import { runSync, type SyncError, type SyncReport } from '../sync.ts';
+import { runSync, type SyncError, type SyncReport } from '../workspace-sync.ts';
 
 /** `da sync`: brings the workspace in line with what the server offers this user. */
 export class SyncCommand extends BaseCommand {
