@@ -94,7 +94,7 @@ describe('skills', () => {
       const r = await admin.run(words, { stdin: words[0] === 'query' && words.length === 2 ? 'SELECT 42 AS answer' : undefined, timeoutMs: 20_000 });
       expect(r.code, `da ${words.join(' ')}: ${r.stderr}`).toBe(0);
     }
-  });
+  }, 60_000);
 
   test('skills list and show work; an unknown skill lists the available ones', async () => {
     const list = (await admin.runInProcess(['skills', 'list', '--json'])).json();
