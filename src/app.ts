@@ -63,7 +63,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createHealthRouter(deps));
   app.route('/', createAuthRouter(deps));
   app.route('/', createUsersRouter(deps));
-  app.route('/', createUploadRouter(deps));
+  app.route('/', createUploadRouter(services.uploads));
   app.route('/', createCliRouter(deps));
   app.route('/', pages.routes);
   app.route('/', createAuditRouter(deps));

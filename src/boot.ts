@@ -18,6 +18,7 @@ import { createQueryPool, type QueryPool } from './query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
 import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
+import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -49,6 +50,8 @@ export interface Services {
   queryPool: QueryPool;
   /** Scheduled and on-demand jobs, with one record of runs. */
   jobs: JobRunner;
+  /** What `da sync` uploads, per user, under the upload quota. */
+  uploads: UploadStore;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -99,6 +102,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
       logger,
     }),
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };
