@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Flags that keep Debian's Chromium quiet on a machine without network (see DESIGN). */
 export const CHROMIUM_ARGS = [
@@ -20,4 +20,13 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Collects the Content-Security-Policy violations a page reports; the returned list fills as they come. */
+export function cspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (msg) => {
+    if (/content security policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  return violations;
 }
