@@ -11,6 +11,7 @@ import { ensureFirstAdmin } from './auth/service.ts';
 import { decoyHash } from './auth/passwords.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
+import { auditDomainEvents } from './notify/audit.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
 import { createManifestService, type ManifestService } from './sync/manifest.ts';
@@ -75,6 +76,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   await decoyHash(config.auth.password_hash);
 
   const events = createEventBus(logger);
+  auditDomainEvents(events, repos.audit);
   const sync = createSyncEngine(deps, { events });
   await sync.recover();
   await repos.jobRuns.failUnfinished('the server stopped while this job was running');
