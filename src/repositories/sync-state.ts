@@ -70,6 +70,21 @@ function toJob(r: Record<string, unknown>): SyncJob {
   };
 }
 
+function toHistory(r: Record<string, unknown>): SyncHistoryEntry {
+  return {
+    id: String(r.id),
+    table_id: String(r.table_id),
+    job_id: (r.job_id as string | null) ?? null,
+    synced_at: toIso(r.synced_at)!,
+    rows: toNumber(r.rows),
+    bytes: toNumber(r.bytes),
+    columns: toNumber(r.columns),
+    duration_ms: toNumber(r.duration_ms),
+    status: String(r.status),
+    error: (r.error as string | null) ?? null,
+  };
+}
+
 /** Sync state per table, sync history and sync jobs. */
 export function createSyncStateRepository(db: SystemDb) {
   return {
@@ -132,19 +147,21 @@ export function createSyncStateRepository(db: SystemDb) {
           tableId ? [tableId, limit] : [limit],
         ),
       );
-      return rows.map((r) => ({
-        id: String(r.id),
-        table_id: String(r.table_id),
-        job_id: (r.job_id as string | null) ?? null,
-        synced_at: toIso(r.synced_at)!,
-        rows: toNumber(r.rows),
-        bytes: toNumber(r.bytes),
-        columns: toNumber(r.columns),
-        duration_ms: toNumber(r.duration_ms),
-        status: String(r.status),
-        error: (r.error as string | null) ?? null,
-      }));
+      return rows.map(toHistory);
     },
+
+    /** The tables a job has finished so far (its progress while it runs), in the order they finished. */
+    async historyOfJob(jobId: string): Promise<SyncHistoryEntry[]> {
+      const rows = await db.read((q) => q.all(`SELECT * FROM sync_history WHERE job_id = ? ORDER BY synced_at`, [jobId]));
+      return rows.map(toHistory);
+    },
+
+    /** The newest jobs first. */
+    async listJobs(limit: number): Promise<SyncJob[]> {
+      const rows = await db.read((q) => q.all(`SELECT * FROM sync_jobs ORDER BY created_at DESC LIMIT ?`, [limit]));
+      return rows.map(toJob);
+    },
+
 
     /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
     async purgeHistoryOlderThan(days: number): Promise<number> {
