@@ -1,6 +1,7 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { ADMIN_USER_PAGES } from './admin/users.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -12,4 +13,5 @@ export const PAGES: AnyPage[] = [
   logoutAction,
   loginPage,
   authorizeCliAction,
+  ...ADMIN_USER_PAGES,
 ];
