@@ -28,19 +28,19 @@ main.admin :focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
 .flash input.secret{width:100%;box-sizing:border-box;font-family:monospace;padding:.4rem;margin-top:.3rem}
 .field-error{display:block;color:#b00020;font-size:.9rem;margin-top:.2rem}
 main.admin [aria-invalid=true]{border:2px solid #b00020}
-.scroll{overflow-x:auto;max-width:100%}.scroll table{min-width:40rem}
+.scroll{overflow-x:auto;max-width:100%;position:relative}.scroll table{min-width:40rem}
 main.admin th[scope=row]{font-weight:normal}main.admin td,main.admin th{vertical-align:top}
 .actions{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
 form.inline{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;margin:0}
 main.admin button{padding:.3rem .7rem;cursor:pointer}main.admin button.danger{color:#b00020}
 tr.inactive th,tr.inactive td:not(:last-child){color:#777}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dd{margin:0}
-.crumbs{margin:.5rem 0 0}
-form.stacked fieldset{margin-top:.8rem;border:1px solid #ddd}form.stacked label.choice{margin:.3rem 0}
+.crumbs{margin:.5rem 0 0}main.admin time{white-space:nowrap}main.admin h1{overflow-wrap:anywhere}
+main.admin form.stacked{max-width:36rem}form.stacked fieldset{margin-top:.8rem;border:1px solid #ddd}form.stacked label.choice{margin:.3rem 0}
 form.stacked label.choice input{width:auto;margin-right:.4rem}form.stacked select{padding:.4rem}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;background:#eee;font-size:.85rem}
 .badge.ok{background:#e3f3e3}.badge.error{background:#fbe3e3;color:#b00020}.badge.running{background:#fff3cd}
-form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;align-items:end}
+form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;align-items:start}form.filters .actions{align-self:end}
 form.filters label{display:block;font-size:.9rem}form.filters input,form.filters select{width:100%;box-sizing:border-box;padding:.3rem}
 .pager{display:flex;gap:1rem;margin:1rem 0}
 progress{width:100%;max-width:30rem}`;

@@ -1,6 +1,9 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
+import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
+import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
 import { ADMIN_USER_PAGES } from './admin/users.tsx';
 
 /**
@@ -14,4 +17,7 @@ export const PAGES: AnyPage[] = [
   loginPage,
   authorizeCliAction,
   ...ADMIN_USER_PAGES,
+  ...ADMIN_TABLE_PAGES,
+  ...ADMIN_SYNC_PAGES,
+  ...ADMIN_AUDIT_PAGES,
 ];

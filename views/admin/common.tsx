@@ -62,27 +62,33 @@ export function Flash({ message }: { message: FlashView }) {
   );
 }
 
-/** The id of a field's error line, for aria-describedby. */
-export const errorId = (field: string) => `${field}-error`;
+/** The id of a field's error line, for aria-describedby (`input`: the id of the input, when not the field's name). */
+export const errorId = (input: string) => `${input}-error`;
 
 /** The error of one field, beside its input (nothing when it has none). */
-export function FieldError({ field, form }: { field: string; form: FormState }) {
+export function FieldError({ field, form, input }: { field: string; form: FormState; input?: string }) {
   const error = form.errors[field];
   return error ? (
-    <span class="field-error" id={errorId(field)} data-testid={`error-${field}`}>
+    <span class="field-error" id={errorId(input ?? field)} data-testid={`error-${field}`}>
       {error}
     </span>
   ) : null;
 }
 
 /** Attributes of an input that may carry an error: aria-invalid and the error's id. */
-export function invalid(field: string, form: FormState) {
-  return form.errors[field] ? { 'aria-invalid': 'true' as const, 'aria-describedby': errorId(field) } : {};
+export function invalid(field: string, form: FormState, input?: string) {
+  return form.errors[field] ? { 'aria-invalid': 'true' as const, 'aria-describedby': errorId(input ?? field) } : {};
 }
 
 /** `2025-01-31 14:05 UTC`, or the fallback when there is no time. */
 export function formatTime(iso: string | null | undefined, fallback = 'never'): string {
   return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : fallback;
+}
+
+/** A moment as `<time>` (kept on one line), `seconds` for the audit log; the fallback when there is none. */
+export function Time({ iso, fallback = 'never', seconds = false }: { iso: string | null | undefined; fallback?: string; seconds?: boolean }) {
+  if (!iso) return <>{fallback}</>;
+  return <time datetime={iso}>{seconds ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : formatTime(iso)}</time>;
 }
 
 export function formatBytes(n: number | null | undefined): string {

@@ -1,5 +1,5 @@
 import { CsrfField } from '../layout.tsx';
-import { AdminFrame, formatTime, type FlashView } from './common.tsx';
+import { AdminFrame, Time, type FlashView } from './common.tsx';
 import { UserActions, type UserRow } from './users.tsx';
 
 /** One dataset of the configured sources (or a stored grant for one no longer configured), for one user. */
@@ -47,9 +47,9 @@ export function UserPage({ user, roles, seesAll, datasets, flash, csrf }: UserPa
         <dt>Status</dt>
         <dd data-testid="status">{user.active ? 'active' : 'deactivated'}</dd>
         <dt>Created</dt>
-        <dd>{formatTime(user.created_at)}</dd>
+        <dd><Time iso={user.created_at} /></dd>
         <dt>Last sign-in</dt>
-        <dd>{formatTime(user.last_login_at)}</dd>
+        <dd><Time iso={user.last_login_at} /></dd>
       </dl>
       <section aria-labelledby="account">
         <h2 id="account">Account</h2>
@@ -91,7 +91,7 @@ export function UserPage({ user, roles, seesAll, datasets, flash, csrf }: UserPa
                       <td>{d.configured ? (d.public ? 'public' : 'restricted') : 'not configured'}</td>
                       <td data-testid="setting">{d.setting ? SETTING_LABEL[d.setting] : 'default'}</td>
                       <td data-testid="readable">{d.readable ? 'yes' : 'no'}</td>
-                      <td>{d.granted_by ? `${d.granted_by}, ${formatTime(d.granted_at, '')}` : ''}</td>
+                      <td>{d.granted_by ? <>{d.granted_by}, <Time iso={d.granted_at} fallback="" /></> : ''}</td>
                       <td>
                         <div class="actions">
                           {d.setting !== 'read' && d.configured ? (

@@ -1,5 +1,5 @@
 import { CsrfField } from '../layout.tsx';
-import { AdminFrame, FieldError, formatTime, invalid, type FlashView, type FormState } from './common.tsx';
+import { AdminFrame, FieldError, Time, invalid, type FlashView, type FormState } from './common.tsx';
 
 /** One account as the admin pages list it, with what the viewing admin may do to it. */
 export interface UserRow {
@@ -112,7 +112,7 @@ export function UsersPage({ users, roles, form, flash, csrf }: UsersPageProps) {
                 </th>
                 <td data-testid="role">{u.role}</td>
                 <td data-testid="status">{u.active ? 'active' : 'deactivated'}</td>
-                <td>{formatTime(u.last_login_at)}</td>
+                <td><Time iso={u.last_login_at} /></td>
                 <td>
                   <UserActions user={u} roles={roles} csrf={csrf} back="list" />
                 </td>

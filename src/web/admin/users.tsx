@@ -75,6 +75,13 @@ async function renderList(c: Context<AppEnv>, deps: AppDeps, actor: AuthUser, cs
 /** Where a user action goes back to. */
 const backTo = (back: 'list' | 'user', id: string) => (back === 'list' ? '/admin/users' : `/admin/users/${encodeURIComponent(id)}`);
 
+/** GET /admin: the administration starts at its users. */
+export const adminIndex = definePage({
+  path: '/admin',
+  access: 'admin',
+  get: (c) => c.redirect('/admin/users', 302),
+});
+
 /** GET /admin/users: every account; POST: add one (users.create). */
 export const adminUsersPage = definePage({
   path: '/admin/users',
@@ -234,6 +241,6 @@ export const removePermissionAction = definePage({
 
 /** The user pages, as src/web/pages.ts registers them. */
 export const ADMIN_USER_PAGES: AnyPage[] = [
-  adminUsersPage, adminUserPage, changeRoleAction, deactivateAction, reactivateAction, resetLinkAction,
+  adminIndex, adminUsersPage, adminUserPage, changeRoleAction, deactivateAction, reactivateAction, resetLinkAction,
   setPermissionAction, removePermissionAction,
 ];
