@@ -220,7 +220,8 @@ describe('users', () => {
       await checkPage(page);
       await shot(page, 'admin-users-422');
 
-      await page.fill('#email', 'nora@example.com');
+      const taken = await server.createUser('viewer');
+      await page.fill('#email', taken.email.toUpperCase());
       await page.fill('#password', 'long-enough-1');
       const [dup] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.click('form[action="/admin/users"] button[type=submit]')]);
       expect(dup.status()).toBe(409);
@@ -507,11 +508,16 @@ describe('audit', () => {
       expect(data.length).toBe(60);
       for (const r of data) expect([r[1], r[2], r[3], r[4], r[5], r[6]]).toEqual([busy.id, busy.email, 'me.get', '/api/me', '200', 'allowed']);
 
-      // The export of user creations has the form with the password redacted.
+      // A user added with the page's form: the export has the form, with the password redacted and no CSRF token.
+      await page.goto(`${server.url}/admin/users`);
+      await page.fill('#email', 'Audited@Example.com');
+      await page.fill('#password', 'audited-password-1');
+      await submit(page, 'form[action="/admin/users"] button[type=submit]');
       const created = parseCsv(await (await page.request.get(`${server.url}/admin/audit.csv?action=users.create&resource=/admin/users`)).text());
-      const nora = created.find((r) => r[10]?.toLowerCase().includes('nora@example.com') && r[5] === '303')!;
-      expect(JSON.parse(nora[10]!)).toEqual({ body: { email: 'Nora@Example.com', name: 'Nora Analyst', role: 'analyst', mode: 'password', password: '[redacted]' } });
-      expect(created.flat().join()).not.toContain('nora-password-1');
+      const row = created.find((r) => r[10]?.includes('Audited@Example.com'))!;
+      expect([row[2], row[4], row[5], row[6]]).toEqual([ADMIN_EMAIL, '/admin/users', '303', 'allowed']);
+      expect(JSON.parse(row[10]!)).toEqual({ body: { email: 'Audited@Example.com', name: '', role: 'analyst', mode: 'password', password: '[redacted]' } });
+      expect(created.flat().join()).not.toContain('audited-password-1');
       expect(violations).toEqual([]);
     } finally {
       await page.close();
@@ -591,10 +597,10 @@ describe('access', () => {
 });
 
 describe('at phone width', () => {
-  test('every admin page fits the screen; wide tables scroll inside their box', async () => {
+  test('every admin page fits the screen, wide tables scroll inside their box, and keyboard focus shows', async () => {
     const { page, violations } = await signIn(admin, { width: 390, height: 844 });
     try {
-      const someone = (await server.deps.repos.users.findByEmail('nora@example.com'))!;
+      const someone = await server.createUser('analyst');
       for (const [path, name] of [
         ['/admin/users', 'phone-admin-users'], [`/admin/users/${someone.id}`, 'phone-admin-user'], ['/admin/tables', 'phone-admin-tables'],
         ['/admin/tables/sources/hr', 'phone-admin-source'], ['/admin/sync', 'phone-admin-sync'], ['/admin/audit', 'phone-admin-audit'],
@@ -604,6 +610,14 @@ describe('at phone width', () => {
         expect({ path, overflow }).toEqual({ path, overflow: 0 });
         await shot(page, name);
       }
+      // Keyboard focus is visible: tab into the administration links.
+      await page.goto(`${server.url}/admin/users`);
+      for (let i = 0; i < 10 && !(await page.evaluate(() => !!document.activeElement?.closest('main.admin'))); i++) await page.keyboard.press('Tab');
+      const focus = await page.evaluate(() => {
+        const style = getComputedStyle(document.activeElement!);
+        return { text: document.activeElement!.textContent, outline: `${style.outlineStyle} ${style.outlineWidth}` };
+      });
+      expect(focus).toEqual({ text: 'Users', outline: 'solid 3px' });
       expect(violations).toEqual([]);
     } finally {
       await page.close();
