@@ -162,7 +162,6 @@ export function createSyncStateRepository(db: SystemDb) {
       return rows.map(toJob);
     },
 
-
     /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
     async purgeHistoryOlderThan(days: number): Promise<number> {
       return db.write(async (q) => {
