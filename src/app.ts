@@ -57,7 +57,11 @@ export function createApp(runtime: Runtime) {
   app.use('*', authenticate(deps));
   app.use(
     '*',
-    auditTrail(deps.repos.audit, { onError: (err) => deps.logger.error('audit write failed', { error: String(err) }) }),
+    auditTrail(deps.repos.audit, {
+      // The pages' form posts too: a change made in the browser is on record like one made through the API.
+      pageForms: (path) => !isMachinePath(path),
+      onError: (err) => deps.logger.error('audit write failed', { error: String(err) }),
+    }),
   );
 
   app.route('/', createHealthRouter(deps));

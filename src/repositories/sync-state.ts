@@ -58,6 +58,10 @@ export interface SyncStateRepository {
   addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>, options?: { at?: Date }): Promise<void>;
   /** Newest first, of one table or of all. */
   history(tableId: string | undefined, limit: number): Promise<SyncHistoryEntry[]>;
+  /** The tables a job has finished so far (its progress while it runs), in the order they finished. */
+  historyOfJob(jobId: string): Promise<SyncHistoryEntry[]>;
+  /** The newest jobs first. */
+  listJobs(limit: number): Promise<SyncJob[]>;
   /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
   purgeHistoryOlderThan(days: number): Promise<number>;
   /** Creates a `queued` job. */
@@ -80,6 +84,8 @@ export const SYNC_STATE_METHODS = {
   get: 'read',
   list: 'read',
   history: 'read',
+  historyOfJob: 'read',
+  listJobs: 'read',
   getJob: 'read',
   recordSuccess: 'changes',
   recordFailure: 'changes',

@@ -1,6 +1,10 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
+import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
+import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
+import { ADMIN_USER_PAGES } from './admin/users.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -12,4 +16,8 @@ export const PAGES: AnyPage[] = [
   logoutAction,
   loginPage,
   authorizeCliAction,
+  ...ADMIN_USER_PAGES,
+  ...ADMIN_TABLE_PAGES,
+  ...ADMIN_SYNC_PAGES,
+  ...ADMIN_AUDIT_PAGES,
 ];

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import type { Runtime, Services } from '../boot.ts';
-import type { Access } from '../api/router.ts';
+import { routeActions, type Access } from '../api/router.ts';
 import { httpStatusOf, issuesToErrors, logUnexpectedError, statusTitle } from '../api/problem.ts';
 import { hasRole } from '../auth/roles.ts';
 import {
@@ -63,6 +63,11 @@ export interface PageDefinition<A extends Access = Access, Q = {}, F = {}> {
   query?: z.ZodType<Q>;
   /** Schema of a POST's form (without the CSRF field); a form it refuses is a 422 page. */
   form?: z.ZodType<F>;
+  /**
+   * The audit action of the page's POST: the operationId of the API route that does the
+   * same (`users.update`), so both are found under one name. Without it: `POST <path>`.
+   */
+  action?: string;
   /** Runs after the guard and before the CSRF check reads the body (e.g. a rate limit). */
   before?: BeforeHandler<A>;
   get?: PageHandler<A, Q, undefined>;
@@ -199,6 +204,7 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
     ];
     if (page.get) routes.get(page.path, ...chain(page.get));
     if (page.post) routes.post(page.path, ...chain(page.post));
+    if (page.post && page.action) routeActions.set(`POST ${page.path}`, page.action);
   }
 
   const errorPage: PageRouter['errorPage'] = async (c, status, detail, extra = {}) => {

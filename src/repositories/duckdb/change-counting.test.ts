@@ -84,6 +84,8 @@ test('sync state: per-table state bumps the data counter; history and jobs do no
     get: [TABLE.id],
     list: [],
     history: [undefined, 10],
+    historyOfJob: ['j1'],
+    listJobs: [10],
     getJob: ['j1'],
     addHistory: [{ id: 'h1', table_id: TABLE.id, job_id: 'j1', rows: 1, bytes: 10, columns: 1, duration_ms: 5, status: 'ok', error: null }],
     purgeHistoryOlderThan: [0],

@@ -17,6 +17,21 @@ function toState(r: Record<string, unknown>): SyncState {
   };
 }
 
+function toHistory(r: Record<string, unknown>): SyncHistoryEntry {
+  return {
+    id: String(r.id),
+    table_id: String(r.table_id),
+    job_id: (r.job_id as string | null) ?? null,
+    synced_at: toIso(r.synced_at)!,
+    rows: toNumber(r.rows),
+    bytes: toNumber(r.bytes),
+    columns: toNumber(r.columns),
+    duration_ms: toNumber(r.duration_ms),
+    status: String(r.status),
+    error: (r.error as string | null) ?? null,
+  };
+}
+
 function toJob(r: Record<string, unknown>): SyncJob {
   return {
     id: String(r.id),
@@ -93,18 +108,17 @@ export function createDuckDbSyncStateRepository(db: SystemDb): SyncStateReposito
           tableId ? [tableId, limit] : [limit],
         ),
       );
-      return rows.map((r) => ({
-        id: String(r.id),
-        table_id: String(r.table_id),
-        job_id: (r.job_id as string | null) ?? null,
-        synced_at: toIso(r.synced_at)!,
-        rows: toNumber(r.rows),
-        bytes: toNumber(r.bytes),
-        columns: toNumber(r.columns),
-        duration_ms: toNumber(r.duration_ms),
-        status: String(r.status),
-        error: (r.error as string | null) ?? null,
-      }));
+      return rows.map(toHistory);
+    },
+
+    async historyOfJob(jobId) {
+      const rows = await db.read((q) => q.all(`SELECT * FROM sync_history WHERE job_id = ? ORDER BY synced_at`, [jobId]));
+      return rows.map(toHistory);
+    },
+
+    async listJobs(limit) {
+      const rows = await db.read((q) => q.all(`SELECT * FROM sync_jobs ORDER BY created_at DESC LIMIT ?`, [limit]));
+      return rows.map(toJob);
     },
 
     /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
