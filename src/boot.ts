@@ -4,13 +4,14 @@ import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
 import { openSystemDb, systemDbPath } from './db/system.ts';
 import type { Logger } from './log.ts';
-import { createRepositories } from './repositories/index.ts';
+import { createDuckDbRepositories } from './repositories/duckdb/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
 import { decoyHash } from './auth/passwords.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
+import { auditDomainEvents } from './notify/audit.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
 import { createManifestService, type ManifestService } from './sync/manifest.ts';
@@ -19,6 +20,7 @@ import { createQueryPool, type QueryPool } from './query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
 import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
+import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -50,6 +52,8 @@ export interface Services {
   queryPool: QueryPool;
   /** Scheduled and on-demand jobs, with one record of runs. */
   jobs: JobRunner;
+  /** What `da sync` uploads, per user, under the upload quota. */
+  uploads: UploadStore;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -66,13 +70,14 @@ export interface Runtime {
 export async function bootstrap(config: Config, logger: Logger): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openSystemDb(systemDbPath(config.dataDir), { logger });
-  const repos = createRepositories(db);
+  const repos = createDuckDbRepositories(db);
   const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)) };
   await ensureFirstAdmin(deps);
   // Made now, so the first sign-in with an unknown email is not slower than later ones.
   await decoyHash(config.auth.password_hash);
 
   const events = createEventBus(logger);
+  auditDomainEvents(events, repos.audit);
   const sync = createSyncEngine(deps, { events });
   await sync.recover();
   await repos.jobRuns.failUnfinished('the server stopped while this job was running');
@@ -102,6 +107,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
       logger,
     }),
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };

@@ -22,6 +22,21 @@ export class NotFoundError extends DomainError {}
 export class ConflictError extends DomainError {}
 /** The input is larger than a limit allows. */
 export class PayloadTooLargeError extends DomainError {}
+/** How much of a quota is used, or allowed. */
+export interface QuotaUsage {
+  bytes: number;
+  files: number;
+}
+/** Storing this would go over the user's quota; `usage` and `limit` say how far. */
+export class QuotaExceededError extends PayloadTooLargeError {
+  constructor(
+    message: string,
+    readonly usage: QuotaUsage,
+    readonly limit: QuotaUsage,
+  ) {
+    super(message);
+  }
+}
 /** The input failed validation; `errors` says where. */
 export class ValidationError extends DomainError {
   constructor(

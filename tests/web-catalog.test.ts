@@ -46,9 +46,18 @@ beforeAll(async () => {
   await seedProfiled({ dataset: 'marketing', table: 'empty_list', select: `SELECT 1 AS x WHERE false` });
   await seedTable(server, { dataset: 'hr', table: 'salaries', select: 'SELECT 1 AS id, 50000 AS salary', description: 'Secret salaries' });
   // One table synced long ago, one whose last sync failed.
-  await server.deps.db.write((q) => q.run(`UPDATE sync_state SET last_sync = current_timestamp - INTERVAL 3 DAY WHERE table_id = 'marketing.campaigns'`));
+  await syncedAgo('marketing.campaigns', 3 * 24 * 3600_000);
   await server.deps.repos.syncState.recordFailure('sales.customers', 'connection refused');
 });
+/** The table's last successful sync, as if it had been `ms` ago (the same file, synced then). */
+async function syncedAgo(tableId: string, ms: number) {
+  const { syncState } = server.deps.repos;
+  const s = (await syncState.get(tableId))!;
+  await syncState.recordSuccess(
+    { tableId, rows: s.rows!, fileSizeBytes: s.file_size_bytes!, uncompressedSizeBytes: s.uncompressed_size_bytes, columns: s.columns!, hash: s.hash!, watermark: s.watermark },
+    { at: new Date(Date.now() - ms) },
+  );
+}
 afterAll(async () => {
   await browser?.close();
   await server?.stop();

@@ -88,7 +88,7 @@ test('signing out revokes the session token, and a cross-site sign-out form is r
 });
 
 test('the dashboard: my tables\' freshness with stale and failed ones flagged, my last syncs, my uploads, mandatory knowledge, Telegram', async () => {
-  const { repos, db } = server.deps;
+  const { repos } = server.deps;
   const analyst = await server.createUser('analyst');
   await repos.permissions.set(analyst.id, 'ops', 'read', null);
   await seedTable(server, { dataset: 'ops', table: 'fresh_one', select: 'SELECT 1 AS x', description: 'Synced just now' });
@@ -98,7 +98,11 @@ test('the dashboard: my tables\' freshness with stale and failed ones flagged, m
     id: 'ops.waiting', name: 'waiting', dataset: 'ops', source_table: 'waiting', sync_strategy: 'full', primary_key: null, description: null, registered_by: null,
   });
   // The schedule is every 15 minutes: a table last synced 2 hours ago is stale.
-  await db.write((q) => q.run(`UPDATE sync_state SET last_sync = current_timestamp - INTERVAL 2 HOUR WHERE table_id = 'ops.old_one'`));
+  const old = (await repos.syncState.get('ops.old_one'))!;
+  await repos.syncState.recordSuccess(
+    { tableId: old.table_id, rows: old.rows!, fileSizeBytes: old.file_size_bytes!, uncompressedSizeBytes: old.uncompressed_size_bytes, columns: old.columns!, hash: old.hash!, watermark: old.watermark },
+    { at: new Date(Date.now() - 2 * 3600_000) },
+  );
   await repos.syncState.recordFailure('ops.broken_one', 'connection refused by warehouse.internal');
   for (const [table, status, error] of [['ops.fresh_one', 'ok', null], ['ops.broken_one', 'error', 'connection refused by warehouse.internal'], ['hr.salaries', 'ok', null]] as const) {
     await repos.syncState.addHistory({ id: crypto.randomUUID(), table_id: table, job_id: null, rows: 1, bytes: 10, columns: 1, duration_ms: 42, status, error });

@@ -30,7 +30,8 @@ details.menu{position:relative}details.menu summary{cursor:pointer;color:#0b57d0
 details.menu ul{position:absolute;z-index:2;left:0;background:#fff;border:1px solid #ccc;padding:.4rem .8rem;display:block;min-width:9rem;box-shadow:0 2px 6px #0002}
 details.menu li{padding:.2rem 0}
 .flash{border:1px solid #2e7d32;background:#edf7ee;padding:.6rem .9rem;margin:1rem 0}.flash.error{border-color:#b00020;background:#fdecee}
-.flash pre{margin:.5rem 0 0;background:#fff;border:1px solid #ccc;user-select:all}
+.flash p{margin:.3rem 0}.flash ul{margin:.3rem 0;padding-left:1.2rem}
+.flash textarea.secret{display:block;width:100%;box-sizing:border-box;margin:.3rem 0;background:#fff;font-family:ui-monospace,monospace;resize:vertical}
 main h1{margin-top:1.2rem}section{margin:1.6rem 0}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem;padding:0;list-style:none}.cards li{border:1px solid #ddd;padding:.6rem .9rem;min-width:8rem}
 .cards strong{display:block;font-size:1.5rem}
@@ -47,15 +48,36 @@ button{padding:.35rem .9rem;cursor:pointer}
 .columns dt{color:#555}.columns dd{margin:0;font-variant-numeric:tabular-nums}
 svg.chart{max-width:100%;height:auto}svg.chart rect.bar{fill:#3b6fd8}svg.chart rect.bar:hover{fill:#1a3f8f}svg.chart text{font-size:11px;fill:#333}
 textarea.sql{width:100%;box-sizing:border-box;font-family:ui-monospace,monospace;min-height:6rem}
-.field-error{color:#b00020;font-size:.9rem;margin:.2rem 0}
+.field-error{display:block;color:#b00020;font-size:.9rem;margin:.2rem 0}
 form.stacked select{width:100%;padding:.5rem}fieldset{border:1px solid #ddd;margin:.8rem 0;padding:.5rem .9rem}
 .inline{display:inline}.muted{color:#555}
 form.stacked input[type=number]{width:10rem;display:block}form.stacked.short{max-width:32rem}form.filters a{padding-bottom:.45rem}#result{margin-top:1rem}
 ul.checks{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
-.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+.visually-hidden{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);clip-path:inset(50%);white-space:nowrap;border:0}
 @media (max-width:40rem){table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
 table.stack tr{display:block;border-bottom:1px solid #ddd;padding:.4rem 0}table.stack th,table.stack td{display:block;border:0;padding:.1rem .2rem;text-align:left}
-table.stack td[data-label]::before{content:attr(data-label);color:#555;margin-right:.5rem}table.stack td:empty{display:none}}`;
+table.stack td[data-label]::before{content:attr(data-label);color:#555;margin-right:.5rem}table.stack td:empty{display:none}}
+/* admin pages (views/admin): within main.admin where a rule of the pages above has the same selector */
+main.admin :focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}
+.admin-nav{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;margin:.8rem 0;padding-bottom:.5rem;border-bottom:1px solid #eee}
+.admin-nav a[aria-current=page]{font-weight:bold;text-decoration:none;color:#222}
+main.admin [aria-invalid=true]{border:2px solid #b00020}
+.scroll{max-width:100%;position:relative}main.admin .scroll table{min-width:40rem}
+main.admin th[scope=row]{font-weight:normal}main.admin td,main.admin th{vertical-align:top}
+.actions{display:flex;flex-wrap:wrap;gap:.4rem;align-items:center}
+main.admin form.inline{display:inline-flex;flex-wrap:wrap;gap:.3rem;align-items:center;margin:0}
+main.admin button{padding:.3rem .7rem;cursor:pointer}main.admin button.danger{color:#b00020}
+tr.inactive th,tr.inactive td:not(:last-child){color:#777}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dd{margin:0}
+.crumbs{margin:.5rem 0 0}main.admin time{white-space:nowrap}main.admin h1{overflow-wrap:anywhere}
+main.admin form.stacked{max-width:36rem}form.stacked fieldset{margin-top:.8rem;border:1px solid #ddd}form.stacked label.choice{margin:.3rem 0}
+form.stacked label.choice input{width:auto;margin-right:.4rem}main.admin form.stacked select{padding:.4rem}
+main.admin .badge{display:inline-block;padding:0 .4rem;border:0;border-radius:.3rem;background:#eee;color:inherit;font-size:.85rem}
+main.admin .badge.ok{background:#e3f3e3}main.admin .badge.error{background:#fbe3e3;color:#b00020}main.admin .badge.running{background:#fff3cd}
+main.admin form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;align-items:start}main.admin form.filters .actions{align-self:end}
+main.admin form.filters label{display:block;font-size:.9rem}main.admin form.filters input,main.admin form.filters select{width:100%;box-sizing:border-box;padding:.3rem}
+.pager{display:flex;gap:1rem;margin:1rem 0}
+progress{width:100%;max-width:30rem}`;
 
 export interface LayoutProps {
   children?: Child;
@@ -79,7 +101,8 @@ const NAV = [
   { href: '/catalog', label: 'Catalog' },
   { href: '/settings', label: 'Settings' },
 ];
-const ADMIN_NAV = [
+/** The administration's areas: the Admin menu here, and the links atop every admin page (views/admin/common.tsx). */
+export const ADMIN_NAV = [
   { href: '/admin/users', label: 'Users' },
   { href: '/admin/tables', label: 'Tables' },
   { href: '/admin/sync', label: 'Sync' },
@@ -122,15 +145,29 @@ function Nav({ role, path }: { role: string; path?: string }) {
   );
 }
 
-/** The message a form post left: what happened, and a secret to copy now when there is one. */
-export function FlashMessage({ flash }: { flash: Flash }) {
+/**
+ * The message a form post left (the layout shows it on the page after the redirect; a page
+ * may show one of its own the same way): what happened, further lines, and a secret to copy
+ * now when there is one (a read-only field, selectable, labelled).
+ */
+export function FlashMessage({ flash, testId = 'flash' }: { flash: Flash; testId?: string }) {
+  const secretId = `${testId}-secret`;
   return (
-    <div class={flash.kind === 'error' ? 'flash error' : 'flash'} role={flash.kind === 'error' ? 'alert' : 'status'} data-testid="flash">
+    <div class={flash.kind === 'error' ? 'flash error' : 'flash'} role={flash.kind === 'error' ? 'alert' : 'status'} data-testid={testId}>
       <p>{flash.message}</p>
+      {flash.details?.length ? (
+        <ul>
+          {flash.details.map((d) => (
+            <li>{d}</li>
+          ))}
+        </ul>
+      ) : null}
       {flash.secret ? (
         <>
-          <p><strong>{flash.secret.label}</strong> (shown only now; copy it before you leave this page):</p>
-          <pre data-testid="flash-secret">{flash.secret.value}</pre>
+          <p>
+            <label for={secretId}>{flash.secret.label}</label> (shown only now; copy it before you leave this page):
+          </p>
+          <textarea id={secretId} class="secret" readonly rows={2} spellcheck={false} data-testid={secretId}>{flash.secret.value}</textarea>
         </>
       ) : null}
     </div>

@@ -20,37 +20,48 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return value;
 }
 
-/** The posted text fields of a page form, without its CSRF token (files are left out). */
-function formFields(body: Record<string, unknown>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (k === '_csrf') continue;
-    if (typeof v === 'string') fields[k] = v;
-    else if (Array.isArray(v)) fields[k] = v.filter((x) => typeof x === 'string');
-  }
-  return fields;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Form fields that say nothing about the action (the CSRF token). */
+const FORM_NOISE = new Set(['_csrf']);
+
+/** A parsed form as it is recorded: without the CSRF token, files by name and size. */
+function formParams(form: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(form)
+      .filter(([k]) => !FORM_NOISE.has(k))
+      .map(([k, v]) => [k, v instanceof File ? { file: v.name, size: v.size } : v]),
+  );
+}
+
+export interface AuditTrailOptions {
+  /** Every call under these path prefixes is recorded (default `/api/`, `/auth/`). */
+  prefixes?: string[];
+  /**
+   * Also records the form posts (every method but GET, HEAD, OPTIONS) to paths this
+   * accepts: the web pages' actions. Their action name is the one the page declares
+   * (`definePage({ action })`, the operationId of the API route doing the same).
+   */
+  pageForms?: (path: string) => boolean;
+  onError?: (err: unknown) => void;
 }
 
 /**
- * Writes every call under the given prefixes to the audit log, allowed or refused:
- * who, which operation, the resource, parameters with secrets redacted, status, duration.
- * A web form post whose page names an action (`definePage({ action })`, registered in
- * routeActions like the API's operationIds) is written the same way, with its form fields.
+ * Writes every call under the given prefixes, and every page form post, to the audit log,
+ * allowed or refused: who, which operation, the resource, parameters (query, JSON body or
+ * form) with secrets redacted, status, duration. A page form post has `via: "web"` in its
+ * parameters; one the page sent to sign in (no session) is refused, as the API's 401 is.
  */
 export function auditTrail(
   audit: AuditRepository,
-  { prefixes = ['/api/', '/auth/'], onError }: { prefixes?: string[]; onError?: (err: unknown) => void } = {},
+  { prefixes = ['/api/', '/auth/'], pageForms, onError }: AuditTrailOptions = {},
 ): MiddlewareHandler<AppEnv> {
   return async function auditMiddleware(c, next) {
     const path = c.req.path;
     const method = c.req.method;
-    const api = prefixes.some((p) => path.startsWith(p));
-    // Pages are read with GET and change things with POST: only a POST may be an audited page action.
-    if (!api && method !== 'POST') return next();
+    const pageForm = !SAFE_METHODS.has(method) && !!pageForms?.(path);
+    if (!pageForm && !prefixes.some((p) => path.startsWith(p))) return next();
     const started = performance.now();
     await next();
-    const routed = routeActions.get(`${method} ${c.req.routePath}`);
-    if (!api && !routed) return;
     const status = c.res.status;
     let body: unknown;
     const type = c.req.header('content-type') ?? '';
@@ -59,19 +70,19 @@ export function auditTrail(
     if (length <= MAX_AUDITED_BODY && status !== 413) {
       if (type.includes('application/json')) {
         body = await c.req.json().catch(() => undefined); // cached by the validator; parsed here when refused early
-      } else if (!api && (type.includes('application/x-www-form-urlencoded') || type.includes('multipart/form-data'))) {
-        const form = await c.req.parseBody().catch(() => undefined); // parsed already by the CSRF check
-        body = form ? formFields(form) : undefined;
+      } else if (pageForm && /^(application\/x-www-form-urlencoded|multipart\/form-data)/.test(type)) {
+        const form = await c.req.parseBody().catch(() => undefined); // cached by the page's CSRF check
+        body = form ? formParams(form) : undefined;
       }
     }
     const query = c.req.queries();
     const params = redactSecrets({
       ...(Object.keys(query).length ? { query: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.length === 1 ? v[0] : v])) } : {}),
       ...(body !== undefined ? { body } : {}),
-      ...(api ? {} : { via: 'web' }),
+      ...(pageForm ? { via: 'web' } : {}),
     });
-    const action = routed ?? `${method} ${path}`;
-    const urgent = status >= 400 || !['GET', 'HEAD', 'OPTIONS'].includes(method);
+    const action = routeActions.get(`${method} ${c.req.routePath}`) ?? `${method} ${path}`;
+    const urgent = status >= 400 || !SAFE_METHODS.has(method);
     const written = audit.append({
       id: newId(),
       timestamp: new Date().toISOString(),
@@ -80,8 +91,7 @@ export function auditTrail(
       action,
       resource: path,
       params,
-      // A page action without a session is sent to sign in (a redirect): refused, as the API's 401.
-      result: status >= 500 ? 'error' : status >= 400 || (!api && !c.get('user') && status >= 300) ? 'refused' : 'allowed',
+      result: status >= 500 ? 'error' : status >= 400 || c.get('sentToSignIn') ? 'refused' : 'allowed',
       status,
       duration_ms: Math.round(performance.now() - started),
       ip: c.get('clientIp') ?? null,

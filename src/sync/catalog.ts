@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { AuthUser } from '../context.ts';
 import type { CatalogTable, DataCatalogRepository } from '../repositories/data-catalog.ts';
-import type { ChangeCounter } from '../repositories/change-counter.ts';
+import type { ChangeCounter } from '../cache/change-counter.ts';
 import { datasetAccess, type DatasetAccess, type DatasetRuleInputs } from '../auth/datasets.ts';
 import { NotFoundError } from '../errors.ts';
 import { parquetPath, parseTableId } from './paths.ts';

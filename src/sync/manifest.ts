@@ -5,32 +5,8 @@ import { isServed, type AccessCache, type TableCatalog } from './catalog.ts';
 import type { DocsIndex } from './assets.ts';
 import { SYNC_EVERYTHING, type SyncSelections } from './settings.ts';
 
-/** One table in the manifest (DESIGN: Sync). */
-export interface ManifestTable {
-  dataset: string;
-  name: string;
-  hash: string;
-  size_bytes: number | null;
-  rows: number | null;
-  columns: number | null;
-  updated_at: string | null;
-  url: string;
-}
-
-/** One asset (document or profile) in the manifest. */
-export interface ManifestAsset {
-  hash: string;
-  size_bytes: number | null;
-  url: string;
-}
-
-export interface Manifest {
-  manifest_version: 1;
-  generated_at: string;
-  server_version: string;
-  tables: Record<string, ManifestTable>;
-  assets: Record<string, ManifestAsset>;
-}
+export type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
+import type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
 
 /** Where a table's file is downloaded from (relative to the server's base URL). */
 export function downloadUrl(tableId: string): string {

@@ -1,4 +1,4 @@
-import type { ChangeCounter } from '../repositories/change-counter.ts';
+import type { ChangeCounter } from '../cache/change-counter.ts';
 import type { PermissionsRepository, SyncSetting } from '../repositories/permissions.ts';
 
 export type { SyncSetting };

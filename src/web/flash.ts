@@ -9,8 +9,10 @@ export interface Flash {
   message: string;
   /** `ok` (default) or `error`. */
   kind?: 'ok' | 'error';
-  /** A value shown once with the message (a new token's secret), never again. */
+  /** A value shown once with the message (a new token's secret, a setup or reset link), never again. */
   secret?: { label: string; value: string };
+  /** Further lines (e.g. the tables "register all" skipped). */
+  details?: string[];
 }
 
 /** Cookie naming the waiting message; the message itself stays on the server. */
@@ -27,7 +29,9 @@ export interface FlashStore {
 /**
  * One-time messages between a form post and the page after its redirect. The browser
  * holds only a random id (HttpOnly cookie); the message, which may carry a secret shown
- * once, stays in memory for `ttlMs`, bound to the user who posted, and is gone once read.
+ * once, stays in memory for `ttlMs` (one process serves every page), bound to the user
+ * who posted, and is gone once read. The page router (src/web/router.ts) owns one store:
+ * pages leave a message with `redirect(location, flash)`, and the layout shows it.
  */
 export function createFlashStore({ trustProxy = false, ttlMs = 5 * 60_000, maxEntries = 10_000 } = {}): FlashStore {
   const waiting = new Map<string, { owner: string; flash: Flash; expires: number }>();

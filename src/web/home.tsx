@@ -2,7 +2,6 @@ import { clearSessionCookie } from '../auth/session-cookie.ts';
 import { logout } from '../auth/service.ts';
 import { hasRole, seesAllDatasets } from '../auth/roles.ts';
 import { publicOrigin } from '../api/http.ts';
-import { listUploads } from '../api/upload.ts';
 import { BadRequestError } from '../errors.ts';
 import { visibleTables } from '../sync/catalog.ts';
 import { durationWords, freshnessAt, staleAfterMs, type Freshness } from '../sync/freshness.ts';
@@ -57,7 +56,7 @@ export const homePage = definePage({
           // Source errors can name hosts and buckets: for the people who run the server (as the API).
           error: admin ? h.error : null,
         }))}
-        uploads={hasRole(user.role, 'analyst') ? listUploads(config.dataDir, user.id) : undefined}
+        uploads={hasRole(user.role, 'analyst') ? services.uploads.list(user.id) : undefined}
         mandatoryKnowledge={mandatory.length}
         telegram={{ linked: !!link, linked_at: link?.linked_at ?? null }}
       />,

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import type { Runtime, Services } from '../boot.ts';
-import type { Access } from '../api/router.ts';
+import { routeActions, type Access } from '../api/router.ts';
 import { httpStatusOf, issuesToErrors, logUnexpectedError, statusTitle } from '../api/problem.ts';
 import { hasRole } from '../auth/roles.ts';
 import {
@@ -14,7 +14,6 @@ import {
 } from '../errors.ts';
 import { Layout } from '../../views/layout.tsx';
 import { ErrorPage } from '../../views/error.tsx';
-import { routeActions } from '../api/router.ts';
 import { createCsrf } from './csrf.ts';
 import { createFlashStore, type Flash } from './flash.ts';
 
@@ -91,7 +90,8 @@ export interface PageDefinition<A extends Access = Access, Q = {}, F = {}> {
   post?: PageHandler<A, Q, F>;
   /**
    * The audit action of the POST: the operationId of the API route that does the same
-   * (`tokens.create`), so the audit log names a change the same way whichever way it came.
+   * (`tokens.create`, `users.update`), so the audit log names a change the same way
+   * whichever way it came. Without it: `POST <path>`.
    */
   action?: string;
   /**
@@ -149,8 +149,13 @@ export function signInHref(next: string): string {
   return !safe || safe === '/' ? '/login' : `/login?${new URLSearchParams({ next: safe })}`;
 }
 
-/** Where to send a request without a session: a page GET comes back to itself after signing in. */
+/**
+ * Where to send a request without a session: a page GET comes back to itself after signing in.
+ * The request is marked as sent to sign in, so the audit trail records a page post refused
+ * this way as refused (as the API's 401).
+ */
 function signInRedirect(c: Context<AppEnv>): Response {
+  c.set('sentToSignIn', true);
   const url = new URL(c.req.url);
   const back = c.req.method === 'GET' || c.req.method === 'HEAD' ? url.pathname + url.search : '/';
   return c.redirect(signInHref(back), 302);
@@ -271,13 +276,13 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
 
   const routes = new Hono<AppEnv>();
   for (const page of pages) {
-    // The audit trail (src/middleware/audit.ts) records a page post that has an action.
-    if (page.post && page.action) routeActions.set(`POST ${page.path}`, page.action);
     const chain = (handler: NonNullable<AnyPage['get'] | AnyPage['post']>): [MiddlewareHandler<AppEnv>, ...H<AppEnv>[]] => [
       layout, guard(page.access), ...(page.before ? [before(page.before)] : []), csrf.verify, handle(page, handler),
     ];
     if (page.get) routes.get(page.path, ...chain(page.get));
     if (page.post) routes.post(page.path, ...chain(page.post));
+    // The audit trail (src/middleware/audit.ts) records every page post; one with an action under that name.
+    if (page.post && page.action) routeActions.set(`POST ${page.path}`, page.action);
   }
 
   const errorPage: PageRouter['errorPage'] = async (c, status, detail, extra = {}) => {

@@ -1,4 +1,5 @@
 import type { BrowserContext, Page } from 'playwright-core';
+import { cspViolations } from './browser.ts';
 import type { TestServer } from './server.ts';
 
 /**
@@ -32,10 +33,7 @@ export async function signInPage(
   user: { email: string; password: string },
 ): Promise<{ page: Page; violations: string[] }> {
   const page = await browser.context.newPage();
-  const violations: string[] = [];
-  page.on('console', (msg) => {
-    if (/content security policy/i.test(msg.text())) violations.push(msg.text());
-  });
+  const violations = cspViolations(page);
   await page.context().clearCookies();
   await page.goto(`${server.url}/login`);
   await page.fill('#email', user.email);
