@@ -14,7 +14,9 @@ import { createRouter, defineRoute } from './router.ts';
 import { etagMatches } from './http.ts';
 import { jsonResponse } from './schemas.ts';
 
-export const ManifestSchema = SharedManifestSchema.openapi('SyncManifest');
+// A fresh object over the shared shape: the shared schema may have been built before the OpenAPI layer
+// extended zod (the CLI loads it without that layer), so it cannot be relied on to have .openapi().
+export const ManifestSchema = z.object(SharedManifestSchema.shape).openapi('SyncManifest');
 
 const binary = (description: string, type: string) => ({
   description,
