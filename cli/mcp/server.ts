@@ -238,10 +238,13 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
           await client.get('/api/health', { accept: [503], signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
         } catch (err) {
           const last = readSyncState(configDir, ws.root).last_sync;
-          throw new CliError(
-            `cannot reach ${client.server} (${messageOf(err).replace(/^cannot reach \S+:?\s*/, '')}); nothing was synced. ` +
-              `The local data${last ? ` (last synced ${last})` : ''} stays usable offline.`,
-          );
+          const status = err instanceof CliError ? err.details.status : undefined;
+          const timedOut = err instanceof Error && err.name === 'TimeoutError';
+          const why =
+            typeof status === 'number' ? `${client.server} answered ${messageOf(err)} (is it a da server?)`
+            : timedOut ? `cannot reach ${client.server}: no answer within ${PROBE_TIMEOUT_MS / 1000} s`
+            : `cannot reach ${client.server}: ${messageOf(err).replace(/^cannot reach \S+:?\s*/, '')}`;
+          throw new CliError(`${why}. Nothing was synced; the local data${last ? ` (last synced ${last})` : ''} stays usable offline.`);
         }
         const report = await gate.write(() =>
           runSync(client, configDir, ws.root, { tables, docsOnly: docs_only, dryRun: dry_run, retry: retryPolicyFromEnv(opts.env) }),
