@@ -6,6 +6,7 @@
  */
 import { benchDownload } from './download.ts';
 import { benchManifest } from './manifest.ts';
+import { benchMcpQuery } from './mcp-query.ts';
 import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
@@ -17,6 +18,7 @@ for (const [name, run] of [
   ['query-overhead', () => benchQueryOverhead()],
   ['manifest', () => benchManifest()],
   ['profile', () => benchProfile()],
+  ['mcp-query', () => benchMcpQuery()],
 ] as const) {
   try {
     report(await run());
