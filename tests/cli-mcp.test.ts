@@ -299,8 +299,11 @@ describe('da mcp over stdio (the compiled binary)', () => {
     const s = await connect();
     try {
       expect((await call(s, 'query', { sql: 'SELECT count(*)::INTEGER FROM sales.customers' })).json().rows).toEqual([[50]]);
-      const r = await s.client.callTool({ name: 'sync', arguments: {} });
+      const progress: { progress: number; total?: number }[] = [];
+      const r = await s.client.callTool({ name: 'sync', arguments: {} }, undefined, { onprogress: (p) => progress.push(p) });
       expect(r.isError).toBeFalsy();
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress.at(-1)!.total).toBeGreaterThan(0);
       const [summary, report] = (r.content as { text: string }[]).map((c) => c.text);
       expect(summary).toContain('synced: 0 added, 1 changed');
       expect(JSON.parse(report!).tables.changed).toEqual([expect.objectContaining({ id: 'sales.customers', rows_before: 50, rows_after: 60 })]);
@@ -325,7 +328,7 @@ describe('da mcp over stdio (the compiled binary)', () => {
       const sync = await call(s, 'sync');
       expect(sync.isError).toBe(true);
       expect(sync.text).toStartWith(`cannot reach ${server.url}`);
-      expect(sync.text).toContain('nothing was synced');
+      expect(sync.text).toContain('Nothing was synced; the local data (last synced ');
       expect(sync.text).toContain('stays usable offline');
       // Still serving after the failure.
       expect((await call(s, 'query', { sql: 'SELECT count(*)::INTEGER FROM customers' })).json().rows).toEqual([[60]]);

@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { CliError, oneLine } from '../errors.ts';
 import { duckdb, literal, openLocalDb, type LocalDb } from '../local-db.ts';
@@ -35,7 +36,7 @@ export function lockdownSql(parquetDir: string): string[] {
     `SET autoinstall_known_extensions = false`,
     `SET autoload_known_extensions = false`,
     `SET allow_community_extensions = false`,
-    `SET allowed_directories = [${literal(parquetDir.endsWith('/') ? parquetDir : `${parquetDir}/`)}]`,
+    `SET allowed_directories = [${literal(parquetDir.endsWith(sep) ? parquetDir : `${parquetDir}${sep}`)}]`,
     `SET enable_external_access = false`,
     `SET lock_configuration = true`,
   ];

@@ -229,7 +229,7 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    ({ tables, docs_only, dry_run }) =>
+    ({ tables, docs_only, dry_run }, extra) =>
       guarded('sync', async () => {
         const client = opts.client();
         if (!client.server) throw new CliError('no server configured: run `da login --server URL` (or set DA_SERVER); the local data stays usable offline');
@@ -246,8 +246,22 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
             : `cannot reach ${client.server}: ${messageOf(err).replace(/^cannot reach \S+:?\s*/, '')}`;
           throw new CliError(`${why}. Nothing was synced; the local data${last ? ` (last synced ${last})` : ''} stays usable offline.`);
         }
+        // A client that asked for progress gets bytes downloaded of the total (at most 4 a second).
+        const token = extra._meta?.progressToken;
+        let last = 0;
+        const onProgress =
+          token === undefined
+            ? undefined
+            : (p: { done: number; total: number; bytes: number; totalBytes: number }) => {
+                const now = performance.now();
+                if (now - last < 250 && p.done < p.total) return;
+                last = now;
+                void extra
+                  .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.bytes, total: p.totalBytes, message: `${p.done}/${p.total} tables` } })
+                  .catch(() => {});
+              };
         const report = await gate.write(() =>
-          runSync(client, configDir, ws.root, { tables, docsOnly: docs_only, dryRun: dry_run, retry: retryPolicyFromEnv(opts.env) }),
+          runSync(client, configDir, ws.root, { tables, docsOnly: docs_only, dryRun: dry_run, retry: retryPolicyFromEnv(opts.env), onProgress }),
         );
         if (report.errors.length) {
           return { isError: true, content: [{ type: 'text', text: [summarise(report), ...errorLines(report.errors)].join('\n') }, { type: 'text', text: JSON.stringify(report) }] };
