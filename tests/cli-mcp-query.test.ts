@@ -83,6 +83,18 @@ describe('the MCP query tool reads the workspace', () => {
     expect(joined.rows).toEqual([[7]]);
   });
 
+  test('DuckDB 1.5 binds a view over Parquet when it is queried: with external access off and no allowed folder the view fails, which is why the lock-down names server/parquet', async () => {
+    const db = await DuckDBInstance.create(ws.db, { access_mode: 'READ_ONLY' });
+    const conn = await db.connect();
+    try {
+      await conn.run('SET enable_external_access = false');
+      await expect(conn.run('SELECT count(*) FROM sales.orders')).rejects.toThrow('Permission Error');
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
+  });
+
   test('every statement DuckDB classifies as SELECT runs: FROM, VALUES, DESCRIBE, SHOW, SUMMARIZE', async () => {
     expect((await q('FROM sales.orders SELECT order_id ORDER BY order_id LIMIT 2')).rows).toEqual([['0'], ['1']]);
     expect((await q('VALUES (1, 2)')).rows).toEqual([[1, 2]]);
