@@ -56,7 +56,7 @@ class ReadWriteGate {
   private writing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
 
-  async read<T>(fn: () => Promise<T>): Promise<T> {
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
     while (this.writing) await this.writing;
     this.readers++;
     try {
@@ -66,7 +66,7 @@ class ReadWriteGate {
     }
   }
 
-  async write<T>(fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.writing) await this.writing;
     let release!: () => void;
     this.writing = new Promise((r) => (release = r));
@@ -164,7 +164,7 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     ({ table, sample_rows }) =>
-      guarded('describe_table', async () => json(await gate.read(() => describeLocalTable(configDir, ws, table, sample_rows ?? 5)))),
+      guarded('describe_table', async () => json(await gate.shared(() => describeLocalTable(configDir, ws, table, sample_rows ?? 5)))),
   );
 
   server.registerTool(
@@ -185,7 +185,7 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
     },
     ({ sql, limit }) =>
       guarded('query', async () =>
-        json(await gate.read(() => runReadOnlyQuery(ws, sql.trim(), { limit: limit ?? opts.defaultRows, timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes }))),
+        json(await gate.shared(() => runReadOnlyQuery(ws, sql.trim(), { limit: limit ?? opts.defaultRows, timeoutMs: opts.timeoutMs, maxBytes: opts.maxBytes }))),
       ),
   );
 
@@ -260,7 +260,7 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
                   .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.bytes, total: p.totalBytes, message: `${p.done}/${p.total} tables` } })
                   .catch(() => {});
               };
-        const report = await gate.write(() =>
+        const report = await gate.exclusive(() =>
           runSync(client, configDir, ws.root, { tables, docsOnly: docs_only, dryRun: dry_run, retry: retryPolicyFromEnv(opts.env), onProgress }),
         );
         if (report.errors.length) {
