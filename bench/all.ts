@@ -6,6 +6,7 @@
  */
 import { benchDownload } from './download.ts';
 import { benchManifest } from './manifest.ts';
+import { benchMcpQuery } from './mcp-query.ts';
 import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
@@ -19,6 +20,7 @@ for (const [name, run] of [
   ['manifest', () => benchManifest()],
   ['profile', () => benchProfile()],
   ['web-catalog', () => benchWebCatalog()],
+  ['mcp-query', () => benchMcpQuery()],
 ] as const) {
   try {
     report(await run());

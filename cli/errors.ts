@@ -47,3 +47,9 @@ export function errorDetail(err: unknown): string {
 export function wantsDetail(verbose: boolean, env: Record<string, string | undefined>): boolean {
   return verbose || Boolean(env.DA_DEBUG && env.DA_DEBUG !== '0');
 }
+
+/**
+ * While a long-running command serves (`da mcp`), an error that escapes every handler is
+ * passed to `survive` (which logs it) instead of ending the process; cli/main.ts asks here.
+ */
+export const processGuard: { survive?: (err: unknown) => void } = {};

@@ -10,7 +10,7 @@ import { planViews, type ViewTable as PlannedTable } from '../src/sync/view-plan
  * static import, but its ~60 modules are only run by commands that query, so `da --help`
  * and friends start without them.
  */
-function duckdb(): typeof import('@duckdb/node-api') {
+export function duckdb(): typeof import('@duckdb/node-api') {
   return require('@duckdb/node-api');
 }
 
@@ -75,16 +75,17 @@ export function looksLikeDuckDb(path: string): boolean {
 
 /**
  * Opens the workspace's analytics.duckdb (`create` makes it when missing), or an in-memory
- * database when there is none yet and `create` is false. A file another process holds open
- * or a damaged file is reported in one line that says what to do.
+ * database when there is none yet and `create` is false. `readOnly` opens the file with
+ * DuckDB's READ_ONLY access mode (other readers may share it; nothing can be written). A file
+ * another process holds open or a damaged file is reported in one line that says what to do.
  */
-export async function openLocalDb(path: string, opts: { create?: boolean } = {}): Promise<LocalDb> {
+export async function openLocalDb(path: string, opts: { create?: boolean; readOnly?: boolean } = {}): Promise<LocalDb> {
   const exists = existsSync(path);
   if (!exists && opts.create) mkdirSync(dirname(path), { recursive: true });
   const target = exists || opts.create ? path : ':memory:';
   let instance: DuckDBInstance;
   try {
-    instance = await duckdb().DuckDBInstance.create(target);
+    instance = await duckdb().DuckDBInstance.create(target, opts.readOnly && target !== ':memory:' ? { access_mode: 'READ_ONLY' } : undefined);
   } catch (err) {
     const msg = oneLine((err as Error).message.split('\n')[0]!);
     if (/lock/i.test(msg)) throw new CliError(`${path} is open in another program (close it and retry): ${msg}`, 1, { reason: 'locked' }, { cause: err });

@@ -1,13 +1,15 @@
 #!/usr/bin/env bun
 /** Entry point of the `da` executable (compiled by scripts/build-cli.ts). */
-import { errorDetail, oneLine, wantsDetail } from './errors.ts';
+import { errorDetail, oneLine, processGuard, wantsDetail } from './errors.ts';
 import { runCli } from './run.ts';
 
 /**
  * Anything that escapes a command ends the process with one line, not the runtime's dump of
  * the error and of the bundle's source around it (the detail with --verbose or DA_DEBUG=1).
+ * A serving command (`da mcp`) logs it and keeps serving instead.
  */
-function fatal(err: unknown): never {
+function fatal(err: unknown): void {
+  if (processGuard.survive) return processGuard.survive(err);
   process.stderr.write(`da: ${oneLine(err instanceof Error ? err.message || err.name : String(err))}\n`);
   if (wantsDetail(process.argv.includes('--verbose'), process.env)) process.stderr.write(`${errorDetail(err)}\n`);
   process.exit(1);

@@ -167,7 +167,7 @@ describe('da diagnose and da init', () => {
     }
   });
 
-  test('init writes CLAUDE.md with the data and rules, hooks, folders, and never overwrites CLAUDE.local.md', async () => {
+  test('init writes CLAUDE.md with the data and rules, hooks, the MCP server beside others in .mcp.json, folders, and never overwrites CLAUDE.local.md', async () => {
     mkdirSync(join(server.dataDir, 'docs', 'rules'), { recursive: true });
     writeFileSync(join(server.dataDir, 'docs', 'rules', 'revenue.md'), 'Revenue is always net of discounts.\n');
     // The server rescans its documents at most once a second: wait until the manifest offers the rule.
@@ -182,10 +182,14 @@ describe('da diagnose and da init', () => {
     writeFileSync(join(dir, 'CLAUDE.local.md'), 'my precious notes');
     mkdirSync(join(dir, '.claude'), { recursive: true });
     writeFileSync(join(dir, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(ls)'] } }));
+    const github = { command: 'npx', args: ['github-mcp'], env: { TOKEN: '${GH_TOKEN}' } };
+    writeFileSync(join(dir, '.mcp.json'), JSON.stringify({ mcpServers: { github } }));
 
     const r = await admin.runInProcess(['init', 'analysis', '--json']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ written: ['CLAUDE.md', '.claude/settings.json'], kept: ['CLAUDE.local.md'], rules: ['docs/rules/revenue.md'] });
+    expect(r.json()).toMatchObject({ written: ['CLAUDE.md', '.claude/settings.json', '.mcp.json'], kept: ['CLAUDE.local.md'], rules: ['docs/rules/revenue.md'] });
+    // The da MCP server is registered beside the servers that were there.
+    expect(JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8'))).toEqual({ mcpServers: { github, da: { type: 'stdio', command: 'da', args: ['mcp'] } } });
     const claude = readFileSync(join(dir, 'CLAUDE.md'), 'utf8');
     expect(claude).toContain('`sales.orders` (30 rows)');
     expect(claude).toContain('Revenue is always net of discounts.');
@@ -197,12 +201,20 @@ describe('da diagnose and da init', () => {
     expect(existsSync(join(dir, 'user', 'sessions'))).toBe(true);
 
     const again = (await admin.runInProcess(['init', 'analysis', '--json'])).json();
-    expect(again.kept).toEqual(['.claude/settings.json', 'CLAUDE.local.md']);
+    expect(again.kept).toEqual(['.claude/settings.json', '.mcp.json', 'CLAUDE.local.md']);
     expect(JSON.parse(readFileSync(join(dir, '.claude', 'settings.json'), 'utf8')).hooks.SessionStart).toHaveLength(1);
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, '.mcp.json'), 'utf8')).mcpServers)).toEqual(['github', 'da']);
 
     writeFileSync(join(dir, 'CLAUDE.md'), 'hand written');
     expect((await admin.runInProcess(['init', 'analysis', '--json'])).json().kept).toContain('CLAUDE.md');
     expect(readFileSync(join(dir, 'CLAUDE.md'), 'utf8')).toBe('hand written');
+
+    // An .mcp.json that is not JSON is not overwritten: one line says what to fix.
+    writeFileSync(join(dir, '.mcp.json'), '{ "mcpServers": ');
+    const broken = await admin.runInProcess(['init', 'analysis']);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('.mcp.json is not valid JSON; fix it and run da init again');
+    expect(readFileSync(join(dir, '.mcp.json'), 'utf8')).toBe('{ "mcpServers": ');
   });
 });
 

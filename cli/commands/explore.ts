@@ -1,38 +1,12 @@
 import { Command, Option } from 'clipanion';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { BaseCommand } from '../base.ts';
 import { CliError } from '../errors.ts';
 import { formatTable } from '../format.ts';
-import { ident, openLocalDb } from '../local-db.ts';
-import { readSyncState } from '../sync-state.ts';
-import { localParquetPath, workspacePaths } from '../workspace.ts';
+import { describeLocalTable, num, type ColumnInfo, type ExploreResult } from '../local-catalog.ts';
+import { ident } from '../local-db.ts';
+import { workspacePaths } from '../workspace.ts';
 
-/** One column as explore shows it. */
-interface ColumnInfo {
-  name: string;
-  type: string;
-  null_pct: number | null;
-  distinct_count: number | null;
-  min: unknown;
-  max: unknown;
-  mean: number | null;
-}
-
-/** What `da explore --json` prints. */
-export interface ExploreResult {
-  id: string;
-  dataset: string;
-  name: string;
-  source: 'local' | 'remote';
-  description: string | null;
-  rows: number | null;
-  columns: ColumnInfo[];
-  profile: Record<string, unknown> | null;
-  sample: Record<string, unknown>[];
-}
-
-const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
+export type { ExploreResult } from '../local-catalog.ts';
 
 /** `da explore TABLE`: columns, types, profile and sample rows of one table. */
 export class ExploreCommand extends BaseCommand {
@@ -73,49 +47,8 @@ export class ExploreCommand extends BaseCommand {
     });
   }
 
-  private async exploreLocal(): Promise<ExploreResult> {
-    const ws = workspacePaths(this.context.cwd);
-    const state = readSyncState(this.store.paths.dir, ws.root);
-    const entries = Object.entries(state.tables).filter(([, t]) => existsSync(localParquetPath(ws, t.dataset, t.name)));
-    const match = entries.filter(([id, t]) => id === this.table || t.name === this.table);
-    if (match.length !== 1) {
-      const available = entries.map(([id]) => id).sort();
-      const why = match.length > 1 ? `${this.table} is ambiguous (${match.map(([id]) => id).join(', ')}); use dataset.table` : `no synced table ${this.table}`;
-      throw new CliError(`${why}; available: ${available.join(', ') || 'none (run da sync)'}`, 1, { available });
-    }
-    const [id, t] = match[0]!;
-    let profile: Record<string, unknown> | null = null;
-    const profilePath = join(ws.profilesDir, `${id}.json`);
-    if (existsSync(profilePath)) {
-      try {
-        profile = JSON.parse(readFileSync(profilePath, 'utf8'));
-      } catch {
-        profile = null;
-      }
-    }
-    const db = await openLocalDb(':memory:');
-    try {
-      const file = `read_parquet('${localParquetPath(ws, t.dataset, t.name).replace(/'/g, "''")}')`;
-      const sample = (await db.conn.runAndReadAll(`SELECT * FROM ${file} LIMIT 5`)).getRowObjectsJson() as Record<string, unknown>[];
-      let columns: ColumnInfo[];
-      const profCols = profile?.columns as Record<string, unknown>[] | undefined;
-      if (profCols?.length) {
-        columns = profCols.map((c) => ({
-          name: String(c.name), type: String(c.type), null_pct: num(c.null_pct), distinct_count: num(c.distinct_count),
-          min: c.min ?? null, max: c.max ?? null, mean: num(c.mean),
-        }));
-      } else {
-        const rows = (await db.conn.runAndReadAll(`SUMMARIZE SELECT * FROM ${file}`)).getRowObjectsJson() as Record<string, unknown>[];
-        columns = rows.map((r) => ({
-          name: String(r.column_name), type: String(r.column_type), null_pct: num(r.null_percentage), distinct_count: num(r.approx_unique),
-          min: r.min ?? null, max: r.max ?? null, mean: num(r.avg),
-        }));
-      }
-      const rowCount = num((await db.conn.runAndReadAll(`SELECT count(*) AS n FROM ${file}`)).getRowObjectsJson()[0]!.n);
-      return { id, dataset: t.dataset, name: t.name, source: 'local', description: (profile?.description as string) ?? null, rows: rowCount, columns, profile, sample };
-    } finally {
-      db.close();
-    }
+  private exploreLocal(): Promise<ExploreResult> {
+    return describeLocalTable(this.store.paths.dir, workspacePaths(this.context.cwd), this.table);
   }
 
   private async exploreRemote(): Promise<ExploreResult> {

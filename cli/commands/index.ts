@@ -12,6 +12,7 @@ import { AdminRegisterTableCommand } from './admin/register-table.ts';
 import { AdminListTablesCommand } from './admin/list-tables.ts';
 import { LoginCommand } from './login.ts';
 import { LogoutCommand } from './logout.ts';
+import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
 import { QueryCommand } from './query.ts';
 import { StatusCommand } from './status.ts';
@@ -19,7 +20,7 @@ import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
-export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand,
+export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
   AdminAddUserCommand, AdminRemoveUserCommand, AdminListUsersCommand, AdminSetRoleCommand, AdminGrantCommand, AdminRevokeCommand, AdminRegisterTableCommand, AdminListTablesCommand,
   SkillsListCommand, SkillsShowCommand,
   DiagnoseCommand, InitCommand,

@@ -24,6 +24,35 @@ export function addHook(settings: Record<string, unknown>, event: string, comman
   return true;
 }
 
+/** The name and entry of `da mcp` in a workspace's `.mcp.json` (Claude Code's project MCP servers). */
+export const MCP_SERVER_NAME = 'da';
+export const MCP_SERVER_ENTRY = { type: 'stdio', command: 'da', args: ['mcp'] };
+
+/**
+ * Adds the `da` MCP server to a `.mcp.json` document unless a server of that name is there
+ * (an entry the analyst changed is theirs); other servers are never touched.
+ */
+export function addMcpServer(config: Record<string, unknown>): boolean {
+  const servers = (config.mcpServers ??= {}) as Record<string, unknown>;
+  if (typeof servers !== 'object' || servers === null || Array.isArray(servers)) throw new CliError('.mcp.json: mcpServers is not an object; fix it and run da init again');
+  if (MCP_SERVER_NAME in servers) return false;
+  servers[MCP_SERVER_NAME] = MCP_SERVER_ENTRY;
+  return true;
+}
+
+/** Reads a JSON object file, or {} when it is missing; a file that is not a JSON object fails with `what` to fix. */
+function readJsonObject(path: string): Record<string, unknown> {
+  if (!existsSync(path)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new CliError(`${path} is not valid JSON; fix it and run da init again`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError(`${path} is not a JSON object; fix it and run da init again`);
+  return value as Record<string, unknown>;
+}
+
 /** `da init [DIR]`: an analyst workspace for Claude Code. */
 export class InitCommand extends BaseCommand {
   static paths = [['init']];
@@ -35,6 +64,7 @@ export class InitCommand extends BaseCommand {
 
       - \`CLAUDE.md\`: how to use \`da\` and the data, the tables you may read and the server's mandatory rules (\`docs/rules/\`), when logged in;
       - \`.claude/settings.json\`: hooks that run \`${SYNC_HOOK}\` at session start and \`${UPLOAD_HOOK}\` at session end (merged into an existing file);
+      - \`.mcp.json\`: the MCP server \`${MCP_SERVER_NAME}\` (\`da mcp\`: tables, queries, knowledge search and sync as tools for Claude Code), added beside the servers already there (an existing \`${MCP_SERVER_NAME}\` entry is kept);
       - \`user/sessions/\`, \`user/artifacts/\`, \`user/duckdb/\` and a starter \`CLAUDE.local.md\` only when there is none (never overwritten).
 
       A CLAUDE.md that \`da init\` did not write is kept unless \`--force\`.
@@ -86,20 +116,20 @@ export class InitCommand extends BaseCommand {
     }
 
     const settingsPath = join(root, '.claude', 'settings.json');
-    let settings: Record<string, unknown> = {};
-    if (existsSync(settingsPath)) {
-      try {
-        settings = JSON.parse(readFileSync(settingsPath, 'utf8'));
-      } catch {
-        throw new CliError(`${settingsPath} is not valid JSON; fix it and run da init again`);
-      }
-    }
+    const settings = readJsonObject(settingsPath);
+    const mcpPath = join(root, '.mcp.json');
+    const mcpConfig = readJsonObject(mcpPath);
     const added = [addHook(settings, 'SessionStart', SYNC_HOOK), addHook(settings, 'SessionEnd', UPLOAD_HOOK)].some(Boolean);
     if (added) {
       mkdirSync(join(root, '.claude'), { recursive: true });
       writeFileSync(settingsPath, JSON.stringify(settings, null, 2) + '\n');
       written.push('.claude/settings.json');
     } else kept.push('.claude/settings.json');
+
+    if (addMcpServer(mcpConfig)) {
+      writeFileSync(mcpPath, JSON.stringify(mcpConfig, null, 2) + '\n');
+      written.push('.mcp.json');
+    } else kept.push('.mcp.json');
 
     const localMd = join(root, 'CLAUDE.local.md');
     if (existsSync(localMd)) kept.push('CLAUDE.local.md');
@@ -134,6 +164,7 @@ function renderClaudeMd(tables: { id: string; rows: number | null }[], rules: { 
     '- Save intermediate results as your own tables (`CREATE TABLE my_… AS …`); they survive `da sync`. Never modify `./server/`.',
     '- Put findings worth keeping in `CLAUDE.local.md`; `da sync` uploads it. Session transcripts go to `user/sessions/`.',
     '- `da skills list` and `da skills show <name>` explain every task in detail; `da diagnose --json` finds problems.',
+    '- The `da` MCP server (`da mcp`, registered in `.mcp.json`) offers the same as tools: list_tables, describe_table, query (read-only), search_memory, sync.',
     '- Every command takes `--json`; exit codes: 0 ok, 1 failure, 2 usage error.',
     '',
     '## Data',

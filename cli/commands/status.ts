@@ -1,33 +1,13 @@
 import { Command, Option } from 'clipanion';
 import { existsSync, statSync } from 'node:fs';
 import { BaseCommand } from '../base.ts';
-import { sha256File } from '../download.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes } from '../format.ts';
+import { fileHealth, type FileHealth } from '../local-catalog.ts';
 import { looksLikeDuckDb } from '../local-db.ts';
 import type { Manifest } from '../workspace-sync.ts';
-import { readSyncState, type LocalTable } from '../sync-state.ts';
+import { readSyncState } from '../sync-state.ts';
 import { localParquetPath, workspacePaths } from '../workspace.ts';
-
-/**
- * What a synced table's file is on disk: `synced` (as recorded), `missing`, `damaged` (wrong
- * size, or with `verify` a wrong sha256) or `unverified` (same size but changed since the
- * sync; `verify` settles it).
- */
-export type FileHealth = 'synced' | 'missing' | 'damaged' | 'unverified';
-
-/** Checks one table's file: size and mtime against the state, or its sha256 with `verify`. */
-export async function fileHealth(path: string, t: LocalTable, verify: boolean): Promise<{ health: FileHealth; bytes: number }> {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return { health: 'missing', bytes: 0 };
-  }
-  if (st.size !== t.size_bytes) return { health: 'damaged', bytes: st.size };
-  if (verify) return { health: (await sha256File(path)) === t.hash ? 'synced' : 'damaged', bytes: st.size };
-  return { health: st.mtimeMs === t.file_mtime_ms ? 'synced' : 'unverified', bytes: st.size };
-}
 
 /** `da status`: server, user, last sync, stale tables, local database. */
 export class StatusCommand extends BaseCommand {
