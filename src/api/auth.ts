@@ -3,7 +3,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
+import { clearSessionCookie } from '../auth/session-cookie.ts';
+import { startWebSession } from '../auth/web-session.ts';
 import {
   createPersonalAccessToken,
   exchangeCliCode,
@@ -184,7 +185,8 @@ export function createAuthRouter(deps: AppDeps) {
       const user = await verifyLogin(deps, body.email, body.password);
       attempt.succeeded();
       const issued = await issueToken(deps, user);
-      if (body.cookie) setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
+      // The cookie holds a web session of its own (idle and absolute expiry), not this token.
+      if (body.cookie) await startWebSession(c, deps, user, { recordLogin: false });
       return c.json(issued, 200);
     })
     .openapi(logoutRoute, async (c) => {

@@ -7,6 +7,7 @@ import { PAT_PREFIX } from './middleware.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import type { Role } from './roles.ts';
 import { generateSecret, hashSecret, newId } from './secrets.ts';
+import { revokeWebSession } from './web-session.ts';
 
 export interface IssuedToken {
   access_token: string;
@@ -48,10 +49,14 @@ export async function issueToken(deps: AppDeps, user: SignedInUser): Promise<Iss
   };
 }
 
-/** Ends the credential the caller used: a JWT's id is revoked, a PAT is revoked. */
+/**
+ * Ends the credential the caller used: a JWT's id is revoked, a PAT is revoked, and a web
+ * session's id is revoked (ending every token its cookie was renewed with).
+ */
 export async function logout(deps: AppDeps, caller: AuthUser): Promise<void> {
   if (caller.patId) await deps.repos.tokens.revokePat(caller.patId);
   else if (caller.jti && caller.exp) await deps.repos.tokens.revokeJwt(caller.jti, new Date(caller.exp * 1000));
+  if (caller.session) await revokeWebSession(deps, caller.session);
 }
 
 export interface NewUser {

@@ -2,8 +2,8 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { setSessionCookie } from '../auth/session-cookie.ts';
-import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
+import { startWebSession } from '../auth/web-session.ts';
+import { issueCliCode, verifyLogin } from '../auth/service.ts';
 import { DomainError, RateLimitError } from '../errors.ts';
 import { AuthorizeCliPage, LoginPage, RefusedPage, SIGN_IN_FRAME, type CliTarget } from '../../views/login.tsx';
 import { definePage, safeNext } from './router.ts';
@@ -114,8 +114,7 @@ export const loginPage = definePage({
       c.status(401);
       return c.render(<LoginPage cli={cli} email={email} next={next} csrf={csrf} error="Wrong email or password." />, SIGN_IN_FRAME);
     }
-    const issued = await issueToken(deps, user);
-    setSessionCookie(c, deps.config.server.trust_proxy, issued.access_token, issued.expires_in);
+    await startWebSession(c, deps, user);
     if (cli) return handOver(c, deps, user.id, cli);
     return c.redirect(next ?? '/', 302);
   },
