@@ -1,0 +1,19 @@
+import nodemailer from 'nodemailer';
+import type { Mailer } from './mailer.ts';
+
+/**
+ * Mail over SMTP (nodemailer) from `email.smtp_url`: `smtp://user:pass@host:port` upgrades
+ * with STARTTLS when the server offers it, `smtps://` speaks TLS from the start.
+ */
+export function createSmtpMailer({ smtp_url, from }: { smtp_url: string; from: string }): Mailer {
+  const transport = nodemailer.createTransport(smtp_url);
+  return {
+    delivers: true,
+    async send({ to, subject, text }) {
+      await transport.sendMail({ from, to, subject, text });
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
