@@ -9,6 +9,9 @@ import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
 import { decoyHash } from './auth/passwords.ts';
+import { createFirstRun, type FirstRun } from './auth/first-run.ts';
+import { createMailLinks, type MailLinks } from './auth/mail-links.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
@@ -49,6 +52,12 @@ export interface Services {
   queryPool: QueryPool;
   /** Scheduled and on-demand jobs, with one record of runs. */
   jobs: JobRunner;
+  /** Outgoing mail: SMTP, or the log when `email` is not configured (src/mail/). */
+  mailer: Mailer;
+  /** Sign-in links and password resets by mail, with their limits. */
+  mailLinks: MailLinks;
+  /** The first-run setup page while there is no user. */
+  firstRun: FirstRun;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -79,6 +88,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   const access = createAccessCache({ permissions: repos.permissions, sources: config.sources }, repos.changes.permissions);
   const docs = createDocsIndex(config.dataDir);
   const { query } = config;
+  const mailer = createMailer(config, logger);
   const services: Services = {
     events,
     sync,
@@ -99,6 +109,9 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
       logger,
     }),
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    mailer,
+    mailLinks: createMailLinks(deps, mailer),
+    firstRun: await createFirstRun(deps),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };
@@ -109,6 +122,8 @@ export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
+  await services.mailLinks.settled();
+  services.mailer.close();
   await deps.repos.audit.flush().catch(() => {});
   await deps.db.close();
 }

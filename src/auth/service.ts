@@ -64,6 +64,8 @@ export interface NewUser {
   name?: string | null;
   role: Role;
   password?: string;
+  /** Without a password, issue a setup token (default); false for users who sign in otherwise (Google). */
+  setupToken?: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function createUser(deps: AppDeps, input: NewUser): Promise<{ user:
     if (/unique|primary key|duplicate/i.test(String(err))) throw new ConflictError(`a user with email ${email} already exists`);
     throw err;
   }
-  if (input.password) return { user };
+  if (input.password || input.setupToken === false) return { user };
   return { user, setup_token: await issueOneTimeToken(deps, user.id, 'setup') };
 }
 
@@ -94,18 +96,44 @@ export async function issueOneTimeToken(deps: AppDeps, userId: string, kind: One
   return token;
 }
 
+/**
+ * Uses a one-time token (single use, expiring, of this kind) and returns the active user it
+ * was issued for, with their token generation; undefined when the token is unknown,
+ * expired, used, or its user is deactivated. The token is used up either way.
+ */
+export async function redeemOneTimeToken(deps: AppDeps, token: string, kind: OneTimeKind): Promise<SignedInUser | undefined> {
+  const userId = await deps.repos.tokens.consumeOneTime(hashSecret(token), kind);
+  if (!userId) return undefined;
+  const state = await deps.repos.users.getAuthState(userId);
+  if (!state?.user.active) return undefined;
+  return { ...state.user, token_generation: state.tokenGeneration };
+}
+
+/** True while a one-time token could still be used (a page checks its link before showing the form). */
+export async function isOneTimeTokenUsable(deps: AppDeps, token: string, kind: OneTimeKind): Promise<boolean> {
+  return deps.repos.tokens.isOneTimeUsable(hashSecret(token), kind);
+}
+
+/**
+ * Sets a password with a setup or reset token (single use, expiring) and returns the user,
+ * ready to be signed in; undefined when the token cannot be used.
+ */
+export async function usePasswordToken(deps: AppDeps, token: string, kind: 'setup' | 'reset', password: string): Promise<SignedInUser | undefined> {
+  const user = await redeemOneTimeToken(deps, token, kind);
+  if (!user) return undefined;
+  // Setting a password ends every access token and web session signed before (the users
+  // repository bumps the token generation); only what is signed under the new one is valid.
+  const tokenGeneration = await deps.repos.users.setPassword(user.id, await hashPassword(password, deps.config.auth.password_hash));
+  // A reset ends every personal access token too: whoever knew the old password may hold one.
+  if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(user.id);
+  return { ...user, token_generation: tokenGeneration };
+}
+
 /** Sets a password with a setup or reset token (single use, expiring), then signs the user in. */
 export async function setPasswordWithToken(deps: AppDeps, token: string, kind: 'setup' | 'reset', password: string): Promise<IssuedToken> {
-  const userId = await deps.repos.tokens.consumeOneTime(hashSecret(token), kind);
-  if (!userId) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
-  const user = await deps.repos.users.get(userId);
-  if (!user || !user.active) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
-  // Setting a password ends every access token and web session signed before (the users
-  // repository bumps the token generation); only the token issued below is valid.
-  const tokenGeneration = await deps.repos.users.setPassword(userId, await hashPassword(password, deps.config.auth.password_hash));
-  // A reset ends every personal access token too: whoever knew the old password may hold one.
-  if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(userId);
-  return issueToken(deps, { ...user, token_generation: tokenGeneration });
+  const user = await usePasswordToken(deps, token, kind, password);
+  if (!user) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
+  return issueToken(deps, user);
 }
 
 /** Creates a personal access token; the secret is returned once and stored hashed. */
