@@ -14,6 +14,12 @@ import {
   setPasswordWithToken,
   verifyLogin,
 } from '../auth/service.ts';
+import { mailLinkOrigin } from '../auth/mail-links.ts';
+import { requestPasswordReset } from '../auth/password-reset.ts';
+import { magicLinkEnabled, requestMagicLink } from '../auth/providers/magic-link.ts';
+import type { Services } from '../boot.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { safeNext } from '../web/router.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
 
@@ -114,6 +120,38 @@ const cliTokenRoute = defineRoute({
   responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' }, ...bodyTooLarge },
 });
 
+const MailRequestSchema = z.object({ email: z.string().email().max(254) });
+const accepted = {
+  202: jsonResponse(z.object({ message: z.string() }).openapi('MailRequested'), 'Accepted; the same answer whether the address has an account or not'),
+  ...bodyTooLarge,
+};
+
+const magicLinkRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/magic-link',
+  operationId: 'auth.magicLink',
+  tags: ['auth'],
+  summary: 'Mail a single-use sign-in link (15 minutes) to an account; 202 for every address',
+  request: jsonBody(
+    MailRequestSchema.extend({
+      next: z.string().max(2000).optional().openapi({ description: 'A path on this server to go to after signing in' }),
+    }).openapi('MagicLinkRequest'),
+  ),
+  responses: { ...accepted, 404: errorResponse('Sign-in links are turned off') },
+});
+
+const passwordResetRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/password-reset',
+  operationId: 'auth.passwordReset',
+  tags: ['auth'],
+  summary: 'Mail a single-use link to choose a new password (/reset?token=…); 202 for every address',
+  request: jsonBody(MailRequestSchema.openapi('PasswordResetRequest')),
+  responses: { ...accepted, 404: errorResponse('Passwords are turned off') },
+});
+
 const meRoute = defineRoute({
   access: 'viewer',
   method: 'get',
@@ -166,9 +204,12 @@ const revokePatRoute = defineRoute({
 /** Paths whose requests count against the per-address sign-in limit. */
 const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-token'];
 
-/** Sign-in, sign-out, password setup/reset and personal access tokens. */
-export function createAuthRouter(deps: AppDeps) {
+/** Sign-in, sign-out, password setup/reset, links by mail and personal access tokens. */
+export function createAuthRouter(deps: AppDeps, { mailLinks }: Pick<Services, 'mailLinks'>) {
   const { auth, server } = deps.config;
+  const passwordsOn = () => {
+    if (!auth.password) throw new ForbiddenError('password sign-in is turned off on this server');
+  };
   const limits = loginLimits(auth);
   // Before the body is parsed or validated: a malformed or oversized request counts too.
   const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
@@ -181,6 +222,7 @@ export function createAuthRouter(deps: AppDeps) {
   return router
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
+      passwordsOn();
       const attempt = limits.attempt(c.get('clientIp'), body.email);
       const user = await verifyLogin(deps, body.email, body.password);
       attempt.succeeded();
@@ -196,11 +238,27 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
+      passwordsOn();
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
+      passwordsOn();
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
+    })
+    .openapi(magicLinkRoute, (c) => {
+      const { email, next } = c.req.valid('json');
+      if (!magicLinkEnabled(deps.config)) throw new NotFoundError('sign-in links are turned off on this server');
+      const safe = next === undefined ? undefined : safeNext(next);
+      if (next !== undefined && !safe) throw new ValidationError('next must be a path on this server', [{ path: 'next', message: 'not a path on this server' }]);
+      requestMagicLink(mailLinks, deps.config, { email, ip: c.get('clientIp'), origin: mailLinkOrigin(c, deps.config, mailLinks), next: safe });
+      return c.json({ message: 'If the address belongs to an account, a sign-in link is on its way.' }, 202);
+    })
+    .openapi(passwordResetRoute, (c) => {
+      const { email } = c.req.valid('json');
+      if (!auth.password) throw new NotFoundError('passwords are turned off on this server');
+      requestPasswordReset(mailLinks, deps.config, { email, ip: c.get('clientIp'), origin: mailLinkOrigin(c, deps.config, mailLinks) });
+      return c.json({ message: 'If the address belongs to an account, a link to choose a new password is on its way.' }, 202);
     })
     .openapi(cliTokenRoute, async (c) => {
       const { code, verifier } = c.req.valid('json');
