@@ -1,6 +1,10 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { magicLinkRequestAction, magicLinkVerifyPage } from './magic-link.tsx';
+import { googleCallbackPage, googleLoginPage } from './google.tsx';
+import { forgotPasswordPage, resetPasswordPage, setPasswordPage } from './password.tsx';
+import { setupPage } from './setup.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -12,4 +16,12 @@ export const PAGES: AnyPage[] = [
   logoutAction,
   loginPage,
   authorizeCliAction,
+  magicLinkRequestAction,
+  magicLinkVerifyPage,
+  googleLoginPage,
+  googleCallbackPage,
+  forgotPasswordPage,
+  resetPasswordPage,
+  setPasswordPage,
+  setupPage,
 ];
