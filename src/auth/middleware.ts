@@ -65,7 +65,6 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   }
   const claims = verifiedClaims(key, token);
   if (!claims) return { error: 'token is invalid or expired' };
-  if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
   let session: WebSession | undefined;
   if (claims.sid !== undefined) {
     if (await repos.tokens.isJwtRevoked(claims.sid)) return { error: 'the session has ended (signed out); sign in again' };
@@ -73,6 +72,7 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
     if (refusal) return { error: refusal };
     session = { id: claims.sid, startedAt: claims.sat!, issuedAt: claims.iat, generation: claims.gen ?? 0 };
   }
+  if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
   // Checked on every use, after the verified-token memory: the generation is the user's
   // current one (dropped from the users cache on every write), so a password change or a
   // deactivation ends the token at once.

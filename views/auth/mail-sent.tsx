@@ -17,12 +17,13 @@ export function MailSentPage({ what, email, minutes, delivers, resumesCli }: {
         its way. It works once, within {minutes} minutes.
       </p>
       {resumesCli ? <p class="note">Open it in this browser: it brings you back here to hand the token to <code>da</code>.</p> : null}
-      {delivers ? null : (
+      {delivers ? (
+        <p class="note">No mail after a few minutes? Look in the spam folder, or <a href="/login">go back and try again</a>.</p>
+      ) : (
         <p class="notice" role="note" data-testid="dev-mail">
           This server has no mail set up, so nothing was sent: the link was written to the server log instead.
         </p>
       )}
-      <p class="note">No mail after a few minutes? Look in the spam folder, or <a href="/login">go back and try again</a>.</p>
     </main>
   );
 }
