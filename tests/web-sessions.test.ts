@@ -121,6 +121,23 @@ describe('web sessions', () => {
     expect((await me((await formSignIn(user)).cookie)).status).toBe(200);
   });
 
+  test('signing in again in the same browser ends the session it had', async () => {
+    const user = await server.createUser('viewer');
+    const { cookie: first } = await formSignIn(user);
+    const { token, cookie } = await formToken(server, { cookie: first });
+    const res = await fetch(`${server.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: server.url, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email: user.email, password: user.password, _csrf: token }),
+    });
+    expect(res.status).toBe(302);
+    const second = res.headers.getSetCookie().find((c) => c.startsWith('da_session='))!.split(';')[0]!;
+    expect(claimsOf(second).sid).not.toBe(claimsOf(first).sid);
+    expect((await me(second)).status).toBe(200);
+    expect((await me(first)).status).toBe(401);
+  });
+
   test('deactivating the user ends their web session', async () => {
     const user = await server.createUser('viewer');
     const { cookie } = await formSignIn(user);

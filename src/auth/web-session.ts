@@ -61,6 +61,9 @@ export async function startWebSession(
   user: { id: string; email: string; role: Role; token_generation: number },
   { recordLogin = true }: { recordLogin?: boolean } = {},
 ): Promise<void> {
+  // Signing in again in a browser replaces its session: the one it had ends on the server too.
+  const previous = (c.get('user') as AuthUser | undefined)?.session;
+  if (previous) await revokeWebSession(deps, previous);
   setCookie(c, deps, user, { sid: newId(), sat: nowSeconds() });
   if (recordLogin) await deps.repos.users.recordLogin(user.id);
 }

@@ -6,7 +6,8 @@ import type { Mailer } from './mailer.ts';
  * with STARTTLS when the server offers it, `smtps://` speaks TLS from the start.
  */
 export function createSmtpMailer({ smtp_url, from }: { smtp_url: string; from: string }): Mailer {
-  const transport = nodemailer.createTransport(smtp_url);
+  // Short waits: a mail server that does not answer must not hold a sign-in link (or shutdown) for minutes.
+  const transport = nodemailer.createTransport({ url: smtp_url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
   return {
     delivers: true,
     async send({ to, subject, text }) {
