@@ -23,7 +23,7 @@ form.stacked button{margin-top:1rem;padding:.6rem 1.2rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .divider{text-align:center;border-bottom:1px solid #ddd;line-height:0;margin:1.8rem 0 1.4rem}
 .divider span{background:#fff;padding:0 .6rem;color:#555}
-main.sign-in button,a.button{display:block;width:100%;font:inherit;text-align:center;padding:.6rem 1.2rem;border:1px solid #767676;border-radius:3px;background:#efefef;color:#222;text-decoration:none;cursor:pointer}
+main.sign-in button,a.button{display:block;width:100%;box-sizing:border-box;font:inherit;text-align:center;padding:.6rem 1.2rem;border:1px solid #767676;border-radius:3px;background:#efefef;color:#222;text-decoration:none;cursor:pointer}
 main.sign-in button:hover,a.button:hover,a.button:focus{background:#e2e2e2}
 .notice{background:#fff8e1;border-left:4px solid #e0a800;padding:.6rem .8rem}`;
 

@@ -110,7 +110,7 @@ export function LoginPage({ methods, cli, error, email, next, csrf }: LoginPageP
 /** Already signed in (any provider): confirm handing a token to the CLI. */
 export function AuthorizeCliPage({ cli, email, csrf }: { cli: CliTarget; email: string; csrf: string }) {
   return (
-    <main>
+    <main class="sign-in">
       <h1>Authorize da</h1>
       <p>
         Signed in as <strong>{email}</strong>. Give the <code>da</code> command line on {cli.host || 'this computer'} a personal access token?
