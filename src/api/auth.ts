@@ -63,6 +63,8 @@ const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ descript
 
 /** The sign-in routes refuse bodies over auth.max_body_bytes before reading them. */
 const bodyTooLarge = { 413: errorResponse('Request body larger than auth.max_body_bytes') };
+/** The password routes refuse when auth.password is off. */
+const passwordsOff = { 403: errorResponse('Passwords are turned off on this server (auth.password)') };
 
 const tokenRoute = defineRoute({
   access: 'public',
@@ -72,7 +74,7 @@ const tokenRoute = defineRoute({
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const logoutRoute = defineRoute({
@@ -93,7 +95,7 @@ const setupRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const resetRoute = defineRoute({
@@ -104,7 +106,7 @@ const resetRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const cliTokenRoute = defineRoute({

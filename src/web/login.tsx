@@ -70,7 +70,7 @@ function refusedPage(c: Context<AppEnv>, reason: string) {
 }
 
 /** The sign-in page again, answering 429 with Retry-After. */
-export function tooManyAttempts(
+function tooManyAttempts(
   c: Context<AppEnv>, deps: AppDeps, err: RateLimitError, csrf: string, form: { cli?: CliTarget; email?: string; next?: string } = {},
 ) {
   c.status(429);
