@@ -9,6 +9,7 @@ import { benchManifest } from './manifest.ts';
 import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
+import { benchWebCatalog } from './web-catalog.ts';
 import { report } from './lib.ts';
 
 for (const [name, run] of [
@@ -17,6 +18,7 @@ for (const [name, run] of [
   ['query-overhead', () => benchQueryOverhead()],
   ['manifest', () => benchManifest()],
   ['profile', () => benchProfile()],
+  ['web-catalog', () => benchWebCatalog()],
 ] as const) {
   try {
     report(await run());

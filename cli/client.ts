@@ -49,6 +49,7 @@ export function networkProblem(err: unknown): string {
     case 'ENETUNREACH':
       return 'no route to the host (are you offline?)';
     default:
+      if (err instanceof Error && (err.name === 'TimeoutError' || /timed out/i.test(err.message))) return 'the connection timed out';
       return oneLine((err as Error)?.message ?? String(err)).replace(/\. For more information, pass `verbose: true`.*$/, '');
   }
 }

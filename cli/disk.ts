@@ -43,9 +43,14 @@ export function listTables(items: { id: string; bytes?: number }[], max = 4): st
  * Stops a sync before it writes anything when the downloads cannot fit: one line with what is
  * needed, what is free and which tables (and the same as fields of the `--json` error).
  */
-export function assertRoomFor(dir: string, tables: { id: string; bytes: number }[]): { needed: number; free: number } {
+export function assertRoomFor(dir: string, tables: { id: string; bytes: number }[]): { needed: number; free: number } | undefined {
   const bytes = tables.reduce((n, t) => n + t.bytes, 0);
-  const free = freeBytes(dir);
+  let free: number;
+  try {
+    free = freeBytes(dir);
+  } catch {
+    return undefined; // a file system that does not tell: the writes themselves will say
+  }
   const needed = bytes === 0 ? 0 : bytes + DISK_HEADROOM;
   if (needed > free) {
     const largest = [...tables].filter((t) => t.bytes > 0).sort((a, b) => b.bytes - a.bytes);
@@ -59,8 +64,10 @@ export function assertRoomFor(dir: string, tables: { id: string; bytes: number }
   return { needed, free };
 }
 
-/** The one-line message for a write that failed because the disk is full. */
-export function diskFullMessage(dir: string, err: unknown): string {
+const KEPT = 'nothing was recorded and the previous files are kept — free some space and run da sync again (it resumes)';
+
+/** The one-line message for a write that failed because the disk is full; `then` says what was kept and what to do. */
+export function diskFullMessage(dir: string, err: unknown, then = KEPT): string {
   let free = '';
   try {
     free = `, ${formatBytes(freeBytes(dir))} free`;
@@ -69,7 +76,7 @@ export function diskFullMessage(dir: string, err: unknown): string {
   }
   const tooLarge = errorCode(err) === 'EFBIG' || (err instanceof Error && /EFBIG|file too large/i.test(err.message));
   const limit = tooLarge ? 'a file-size limit (ulimit -f) stopped the write' : 'the disk is full';
-  return `${limit} (${existingAncestor(dir)}${free}); nothing was recorded and the previous files are kept — free some space and run da sync again (it resumes)`;
+  return `${limit} (${existingAncestor(dir)}${free}); ${then}`;
 }
 
 /** Makes a rename durable: the directory entry reaches the disk, not only the file's bytes. */

@@ -35,21 +35,24 @@ function sizeOrUndefined(path: string): number | undefined {
   }
 }
 
-const BLOCK = 1024 * 1024;
+// How far the disk may fall behind the network before reading waits (per download).
+const HIGH_WATER = 4 * 1024 * 1024;
+// Buffers per pwritev(2): well under IOV_MAX (1024 on Linux).
+const MAX_BATCH = 256;
 
 /**
- * Appends a response body to a file in 1 MiB writes, one in flight while the next fills
- * (close to a FileSink's speed, but every error and short write is seen). The hash is updated
- * with a block only after the write of that block succeeded, so it covers what is on disk;
- * `written` is the length of the file known to be sound.
+ * Writes a response body to a file behind the network: chunks queue up and one loop writes
+ * all that is queued with pwritev at the next position, so reading rarely waits (close to a
+ * FileSink's speed) while every error and short write is seen. A chunk is hashed only after
+ * it was written, so the hash covers what is on disk; `written` is the length known sound.
  */
-class BlockWriter {
+class QueuedWriter {
   written: number;
   failed = false;
-  private spare = Buffer.allocUnsafe(BLOCK);
-  private block = Buffer.allocUnsafe(BLOCK);
-  private used = 0;
-  private inflight: Promise<void> = Promise.resolve();
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private running: Promise<void> | undefined;
+  private error: unknown;
 
   constructor(
     private readonly fh: FileHandle,
@@ -60,52 +63,62 @@ class BlockWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < chunk.byteLength) {
-      const n = Math.min(chunk.byteLength - at, BLOCK - this.used);
-      this.block.set(chunk.subarray(at, at + n), this.used);
-      this.used += n;
-      at += n;
-      if (this.used === BLOCK) await this.submit();
-    }
+    if (this.failed) throw this.error;
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    this.start();
+    if (this.queued >= HIGH_WATER) await this.drain();
   }
 
-  /** Writes what is buffered and waits for every write; throws the first write error. */
+  /** Waits until everything queued is written; throws the write error, if any. */
   async drain(): Promise<void> {
-    if (this.used > 0) await this.submit();
-    await this.inflight;
+    while (this.running) await this.running.catch(() => undefined);
+    if (this.failed) throw this.error;
   }
 
-  /** Waits for the write in flight without throwing (after a failure elsewhere). */
-  async settle(): Promise<void> {
-    await this.inflight.catch(() => undefined);
+  /** Drops what is not written yet (after a write failed, or to stop). */
+  discard(): void {
+    this.queue = [];
+    this.queued = 0;
   }
 
-  private async submit(): Promise<void> {
-    await this.inflight;
-    const full = this.block.subarray(0, this.used);
-    [this.block, this.spare] = [this.spare, this.block];
-    this.used = 0;
-    this.inflight = this.flush(full, this.written);
-    // Marked as handled now; its error is thrown where it is awaited (next submit or drain),
-    // not reported by the runtime as an unhandled rejection while the network is read.
-    this.inflight.catch(() => undefined);
+  private start(): void {
+    if (this.running) return;
+    this.running = this.loop().finally(() => (this.running = undefined));
+    // Marked as handled now: the error is thrown by write() or drain(), not reported by the
+    // runtime as an unhandled rejection while the network is being read.
+    this.running.catch(() => undefined);
   }
 
-  private async flush(buf: Buffer, position: number): Promise<void> {
+  private async loop(): Promise<void> {
     try {
-      let off = 0;
-      while (off < buf.byteLength) {
-        const { bytesWritten } = await this.fh.write(buf, off, buf.byteLength - off, position + off);
-        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
-        off += bytesWritten;
-        this.written += bytesWritten;
+      while (this.queue.length && !this.failed) {
+        let batch = this.queue.splice(0, MAX_BATCH);
+        while (batch.length) {
+          const { bytesWritten } = await this.fh.writev(batch, this.written);
+          if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+          batch = this.account(batch, bytesWritten);
+        }
       }
     } catch (err) {
       this.failed = true;
+      this.error = err;
       throw err;
     }
-    this.hasher.update(buf);
+  }
+
+  /** Hashes and counts the first `n` bytes of `batch`; returns what is left to write. */
+  private account(batch: Uint8Array[], n: number): Uint8Array[] {
+    this.written += n;
+    this.queued -= n;
+    let i = 0;
+    for (; i < batch.length && n >= batch[i]!.byteLength; i++) {
+      this.hasher.update(batch[i]!);
+      n -= batch[i]!.byteLength;
+    }
+    if (n === 0) return batch.slice(i);
+    this.hasher.update(batch[i]!.subarray(0, n));
+    return [batch[i]!.subarray(n), ...batch.slice(i + 1)];
   }
 }
 
@@ -163,14 +176,14 @@ async function finish(fh: FileHandle, part: string, dest: string, expected: { ha
 }
 
 /**
- * After a failed try, leaves the part as exactly the bytes known to be written: buffered bytes
- * are still written when the network failed (they arrived intact), not when a write failed. A
- * part whose length cannot be set is removed.
+ * After a failed try, leaves the part as exactly the bytes known to be written: queued bytes
+ * are still written when the network failed (they arrived intact), dropped once a write
+ * failed. A part whose length cannot be set is removed.
  */
-async function keepSoundPrefix(fh: FileHandle, writer: BlockWriter, part: string): Promise<void> {
+async function keepSoundPrefix(fh: FileHandle, writer: QueuedWriter, part: string): Promise<void> {
   try {
-    if (!writer.failed) await writer.drain().catch(() => undefined);
-    await writer.settle();
+    await writer.drain().catch(() => writer.discard());
+    await writer.drain().catch(() => undefined);
     await fh.truncate(writer.written);
     await fh.close();
   } catch {
@@ -246,7 +259,7 @@ export async function downloadOnce(
     }
     const hasher = start > 0 ? resumeHash : new Bun.CryptoHasher('sha256');
     const fh = await open(part, start > 0 ? 'r+' : 'w');
-    const writer = new BlockWriter(fh, start, hasher);
+    const writer = new QueuedWriter(fh, start, hasher);
     try {
       for await (const chunk of chunks(res.body!)) {
         arm();
@@ -256,6 +269,8 @@ export async function downloadOnce(
       clearTimeout(timer);
       await writer.drain();
     } catch (err) {
+      // A write that failed leaves the body unread: close the connection instead of draining it.
+      await res.body?.cancel().catch(() => undefined);
       await keepSoundPrefix(fh, writer, part);
       throw stalled(err);
     }

@@ -1,8 +1,9 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './disk.ts';
 import { CliError, oneLine } from './errors.ts';
+import { planViews, type ViewTable as PlannedTable } from '../src/sync/view-plan.ts';
 
 /**
  * DuckDB's JavaScript API, evaluated on first use: `require` of a literal is bundled like a
@@ -141,12 +142,14 @@ function fsyncFile(path: string): void {
  */
 async function buildFresh(path: string, tables: ViewTable[]): Promise<{ views: number; skipped: string[] }> {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${dirname(path)}/.${basename(path)}.${process.pid}.tmp`;
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const clear = () => {
     rmSync(tmp, { force: true });
     rmSync(`${tmp}.wal`, { force: true });
   };
-  clear();
+  // Builds that a killed sync left behind (the caller holds the workspace's sync lock).
+  const leftover = new RegExp(`^\\.${basename(path).replace(/\./g, '\\.')}\\.\\d+\\.tmp(\\.wal)?$`);
+  for (const name of readdirSync(dirname(path))) if (leftover.test(name)) rmSync(join(dirname(path), name), { force: true });
   try {
     const db = await openLocalDb(tmp, { create: true });
     let r;
@@ -217,16 +220,14 @@ export async function runQuery(conn: DuckDBConnection, sql: string, limit: numbe
   };
 }
 
-/** A table as the views need it. */
-export interface ViewTable {
-  dataset: string;
-  name: string;
+/** A table as the views need it: where its file is on this machine. */
+export interface ViewTable extends PlannedTable {
   path: string;
 }
 
 /**
- * Rebuilds the views over the synced Parquet files: one schema per dataset (`sales.orders`)
- * plus an unqualified view (`orders`) where the name is unique and free. Only views that
+ * Rebuilds the views over the synced Parquet files, as planViews plans them (`sales.orders`,
+ * and `orders` where the name is unique). Only views that
  * `da sync` created are dropped; user tables and user views stay.
  */
 export async function rebuildViews(conn: DuckDBConnection, tables: ViewTable[]): Promise<{ views: number; skipped: string[] }> {
@@ -243,8 +244,6 @@ export async function rebuildViews(conn: DuckDBConnection, tables: ViewTable[]):
       )
     ).map((r) => r.n),
   );
-  const counts = new Map<string, number>();
-  for (const t of tables) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
   const skipped: string[] = [];
   let views = 0;
   await conn.run('BEGIN TRANSACTION');
@@ -252,23 +251,16 @@ export async function rebuildViews(conn: DuckDBConnection, tables: ViewTable[]):
     for (const v of ours) await conn.run(`DROP VIEW IF EXISTS ${ident(v.schema_name!)}.${ident(v.view_name!)}`);
     const datasets = new Set(tables.map((t) => t.dataset));
     for (const ds of datasets) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${ident(ds)}`);
-    for (const t of tables) {
-      const body = `SELECT * FROM read_parquet(${literal(t.path)})`;
-      if (userObjects.has(`${t.dataset}.${t.name}`)) {
-        skipped.push(`${t.dataset}.${t.name}`);
-      } else {
-        await conn.run(`CREATE VIEW ${ident(t.dataset)}.${ident(t.name)} AS ${body}`);
-        await conn.run(`COMMENT ON VIEW ${ident(t.dataset)}.${ident(t.name)} IS ${literal(VIEW_COMMENT)}`);
-        views++;
+    for (const v of planViews(tables)) {
+      const target = `${ident(v.schema)}.${ident(v.name)}`;
+      // A user's own table or view of that name wins; theirs is never replaced.
+      if (userObjects.has(`${v.schema}.${v.name}`)) {
+        skipped.push(`${v.schema}.${v.name}`);
+        continue;
       }
-      if (counts.get(t.name) === 1 && !datasets.has(t.name)) {
-        if (userObjects.has(`main.${t.name}`)) skipped.push(`main.${t.name}`);
-        else {
-          await conn.run(`CREATE VIEW main.${ident(t.name)} AS ${body}`);
-          await conn.run(`COMMENT ON VIEW main.${ident(t.name)} IS ${literal(VIEW_COMMENT)}`);
-          views++;
-        }
-      }
+      await conn.run(`CREATE VIEW ${target} AS SELECT * FROM read_parquet(${literal(v.table.path)})`);
+      await conn.run(`COMMENT ON VIEW ${target} IS ${literal(VIEW_COMMENT)}`);
+      views++;
     }
     // Schemas of datasets no longer synced go when nothing of the user's is in them.
     const emptySchemas = await read(

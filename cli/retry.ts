@@ -68,7 +68,8 @@ export function isTransient(err: unknown): boolean {
   }
   const code = errorCode(err);
   if (code) return TRANSIENT_CODES.has(code);
-  return err instanceof Error && /socket connection was closed|connection reset|timed out/i.test(err.message);
+  const root = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return root instanceof Error && (root.name === 'TimeoutError' || /socket connection was closed|connection reset|timed out/i.test(root.message));
 }
 
 /** A short description of a transient failure in our words (`the connection was reset`). */
@@ -80,6 +81,8 @@ export function describeTransient(err: unknown): string {
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ConnectionClosed' || code === 'UND_ERR_SOCKET') return 'the connection was dropped';
   if (code === 'ETIMEDOUT') return 'the connection timed out';
   if (code === 'EAI_AGAIN') return 'its name did not resolve';
+  const root = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  if (root instanceof Error && (root.name === 'TimeoutError' || /timed out/i.test(root.message))) return 'the connection timed out';
   return 'the network failed';
 }
 

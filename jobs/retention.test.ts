@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'bun:test';
+import { afterAll, beforeAll, expect, spyOn, test } from 'bun:test';
 import { startTestServer, type TestServer } from '../tests/helpers/server.ts';
 import { retentionJob } from './retention.ts';
 
@@ -8,25 +8,39 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+const DAY = 86_400_000;
+
 test('the retention job deletes audit entries, history and revocations past their age, and keeps the rest', async () => {
-  const { db } = server.deps;
+  const { audit, syncState, tokens } = server.deps.repos;
   await server.fetch('/api/me', { token: server.adminToken });
-  await server.deps.repos.audit.flush();
-  await db.write(async (q) => {
-    await q.run(`INSERT INTO audit_log (id, timestamp, action) VALUES ('old-1', current_timestamp - INTERVAL 400 DAY, 'me.get')`);
-    await q.run(`INSERT INTO sync_history (id, table_id, synced_at, status) VALUES ('h-old', 'sales.orders', current_timestamp - INTERVAL 100 DAY, 'ok')`);
-    await q.run(`INSERT INTO sync_history (id, table_id, synced_at, status) VALUES ('h-new', 'sales.orders', current_timestamp, 'ok')`);
-    await q.run(`INSERT INTO revoked_tokens (jti, expires_at) VALUES ('gone', current_timestamp - INTERVAL 1 HOUR), ('kept', current_timestamp + INTERVAL 1 HOUR)`);
-  });
+  await audit.flush();
+  await audit.append(
+    {
+      id: 'old-1', timestamp: new Date(Date.now() - 400 * DAY).toISOString(), request_id: null, user_id: null, action: 'me.get',
+      resource: null, params: undefined, result: null, status: null, duration_ms: null, ip: null,
+    },
+    { urgent: true },
+  );
+  const history = { table_id: 'sales.orders', job_id: null, rows: null, bytes: null, columns: null, duration_ms: null, status: 'ok', error: null };
+  await syncState.addHistory({ ...history, id: 'h-old' }, { at: new Date(Date.now() - 100 * DAY) });
+  await syncState.addHistory({ ...history, id: 'h-new' });
+  await tokens.revokeJwt('gone', new Date(Date.now() - 3_600_000));
+  await tokens.revokeJwt('kept', new Date(Date.now() + 3_600_000));
+  // That expired revocations are deleted from the store is the tokens repository's own test
+  // (src/repositories/duckdb/tokens.test.ts); here, that the job asks for it.
+  const purge = spyOn(tokens, 'purgeExpired');
 
-  const result = await retentionJob.run(server.runtime);
-  expect(result).toEqual({ audit_deleted: 1, history_deleted: 1, job_runs_deleted: 0 });
+  try {
+    const result = await retentionJob.run(server.runtime);
+    expect(result).toEqual({ audit_deleted: 1, history_deleted: 1, job_runs_deleted: 0 });
+    expect(purge).toHaveBeenCalledTimes(1);
+  } finally {
+    purge.mockRestore();
+  }
 
-  const audit = await db.read((q) => q.all<{ id: string }>(`SELECT id FROM audit_log`));
-  expect(audit.map((r) => r.id)).not.toContain('old-1');
-  expect(audit.length).toBeGreaterThan(0);
-  const history = await db.read((q) => q.all<{ id: string }>(`SELECT id FROM sync_history`));
-  expect(history.map((r) => r.id)).toEqual(['h-new']);
-  const revoked = await db.read((q) => q.all<{ jti: string }>(`SELECT jti FROM revoked_tokens ORDER BY jti`));
-  expect(revoked.map((r) => r.jti)).toEqual(['kept']);
+  const { items } = await audit.list({ limit: 1000 });
+  expect(items.map((r) => r.id)).not.toContain('old-1');
+  expect(items.length).toBeGreaterThan(0);
+  expect((await syncState.history(undefined, 1000)).map((r) => r.id)).toEqual(['h-new']);
+  expect(await tokens.isJwtRevoked('kept')).toBe(true);
 });

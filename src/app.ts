@@ -58,13 +58,17 @@ export function createApp(runtime: Runtime) {
   app.use('*', authenticate(deps));
   app.use(
     '*',
-    auditTrail(deps.repos.audit, { onError: (err) => deps.logger.error('audit write failed', { error: String(err) }) }),
+    auditTrail(deps.repos.audit, {
+      // The pages' form posts too: a change made in the browser is on record like one made through the API.
+      pageForms: (path) => !isMachinePath(path),
+      onError: (err) => deps.logger.error('audit write failed', { error: String(err) }),
+    }),
   );
 
   app.route('/', createHealthRouter(deps));
   app.route('/', createAuthRouter(deps, services));
   app.route('/', createUsersRouter(deps));
-  app.route('/', createUploadRouter(deps));
+  app.route('/', createUploadRouter(services.uploads));
   app.route('/', createCliRouter(deps));
   app.route('/', pages.routes);
   app.route('/', createAuditRouter(deps));

@@ -4,23 +4,26 @@ import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
 import { openSystemDb, systemDbPath } from './db/system.ts';
 import type { Logger } from './log.ts';
-import { createRepositories } from './repositories/index.ts';
+import { createDuckDbRepositories } from './repositories/duckdb/index.ts';
 import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
 import { decoyHash } from './auth/passwords.ts';
 import { createFirstRun, type FirstRun } from './auth/first-run.ts';
 import { createMailLinks, type MailLinks } from './auth/mail-links.ts';
-import { createMailer, type Mailer } from './mail/mailer.ts';
+import { createMailer, type Mailer } from './mail/index.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
+import { auditDomainEvents } from './notify/audit.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
 import { createManifestService, type ManifestService } from './sync/manifest.ts';
+import { createSyncSelections } from './sync/settings.ts';
 import { createQueryPool, type QueryPool } from './query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
 import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
+import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -52,6 +55,8 @@ export interface Services {
   queryPool: QueryPool;
   /** Scheduled and on-demand jobs, with one record of runs. */
   jobs: JobRunner;
+  /** What `da sync` uploads, per user, under the upload quota. */
+  uploads: UploadStore;
   /** Outgoing mail: SMTP, or the log when `email` is not configured (src/mail/). */
   mailer: Mailer;
   /** Sign-in links and password resets by mail, with their limits. */
@@ -74,13 +79,14 @@ export interface Runtime {
 export async function bootstrap(config: Config, logger: Logger): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openSystemDb(systemDbPath(config.dataDir), { logger });
-  const repos = createRepositories(db);
+  const repos = createDuckDbRepositories(db);
   const deps: AppDeps = { config, db, repos, logger, key: signingKey(loadOrCreateSecret(config)) };
   await ensureFirstAdmin(deps);
   // Made now, so the first sign-in with an unknown email is not slower than later ones.
   await decoyHash(config.auth.password_hash);
 
   const events = createEventBus(logger);
+  auditDomainEvents(events, repos.audit);
   const sync = createSyncEngine(deps, { events });
   await sync.recover();
   await repos.jobRuns.failUnfinished('the server stopped while this job was running');
@@ -95,7 +101,9 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     access,
     catalog,
     docs,
-    manifest: createManifestService(access, catalog, docs),
+    manifest: createManifestService(access, catalog, docs, {
+      selections: createSyncSelections(repos.permissions, repos.changes.permissions),
+    }),
     snapshots: createSystemSnapshots(repos.systemSnapshots, snapshotDir(config.dataDir)),
     queryPool: createQueryPool({
       dataDir: config.dataDir,
@@ -109,6 +117,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
       logger,
     }),
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
     mailer,
     mailLinks: createMailLinks(deps, mailer),
     firstRun: await createFirstRun(deps),
@@ -117,7 +126,10 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   return { deps, services };
 }
 
-/** Stops jobs, the sync engine and the query workers, flushes buffered writes, closes the state (CHECKPOINT first). */
+/**
+ * Stops jobs, the sync engine and the query workers, waits for mails under way, flushes
+ * buffered writes, closes the state (CHECKPOINT first).
+ */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
   await services.sync.close().catch(() => {});

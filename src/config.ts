@@ -176,6 +176,8 @@ export const ConfigSchema = z
         schedule: z.string().nullable().default('*/15 * * * *'),
         /** Tables above this many rows are profiled on a sample. */
         profile_sample_threshold: z.number().int().positive().default(5_000_000),
+        /** A table whose last sync is older than this is flagged stale; default twice the longest gap of `schedule` (24 h without one). */
+        stale_after_minutes: z.number().int().positive().optional(),
       })
       .strict()
       .prefault({}),

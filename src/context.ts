@@ -56,6 +56,8 @@ export interface AppVariables {
   authError: string | undefined;
   /** The CSRF token of this response's forms, once made (src/web/csrf.ts). */
   csrfToken: string | undefined;
+  /** Set when a page sent this request to sign in instead of answering it (the pages' 401). */
+  sentToSignIn: boolean | undefined;
 }
 
 export interface AppEnv {

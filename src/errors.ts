@@ -24,6 +24,21 @@ export class ConflictError extends DomainError {}
 export class GoneError extends DomainError {}
 /** The input is larger than a limit allows. */
 export class PayloadTooLargeError extends DomainError {}
+/** How much of a quota is used, or allowed. */
+export interface QuotaUsage {
+  bytes: number;
+  files: number;
+}
+/** Storing this would go over the user's quota; `usage` and `limit` say how far. */
+export class QuotaExceededError extends PayloadTooLargeError {
+  constructor(
+    message: string,
+    readonly usage: QuotaUsage,
+    readonly limit: QuotaUsage,
+  ) {
+    super(message);
+  }
+}
 /** The input failed validation; `errors` says where. */
 export class ValidationError extends DomainError {
   constructor(

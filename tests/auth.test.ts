@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { signAccessToken, signingKey } from '../src/auth/jwt.ts';
+import { generateSecret, hashSecret } from '../src/auth/secrets.ts';
+import { issueOneTimeToken } from '../src/auth/service.ts';
 import { ProblemSchema } from '../src/api/problem.ts';
 import { TokenResponseSchema } from '../src/api/auth.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
@@ -118,12 +120,16 @@ describe('token verification', () => {
 describe('personal access tokens', () => {
   test('are shown once, stored hashed, work as bearer tokens, record their last use and can be revoked', async () => {
     const user = await server.createUser('analyst');
+    // What the server hands the token store (it calls through) is all the store can keep.
+    const store = spyOn(server.deps.repos.tokens, 'createPat');
     const created = await server.fetch('/api/tokens', { method: 'POST', token: user.token, json: { name: 'laptop' } });
+    const stored = [...store.mock.calls];
+    store.mockRestore();
     expect(created.status).toBe(201);
     const pat = (await created.json()) as { id: string; token: string; prefix: string };
     expect(pat.token.startsWith('dapat_')).toBe(true);
 
-    const stored = await server.deps.db.read((q) => q.all(`SELECT * FROM personal_access_tokens WHERE id = ?`, [pat.id]));
+    expect(stored).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(pat.token);
 
     const me = await server.fetch('/api/me', { token: pat.token });
@@ -192,9 +198,10 @@ describe('setup and reset tokens', () => {
 
   test('an expired setup token is refused', async () => {
     const res = await server.fetch('/api/users', { method: 'POST', token: server.adminToken, json: { email: 'late@example.com', role: 'viewer' } });
-    const { setup_token, id } = (await res.json()) as { setup_token: string; id: string };
-    await server.deps.db.write((q) => q.run(`UPDATE one_time_tokens SET expires_at = current_timestamp - INTERVAL 1 MINUTE WHERE user_id = ?`, [id]));
-    const used = await server.fetch('/auth/setup', { method: 'POST', json: { token: setup_token, password: 'whatever-123' } });
+    const { id } = (await res.json()) as { setup_token: string; id: string };
+    // The same path issued it, with a lifetime that ended a minute ago.
+    const expired = await issueOneTimeToken(server.deps, id, 'setup', -60);
+    const used = await server.fetch('/auth/setup', { method: 'POST', json: { token: expired, password: 'whatever-123' } });
     expect(used.status).toBe(401);
   });
 });
@@ -276,8 +283,11 @@ describe('browser sign-in codes for da login', () => {
     const again = await server.fetch('/auth/cli-token', { method: 'POST', json: { code, verifier } });
     expect(again.status).toBe(401);
 
-    const late = await issueCliCode(server.deps, user.id, 'da cli late', pkceChallenge(verifier));
-    await server.deps.db.write((q) => q.run(`UPDATE cli_login_codes SET expires_at = current_timestamp - INTERVAL 1 SECOND`));
+    // Stored as issueCliCode stores one, with an expiry a second ago.
+    const late = generateSecret('dac_');
+    await server.deps.repos.tokens.createCliCode({
+      codeHash: hashSecret(late), userId: user.id, tokenName: 'da cli late', challenge: pkceChallenge(verifier), expiresAt: new Date(Date.now() - 1000),
+    });
     expect((await server.fetch('/auth/cli-token', { method: 'POST', json: { code: late, verifier } })).status).toBe(401);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
+import { testYaml } from './helpers/data.ts';
 import { createDaSandbox, DA_BIN, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
 import { putServerTable } from './helpers/cli-data.ts';
 import { createCli } from '../cli/run.ts';
@@ -10,10 +11,11 @@ let server: TestServer;
 let admin: DaSandbox;
 
 beforeAll(async () => {
-  [server] = await Promise.all([startTestServer(), ensureCliBuilt()]);
-  await putServerTable(server, 'sales', 'orders', 'SELECT i AS order_id, (i * 2.5)::DOUBLE AS amount FROM range(30) t(i)');
+  [server] = await Promise.all([startTestServer({}, { yaml: testYaml(`sources:\n  sales: { type: local, path: ${join(import.meta.dir, '..', 'fixtures', 'data', 'sales')}, public: true }\n`) }), ensureCliBuilt()]);
+  // sales.orders with the columns the skills' examples use.
+  await putServerTable(server, 'sales', 'orders', 'SELECT i AS order_id, i % 7 AS customer_id, (i * 2.5)::DOUBLE AS amount FROM range(30) t(i)');
   admin = createDaSandbox();
-  const r = await admin.run(['login', '--server', server.url, '--email', ADMIN_EMAIL, '--password', ADMIN_PASSWORD]);
+  const r = await admin.runInProcess(['login', '--server', server.url, '--email', ADMIN_EMAIL, '--password', ADMIN_PASSWORD]);
   if (r.code !== 0) throw new Error(r.stderr);
 });
 afterAll(async () => {
@@ -70,32 +72,38 @@ describe('skills', () => {
       paths.add((cmd.path ?? []).join(' '));
     }
     for (const p of paths) {
-      const r = await admin.run([...(p ? p.split(' ') : []), '--help']);
+      const r = await admin.runInProcess([...(p ? p.split(' ') : []), '--help']);
       expect(r.code, `da ${p} --help`).toBe(0);
     }
   });
 
-  test('the commands skills show run against a real server without a usage error', async () => {
+  test('every command the skills show runs successfully against a real server', async () => {
     await server.createUser('analyst', { email: 'ana@example.com' });
+    // The analyst's own table that the backup skill exports (the query skill shows how it is made).
+    await admin.run(['sync']);
+    const own = await admin.run(['query', 'CREATE OR REPLACE TABLE my_top_customers AS SELECT 1 AS customer_id, 2.5 AS total']);
+    expect(own.code, own.stderr).toBe(0);
     const skipped = new Set(['login', 'logout']);
-    const runs = skillCommands()
-      .map(({ line }) => shellWords(line.replaceAll('https://da.example.com', server.url)).slice(1))
+    // Each distinct command once: the skills mention `da sync` and friends many times.
+    const runs = [...new Set(skillCommands().map(({ line }) => line))]
+      .map((line) => shellWords(line.replaceAll('https://da.example.com', server.url)).slice(1))
       // placeholders (EMAIL ROLE) are for the reader; the parse test above covers those lines
       .filter((w) => !skipped.has(w[0]!) && !w.some((x) => /^[A-Z][A-Z_]+$/.test(x)));
     for (const words of runs) {
+      // The compiled binary: DuckDB resolves relative paths (COPY … TO 'x.parquet') against the process's cwd.
       const r = await admin.run(words, { stdin: words[0] === 'query' && words.length === 2 ? 'SELECT 42 AS answer' : undefined, timeoutMs: 20_000 });
-      expect(r.code, `da ${words.join(' ')}: ${r.stderr}`).not.toBe(2);
+      expect(r.code, `da ${words.join(' ')}: ${r.stderr}`).toBe(0);
     }
-  });
+  }, 60_000);
 
   test('skills list and show work; an unknown skill lists the available ones', async () => {
-    const list = (await admin.run(['skills', 'list', '--json'])).json();
+    const list = (await admin.runInProcess(['skills', 'list', '--json'])).json();
     expect(list.items.map((s: { name: string }) => s.name).sort()).toEqual(
       ['backup-restore', 'connectors', 'corporate-memory', 'notifications', 'query', 'security', 'setup', 'sync', 'troubleshoot', 'upgrade'],
     );
-    const show = (await admin.run(['skills', 'show', 'query', '--json'])).json();
+    const show = (await admin.runInProcess(['skills', 'show', 'query', '--json'])).json();
     expect(show.markdown).toContain('da query');
-    const bad = await admin.run(['skills', 'show', 'nope']);
+    const bad = await admin.runInProcess(['skills', 'show', 'nope']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('available: setup');
   });
@@ -103,32 +111,32 @@ describe('skills', () => {
 
 describe('da admin', () => {
   test('adds, lists, re-roles, grants, revokes and removes a user', async () => {
-    const add = await admin.run(['admin', 'add-user', 'newbie@example.com', '--role', 'viewer', '--json']);
+    const add = await admin.runInProcess(['admin', 'add-user', 'newbie@example.com', '--role', 'viewer', '--json']);
     expect(add.code).toBe(0);
     expect(add.json()).toMatchObject({ email: 'newbie@example.com', role: 'viewer' });
     expect(add.json().setup_token).toBeString();
     expect(add.json().setup_url).toBe(`${server.url}/set-password?token=${add.json().setup_token}`);
-    const list = (await admin.run(['admin', 'list-users', '--json'])).json();
+    const list = (await admin.runInProcess(['admin', 'list-users', '--json'])).json();
     expect(list.items.map((u: { email: string }) => u.email)).toContain('newbie@example.com');
-    expect((await admin.run(['admin', 'set-role', 'newbie@example.com', 'analyst', '--json'])).json().role).toBe('analyst');
-    expect((await admin.run(['admin', 'grant', 'newbie@example.com', 'hr', '--json'])).json().access).toBe('read');
+    expect((await admin.runInProcess(['admin', 'set-role', 'newbie@example.com', 'analyst', '--json'])).json().role).toBe('analyst');
+    expect((await admin.runInProcess(['admin', 'grant', 'newbie@example.com', 'hr', '--json'])).json().access).toBe('read');
     const id = add.json().id;
     const perms = await (await server.fetch(`/api/users/${id}/permissions`, { token: server.adminToken })).json();
     expect(perms.items).toEqual([expect.objectContaining({ dataset: 'hr', access: 'read' })]);
-    expect((await admin.run(['admin', 'revoke', 'newbie@example.com', 'hr'])).code).toBe(0);
+    expect((await admin.runInProcess(['admin', 'revoke', 'newbie@example.com', 'hr'])).code).toBe(0);
     expect((await (await server.fetch(`/api/users/${id}/permissions`, { token: server.adminToken })).json()).items).toEqual([]);
-    expect((await admin.run(['admin', 'remove-user', 'newbie@example.com'])).code).toBe(0);
-    const all = (await admin.run(['admin', 'list-users', '--all', '--json'])).json();
+    expect((await admin.runInProcess(['admin', 'remove-user', 'newbie@example.com'])).code).toBe(0);
+    const all = (await admin.runInProcess(['admin', 'list-users', '--all', '--json'])).json();
     expect(all.items.find((u: { email: string }) => u.email === 'newbie@example.com').active).toBe(false);
   });
 
   test('lists registered tables; a bad role is a usage error; an analyst is refused with 403', async () => {
-    const tables = (await admin.run(['admin', 'list-tables', '--json'])).json();
+    const tables = (await admin.runInProcess(['admin', 'list-tables', '--json'])).json();
     expect(tables.items.map((t: { id: string }) => t.id)).toContain('sales.orders');
-    const bad = await admin.run(['admin', 'set-role', ADMIN_EMAIL, 'god']);
+    const bad = await admin.runInProcess(['admin', 'set-role', ADMIN_EMAIL, 'god']);
     expect(bad.code).toBe(2);
     const analyst = await server.createUser('analyst');
-    const r = await admin.run(['admin', 'list-users'], { env: { DA_TOKEN: analyst.token } });
+    const r = await admin.runInProcess(['admin', 'list-users'], { env: { DA_TOKEN: analyst.token } });
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith('da: 403');
   });
@@ -137,7 +145,7 @@ describe('da admin', () => {
 describe('da diagnose and da init', () => {
   test('diagnose reports each check with a status and a fix', async () => {
     const fresh = createDaSandbox({ DA_SERVER: server.url, DA_TOKEN: server.adminToken });
-    const r = await fresh.run(['diagnose', '--json']);
+    const r = await fresh.runInProcess(['diagnose', '--json']);
     fresh.cleanup();
     const report = r.json();
     const byName = Object.fromEntries(report.checks.map((c: { component: string; name: string; status: string }) => [`${c.component}/${c.name}`, c]));
@@ -150,7 +158,7 @@ describe('da diagnose and da init', () => {
 
     const loggedOut = createDaSandbox();
     try {
-      const s = await loggedOut.run(['diagnose', '--symptom', '401 unauthorized', '--json'], { env: { DA_SERVER: server.url } });
+      const s = await loggedOut.runInProcess(['diagnose', '--symptom', '401 unauthorized', '--json'], { env: { DA_SERVER: server.url } });
       expect(s.code).toBe(1);
       const checks = s.json().checks as { component: string; status: string; fix: string }[];
       expect(checks.every((c) => ['auth', 'clock', 'config'].includes(c.component))).toBe(true);
@@ -176,7 +184,7 @@ describe('da diagnose and da init', () => {
     mkdirSync(join(dir, '.claude'), { recursive: true });
     writeFileSync(join(dir, '.claude', 'settings.json'), JSON.stringify({ permissions: { allow: ['Bash(ls)'] } }));
 
-    const r = await admin.run(['init', 'analysis', '--json']);
+    const r = await admin.runInProcess(['init', 'analysis', '--json']);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ written: ['CLAUDE.md', '.claude/settings.json'], kept: ['CLAUDE.local.md'], rules: ['docs/rules/revenue.md'] });
     const claude = readFileSync(join(dir, 'CLAUDE.md'), 'utf8');
@@ -189,12 +197,12 @@ describe('da diagnose and da init', () => {
     expect(settings.hooks.SessionEnd[0].hooks[0].command).toBe('da sync --upload-only --quiet');
     expect(existsSync(join(dir, 'user', 'sessions'))).toBe(true);
 
-    const again = (await admin.run(['init', 'analysis', '--json'])).json();
+    const again = (await admin.runInProcess(['init', 'analysis', '--json'])).json();
     expect(again.kept).toEqual(['.claude/settings.json', 'CLAUDE.local.md']);
     expect(JSON.parse(readFileSync(join(dir, '.claude', 'settings.json'), 'utf8')).hooks.SessionStart).toHaveLength(1);
 
     writeFileSync(join(dir, 'CLAUDE.md'), 'hand written');
-    expect((await admin.run(['init', 'analysis', '--json'])).json().kept).toContain('CLAUDE.md');
+    expect((await admin.runInProcess(['init', 'analysis', '--json'])).json().kept).toContain('CLAUDE.md');
     expect(readFileSync(join(dir, 'CLAUDE.md'), 'utf8')).toBe('hand written');
   });
 });

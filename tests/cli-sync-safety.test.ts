@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '../cli/client.ts';
-import { runSync } from '../cli/sync.ts';
+import { runSync } from '../cli/workspace-sync.ts';
 
 /**
  * `da sync` against a server that cannot be trusted blindly (a stand-in on loopback that
@@ -103,6 +103,16 @@ describe('da sync refuses what a manifest must not ask for', () => {
     expect(stolen).toEqual([]);
     expect(report.errors.map((e) => e.id).sort()).toEqual(['sales.items', 'sales.orders']);
     expect(report.errors[0]!.message).toContain('another origin');
+  });
+
+  test('a body that is not a manifest (a proxy page, another service) is one clear error and nothing is written', async () => {
+    const s = standIn(() => ({ status: 'ok', tables: [] }));
+    const sync = runSync(createClient(`http://127.0.0.1:${s.port}`, 'tok'), join(dir, 'config'), workspace, { claudeDir: join(dir, 'claude') });
+    await expect(sync).rejects.toThrow(/the server sent a manifest da cannot read \(manifest_version: .*\); is it a da server\?/);
+    expect(existsSync(join(workspace, 'server', 'parquet'))).toBe(false);
+    const newer = standIn(() => ({ manifest_version: 2, tables: {} }));
+    await expect(runSync(createClient(`http://127.0.0.1:${newer.port}`, 'tok'), join(dir, 'config'), workspace, { claudeDir: join(dir, 'claude') }))
+      .rejects.toThrow('unsupported manifest version 2; upgrade da');
   });
 });
 

@@ -109,5 +109,8 @@ describe('domain events', () => {
     expect(event.tableIds.length).toBeGreaterThan(0);
     expect(event.tableIds.every((id) => id.startsWith('sales.'))).toBe(true);
     expect(event.failedTableIds).toEqual([]);
+    // The audit trail records what the server did on its own, as an action without a user.
+    const audit = (await (await admin(`/api/audit?action=sync.finished`)).json()) as { items: Array<Record<string, unknown>> };
+    expect(audit.items[0]).toMatchObject({ action: 'sync.finished', resource: `sync/jobs/${job_id}`, result: 'ok', user_id: null });
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { launchBrowser } from './helpers/browser.ts';
-import { screenshot, startSignInServer } from './helpers/sign-in.ts';
+import { launchBrowser, screenshots } from './helpers/browser.ts';
+import { startSignInServer } from './helpers/sign-in.ts';
 import type { TestServer } from './helpers/server.ts';
 import { startGoogleStandIn, type GoogleStandIn } from './stand-ins/google.ts';
 
@@ -81,7 +81,7 @@ describe('Google sign-in', () => {
       expect(await page.textContent('[role=alert]')).toContain('Google accounts of other.org may not sign in here');
       expect(await hasSession(page)).toBe(false);
       expect(await server.deps.repos.users.findByEmail(email)).toBeUndefined();
-      await screenshot(page, 'google-domain-refused');
+      await screenshots(page, 'google-domain-refused');
     } finally {
       await page.close();
     }

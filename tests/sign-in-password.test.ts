@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { launchBrowser } from './helpers/browser.ts';
-import { linkIn, screenshot, startSignInServer } from './helpers/sign-in.ts';
+import { issueOneTimeToken } from '../src/auth/service.ts';
+import type { AuditEntry } from '../src/repositories/audit.ts';
+import { launchBrowser, screenshots } from './helpers/browser.ts';
+import { linkIn, startSignInServer } from './helpers/sign-in.ts';
 import type { TestServer } from './helpers/server.ts';
 import { formToken } from './helpers/web.ts';
 import { startSmtpStandIn, type SmtpStandIn } from './stand-ins/smtp.ts';
@@ -53,12 +55,12 @@ describe('passwords', () => {
       await page.goto(`${server.url}/login`);
       await Promise.all([page.waitForURL(`${server.url}/forgot`), page.click('text=Forgot your password?')]);
       expect(await page.textContent('label[for=email]')).toBe('Email');
-      await screenshot(page, 'forgot-password', { phone: true });
+      await screenshots(page, 'forgot-password');
       await page.fill('#email', user.email);
       await Promise.all([page.waitForURL(`${server.url}/forgot`), page.click('button[type=submit]')]);
       expect(await page.textContent('h1')).toBe('Check your mail');
       expect(await page.textContent('main')).toContain('a link to choose a new password');
-      await screenshot(page, 'password-reset-sent');
+      await screenshots(page, 'password-reset-sent');
 
       const mail = await smtp.waitFor((m) => m.to.includes(user.email));
       expect(mail.subject).toBe('Reset your da password');
@@ -69,13 +71,13 @@ describe('passwords', () => {
       expect(await page.textContent('h1')).toBe('Choose a new password');
       expect(await page.textContent('label[for=password]')).toContain('New password');
       expect(await page.textContent('label[for=password_confirm]')).toBe('The same password again');
-      await screenshot(page, 'reset-password', { phone: true });
+      await screenshots(page, 'reset-password');
       // Two different passwords: the form again, with the error, and the link still usable.
       await page.fill('#password', 'brand-new-password-1');
       await page.fill('#password_confirm', 'brand-new-password-2');
       await Promise.all([page.waitForURL(`${server.url}/reset`), page.click('button[type=submit]')]);
       expect(await page.textContent('[role=alert]')).toContain('The two passwords differ');
-      await screenshot(page, 'reset-password-mismatch');
+      await screenshots(page, 'reset-password-mismatch');
       await page.fill('#password', 'brand-new-password-1');
       await page.fill('#password_confirm', 'brand-new-password-1');
       await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type=submit]')]);
@@ -88,7 +90,7 @@ describe('passwords', () => {
       const reused = await page.goto(link);
       expect(reused!.status()).toBe(410);
       expect(await page.textContent('[role=alert]')).toContain('This password reset link is invalid, has expired or was used already');
-      await screenshot(page, 'reset-link-refused');
+      await screenshots(page, 'reset-link-refused');
     } finally {
       await page.close();
     }
@@ -134,7 +136,7 @@ describe('passwords', () => {
       const link = `${server.url}/set-password?token=${setup_token}`;
       await page.goto(link);
       expect(await page.textContent('h1')).toBe('Choose your password');
-      await screenshot(page, 'set-password');
+      await screenshots(page, 'set-password');
       await page.fill('#password', 'my-first-password');
       await page.fill('#password_confirm', 'my-first-password');
       await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type=submit]')]);
@@ -144,5 +146,41 @@ describe('passwords', () => {
     } finally {
       await page.close();
     }
+  });
+  test('the sign-in forms are audited like every page post, under their API actions, with tokens and passwords redacted', async () => {
+    const user = await server.createUser('viewer');
+    const post = async (path: string, fields: Record<string, string>, formPath = '/login') => {
+      const { token, cookie } = await formToken(server, { path: formPath });
+      return fetch(`${server.url}${path}`, { method: 'POST', redirect: 'manual', headers: formHeaders(cookie), body: new URLSearchParams({ ...fields, _csrf: token }) });
+    };
+    const reset = await issueOneTimeToken(server.deps, user.id, 'reset', 600);
+    const setup = await issueOneTimeToken(server.deps, user.id, 'setup', 600);
+    const answers = [
+      await post('/forgot', { email: user.email }, '/forgot'),
+      await post('/login/magic-link', { email: user.email, next: '/catalog' }),
+      await post('/reset', { token: reset, password: 'reset-password-1', password_confirm: 'reset-password-1' }, `/reset?token=${reset}`),
+      await post('/set-password', { token: setup, password: 'setup-password-1', password_confirm: 'setup-password-1' }, `/set-password?token=${setup}`),
+      await post('/login', { email: user.email, password: 'wrong-password-1' }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 302, 302, 401]);
+    await server.services.mailLinks.settled();
+
+    const entry = async (action: string): Promise<AuditEntry> => {
+      const res = await server.fetch(`/api/audit?${new URLSearchParams({ action })}`, { token: server.adminToken });
+      const { items } = (await res.json()) as { items: AuditEntry[] };
+      const found = items.find((e) => e.user_id === null && (e.params as { via?: string }).via === 'web');
+      if (!found) throw new Error(`no page post audited as ${action}`);
+      return found;
+    };
+    const redacted = { token: '[redacted]', password: '[redacted]', password_confirm: '[redacted]' };
+    expect((await entry('auth.passwordReset')).params).toEqual({ body: { email: user.email }, via: 'web' });
+    expect((await entry('auth.magicLink')).params).toEqual({ body: { email: user.email, next: '/catalog' }, via: 'web' });
+    expect(await entry('auth.reset')).toMatchObject({ resource: '/reset', status: 302, result: 'allowed', params: { body: redacted, via: 'web' } });
+    expect(await entry('auth.setup')).toMatchObject({ resource: '/set-password', status: 302, result: 'allowed', params: { body: redacted, via: 'web' } });
+    expect(await entry('POST /login')).toMatchObject({ status: 401, result: 'refused', params: { body: { email: user.email, password: '[redacted]' } } });
+
+    const all = await server.fetch('/api/audit?limit=200', { token: server.adminToken });
+    const text = await all.text();
+    for (const secret of [reset, setup, 'reset-password-1', 'setup-password-1', 'wrong-password-1']) expect(text).not.toContain(secret);
   });
 });

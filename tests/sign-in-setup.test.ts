@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createUser } from '../src/auth/service.ts';
+import { createPersonalAccessToken, createUser } from '../src/auth/service.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { launchBrowser } from './helpers/browser.ts';
-import { linkIn, screenshot, startBareServer, type BareServer } from './helpers/sign-in.ts';
+import { launchBrowser, screenshots } from './helpers/browser.ts';
+import { linkIn, startBareServer, type BareServer } from './helpers/sign-in.ts';
 
 /**
  * Servers as they start without DA_ADMIN_*: first-run setup (the first admin, with the
@@ -50,7 +50,7 @@ describe('first run', () => {
       const res = await page.goto(`${server.url}/setup`);
       expect(res!.status()).toBe(200);
       for (const id of ['code', 'email', 'name', 'password', 'password_confirm']) expect(await page.$(`label[for=${id}]`)).not.toBeNull();
-      await screenshot(page, 'setup', { phone: true });
+      await screenshots(page, 'setup');
 
       await page.fill('#code', 'not-the-code');
       await page.fill('#email', 'first@example.com');
@@ -61,7 +61,7 @@ describe('first run', () => {
       expect(wrong.status()).toBe(403);
       expect(await page.textContent('[role=alert]')).toContain('not the setup code');
       expect(await server.runtime.deps.repos.users.count()).toBe(0);
-      await screenshot(page, 'setup-wrong-code');
+      await screenshots(page, 'setup-wrong-code');
 
       await page.fill('#code', code);
       await page.fill('#password', 'first-admin-password');
@@ -86,6 +86,17 @@ describe('first run', () => {
     });
     expect(late.status).toBe(404);
     expect(await server.runtime.deps.repos.users.count()).toBe(1);
+
+    // Each setup form is on record like every page post: who it created, never the code or the password.
+    const { items } = await server.runtime.deps.repos.audit.list({ action: 'POST /setup', limit: 10 });
+    expect(items.map((e) => [e.status, e.result])).toEqual([[404, 'refused'], [302, 'allowed'], [403, 'refused']]);
+    for (const e of items) {
+      expect(e.params).toMatchObject({ via: 'web', body: { code: '[redacted]', password: '[redacted]', password_confirm: '[redacted]' } });
+      expect((e.params as { body: Record<string, unknown> }).body._csrf).toBeUndefined();
+    }
+    expect((items[1]!.params as { body: { email: string } }).body.email).toBe('first@example.com');
+    const text = JSON.stringify(items);
+    for (const secret of [code, 'first-admin-password', 'second-password']) expect(text).not.toContain(secret);
   });
 
   test('two setup forms sent at once create one admin', async () => {
@@ -127,12 +138,12 @@ describe('sign-in links without mail, and no passwords', () => {
       expect(await page.$('#google')).toBeNull();
       expect(await page.$('a[href="/forgot"]')).toBeNull();
       expect(await page.$('.divider')).toBeNull();
-      await screenshot(page, 'login-link-only', { phone: true });
+      await screenshots(page, 'login-link-only');
 
       await page.fill('#magic-email', 'linked@example.com');
       await Promise.all([page.waitForURL(`${server.url}/login/magic-link`), page.click('button[type=submit]')]);
       expect(await page.textContent('[data-testid=dev-mail]')).toContain('written to the server log');
-      await screenshot(page, 'magic-link-sent-dev-mail');
+      await screenshots(page, 'magic-link-sent-dev-mail');
 
       await server.runtime.services.mailLinks.settled();
       const logged = server.logLines.map((l) => JSON.parse(l)).find((l) => l.to === 'linked@example.com');
@@ -164,6 +175,19 @@ describe('sign-in links without mail, and no passwords', () => {
       body: new URLSearchParams({ _csrf: token, email: 'linked@example.com', password: 'whatever-123' }),
     });
     expect(form.status).toBe(404);
+
+    // Signed in another way, nobody sets a password either: the API refuses, the settings page has no password form.
+    const linked = (await server.runtime.deps.repos.users.findByEmail('linked@example.com'))!;
+    const bearer = { authorization: `Bearer ${(await createPersonalAccessToken(server.runtime.deps, linked.id, 'test')).token}` };
+    const change = await fetch(`${server.url}/api/me/password`, {
+      method: 'POST', headers: { ...bearer, 'content-type': 'application/json' }, body: JSON.stringify({ current_password: 'whatever-123', new_password: 'whatever-456' }),
+    });
+    expect(change.status).toBe(403);
+    const settings = await fetch(`${server.url}/settings`, { headers: bearer });
+    expect(settings.status).toBe(200);
+    const html = await settings.text();
+    expect(html).toContain('Personal access tokens');
+    expect(html).not.toContain('password-form');
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { connect } from 'node:net';
 import { ProblemSchema } from '../src/api/problem.ts';
-import { launchBrowser } from './helpers/browser.ts';
+import { cspViolations, launchBrowser } from './helpers/browser.ts';
 import { testYaml } from './helpers/data.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
 import { formToken } from './helpers/web.ts';
@@ -86,10 +86,7 @@ describe('security headers', () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
-      const violations: string[] = [];
-      page.on('console', (msg) => {
-        if (/content security policy/i.test(msg.text())) violations.push(msg.text());
-      });
+      const violations = cspViolations(page);
       await page.goto(`${plain.url}/login`);
       // The page's own inline style applies (allowed by its hash): the form is 28rem wide.
       expect(await page.$eval('body', (b) => getComputedStyle(b).maxWidth)).toBe('448px');
@@ -121,10 +118,7 @@ describe('security headers', () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
-      const violations: string[] = [];
-      page.on('console', (msg) => {
-        if (/content security policy/i.test(msg.text())) violations.push(msg.text());
-      });
+      const violations = cspViolations(page);
       const query = new URLSearchParams({
         cli_redirect: `http://127.0.0.1:${callback.port}/callback`, state: 's'.repeat(20), challenge: 'c'.repeat(43), host: 'laptop',
       });

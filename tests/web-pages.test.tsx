@@ -8,7 +8,7 @@ import { ConflictError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { createPageRouter, definePage, safeNext } from '../src/web/router.ts';
 import { CsrfField } from '../views/layout.tsx';
-import { launchBrowser } from './helpers/browser.ts';
+import { cspViolations, launchBrowser } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { formToken } from './helpers/web.ts';
 
@@ -86,10 +86,7 @@ afterAll(async () => {
 /** Signs in through the sign-in form of a fresh page; returns the page and the CSP violations it reports. */
 async function signedInPage(user: { email: string; password: string }): Promise<{ page: Page; violations: string[] }> {
   const page = await browser.context.newPage();
-  const violations: string[] = [];
-  page.on('console', (msg) => {
-    if (/content security policy/i.test(msg.text())) violations.push(msg.text());
-  });
+  const violations = cspViolations(page);
   await page.context().clearCookies();
   await page.goto(`${server.url}/login`);
   await page.fill('#email', user.email);

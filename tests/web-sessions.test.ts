@@ -138,6 +138,46 @@ describe('web sessions', () => {
     expect((await me(first)).status).toBe(401);
   });
 
+  test('a password change in the browser goes on in a new web session, which expires and signs out like any other', async () => {
+    const user = await server.createUser('viewer');
+    const { cookie: before } = await formSignIn(user);
+    const { token, cookie } = await formToken(server, { cookie: before, path: '/settings' });
+    const res = await fetch(`${server.url}/settings/password`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: server.url, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ current_password: user.password, new_password: 'changed-password-1', confirm_password: 'changed-password-1', _csrf: token }),
+    });
+    expect(res.status).toBe(303);
+    const line = res.headers.getSetCookie().find((c) => c.startsWith('da_session='))!;
+    expect(line).toContain(`Max-Age=${IDLE}`);
+    const after = line.split(';')[0]!;
+    const claims = claimsOf(after);
+    expect(claims.sid).toBeString();
+    expect(claims.sid).not.toBe(claimsOf(before).sid);
+    expect(claims.sat).toBeGreaterThanOrEqual(now() - 5);
+    expect((await me(before)).status).toBe(401);
+    expect((await me(after)).status).toBe(200);
+
+    // Over the API with the cookie too: the answer's token for scripts, a new web session for the browser.
+    const api = await server.fetch('/api/me/password', {
+      method: 'POST', headers: { cookie: after, origin: server.url }, json: { current_password: 'changed-password-1', new_password: 'changed-password-2' },
+    });
+    expect(api.status).toBe(200);
+    const next = api.headers.getSetCookie().find((c) => c.startsWith('da_session='))!.split(';')[0]!;
+    expect(claimsOf(next).sid).not.toBe(claims.sid);
+    expect(claimsOf(next).sid).toBeString();
+    expect((await me(after)).status).toBe(401);
+
+    // Sign-out ends it on the server.
+    const { token: outToken, cookie: outCookie } = await formToken(server, { cookie: next, path: '/' });
+    const out = await fetch(`${server.url}/logout`, {
+      method: 'POST', redirect: 'manual', headers: { origin: server.url, cookie: outCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: outToken }),
+    });
+    expect(out.status).toBe(302);
+    expect((await me(next)).status).toBe(401);
+  });
+
   test('deactivating the user ends their web session', async () => {
     const user = await server.createUser('viewer');
     const { cookie } = await formSignIn(user);

@@ -1,69 +1,215 @@
-/** One row of the home page's table list. */
+import type { Freshness } from '../src/sync/freshness.ts';
+import { FreshnessBadge, tableHref } from './catalog/shared.tsx';
+import { formatAge, formatBytes, formatCount, formatTime } from './format.ts';
+
+/** One row of the dashboard's table list. */
 export interface HomeTable {
   id: string;
   description: string | null;
   rows: number | null;
   size_bytes: number | null;
   last_sync: string | null;
+  freshness: Freshness;
+}
+
+/** One server-side sync of one of the user's tables. */
+export interface HomeSync {
+  table_id: string;
+  synced_at: string;
   status: string;
+  rows: number | null;
+  duration_ms: number | null;
+  /** Why it failed: admins only. */
+  error: string | null;
 }
 
-function formatBytes(n: number | null): string {
-  if (n === null) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
-  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
+export interface HomeUpload {
+  kind: string;
+  name: string;
+  size_bytes: number;
+  modified_at: string;
 }
 
-/** The signed-in start page: how to get `da`, and the tables this user may read. */
-export function HomePage({ origin, tables }: { origin: string; tables: HomeTable[] }) {
+export interface HomePageProps {
+  origin: string;
+  now: number;
+  /** How many of the user's tables are in each state, and all of them. */
+  counts: Record<Freshness, number>;
+  total: number;
+  staleAfter: string;
+  /** The tables to show: those that need attention first, then the most recently synced. */
+  tables: HomeTable[];
+  syncs: HomeSync[];
+  /** Analysts and above (who upload with `da sync`): their uploads. */
+  uploads?: { files: number; bytes: number; recent: HomeUpload[] };
+  /** Mandatory knowledge items (corporate memory); undefined when the feature does not exist. */
+  mandatoryKnowledge?: number;
+  telegram: { linked: boolean; linked_at: string | null };
+}
+
+const STATE_TEXT: Record<Freshness, string> = { fresh: 'Fresh', stale: 'Stale', failed: 'Last sync failed', never: 'Never synced' };
+
+/** The signed-in start page: my tables' freshness, how to get `da`, my syncs and uploads, knowledge, Telegram. */
+export function HomePage(p: HomePageProps) {
+  const attention = p.counts.stale + p.counts.failed;
   return (
     <main>
-      <h1>Your data</h1>
-      <section>
-        <h2>Install the da command line</h2>
+      <h1>Dashboard</h1>
+
+      <section aria-labelledby="fresh-title">
+        <h2 id="fresh-title">Your tables ({formatCount(p.total)})</h2>
+        <ul class="cards" data-testid="freshness">
+          {(['fresh', 'stale', 'failed', 'never'] as const).map((f) => (
+            <li data-state={f}>
+              {STATE_TEXT[f]}
+              <strong>{formatCount(p.counts[f])}</strong>
+            </li>
+          ))}
+        </ul>
+        <p class="note">
+          A table is stale when its last sync is older than {p.staleAfter}.{' '}
+          {attention ? (
+            <a href="/catalog?freshness=stale">Show the stale tables</a>
+          ) : null}
+        </p>
+        {p.tables.length === 0 ? (
+          <p class="note">No tables yet: an administrator registers sources and grants datasets.</p>
+        ) : (
+          <div class="scroll">
+            <table data-testid="tables" class="stack">
+              <caption>{p.tables.length < p.total ? `${p.tables.length} of ${formatCount(p.total)}, those that need attention first` : 'Those that need attention first'}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Table</th>
+                  <th scope="col">Description</th>
+                  <th scope="col" class="num">Rows</th>
+                  <th scope="col" class="num">Size</th>
+                  <th scope="col">Last sync</th>
+                </tr>
+              </thead>
+              <tbody>
+                {p.tables.map((t) => (
+                  <tr data-freshness={t.freshness}>
+                    <th scope="row">
+                      <a href={tableHref(t.id)}>
+                        <code>{t.id}</code>
+                      </a>
+                    </th>
+                    <td data-label="Description">{t.description ?? ''}</td>
+                    <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
+                    <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
+                    <td data-label="Last sync">
+                      <span title={formatTime(t.last_sync)}>{formatAge(t.last_sync, p.now)}</span> <FreshnessBadge freshness={t.freshness} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {p.tables.length < p.total ? (
+          <p>
+            <a href="/catalog">All {formatCount(p.total)} tables in the catalog</a>
+          </p>
+        ) : null}
+      </section>
+
+      <section aria-labelledby="install-title">
+        <h2 id="install-title">Install the da command line</h2>
         <p>One command installs <code>da</code> (one file, DuckDB inside) for your operating system:</p>
-        <pre data-testid="install-command">curl -fsSL {origin}/cli/install.sh | sh</pre>
+        <pre data-testid="install-command">curl -fsSL {p.origin}/cli/install.sh | sh</pre>
+        <p>
+          Or download it yourself: <a href="/cli/da" download>da for this server's platform</a> (<a href="/cli/da.sha256">sha256</a>);
+          other platforms are at <code>{p.origin}/cli/da-&lt;os&gt;-&lt;arch&gt;</code>, e.g. <code>da-darwin-arm64</code>.
+        </p>
         <p>Then sign in and fetch the tables you may read; after that, queries work offline:</p>
-        <pre>{`da login --server ${origin}\nda sync\nda query "SELECT 42"`}</pre>
+        <pre data-testid="setup-commands">{`da login --server ${p.origin}\nda sync\nda query "SELECT 42"`}</pre>
         <p class="note">
           AI agents: every command takes <code>--json</code>; <code>da skills list</code> explains the rest. The API is described at{' '}
           <a href="/api/docs">/api/docs</a>.
         </p>
       </section>
-      <section>
-        <h2>Tables you can read ({tables.length})</h2>
-        {tables.length === 0 ? (
-          <p class="note">No tables yet: an administrator registers sources and grants datasets.</p>
+
+      <section aria-labelledby="syncs-title">
+        <h2 id="syncs-title">Last syncs of your tables</h2>
+        {p.syncs.length === 0 ? (
+          <p class="note">The server has not synced any of your tables yet.</p>
         ) : (
-          <table data-testid="tables">
-            <thead>
-              <tr>
-                <th>Table</th>
-                <th>Description</th>
-                <th class="num">Rows</th>
-                <th class="num">Size</th>
-                <th>Last sync</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tables.map((t) => (
+          <div class="scroll">
+            <table data-testid="syncs" class="stack">
+              <thead>
                 <tr>
-                  <td>
-                    <code>{t.id}</code>
-                    {t.status === 'error' ? <span class="error"> (last sync failed)</span> : null}
-                  </td>
-                  <td>{t.description ?? ''}</td>
-                  <td class="num">{t.rows?.toLocaleString('en') ?? ''}</td>
-                  <td class="num">{formatBytes(t.size_bytes)}</td>
-                  <td>{t.last_sync ? t.last_sync.slice(0, 16).replace('T', ' ') + ' UTC' : 'never'}</td>
+                  <th scope="col">When</th>
+                  <th scope="col">Table</th>
+                  <th scope="col">Result</th>
+                  <th scope="col" class="num">Rows</th>
+                  <th scope="col" class="num">Took</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {p.syncs.map((s) => (
+                  <tr>
+                    <td data-label="When">{formatTime(s.synced_at)}</td>
+                    <th scope="row">
+                      <a href={tableHref(s.table_id)}>
+                        <code>{s.table_id}</code>
+                      </a>
+                    </th>
+                    <td data-label="Result">
+                      {s.status === 'ok' ? 'ok' : <span class="error">failed{s.error ? `: ${s.error}` : ''}</span>}
+                    </td>
+                    <td class="num" data-label="Rows">{formatCount(s.rows)}</td>
+                    <td class="num" data-label="Took">{s.duration_ms === null ? '' : `${formatCount(s.duration_ms)} ms`}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
+      </section>
+
+      {p.uploads ? (
+        <section aria-labelledby="uploads-title">
+          <h2 id="uploads-title">Your uploads</h2>
+          {p.uploads.files === 0 ? (
+            <p class="note" data-testid="uploads">
+              None yet. <code>da sync</code> uploads your AI session transcripts, artifacts and <code>CLAUDE.local.md</code>.
+            </p>
+          ) : (
+            <>
+              <p data-testid="uploads">
+                {formatCount(p.uploads.files)} {p.uploads.files === 1 ? 'file' : 'files'}, {formatBytes(p.uploads.bytes)}. The latest:
+              </p>
+              <ul>
+                {p.uploads.recent.map((u) => (
+                  <li>
+                    <code>{u.kind === 'local-md' ? u.name : `${u.kind}/${u.name}`}</code> ({formatBytes(u.size_bytes)}, {formatAge(u.modified_at, p.now)})
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </section>
+      ) : null}
+
+      {p.mandatoryKnowledge !== undefined ? (
+        <section aria-labelledby="knowledge-title">
+          <h2 id="knowledge-title">Mandatory knowledge</h2>
+          <p data-testid="mandatory-knowledge">
+            {p.mandatoryKnowledge === 0
+              ? 'No mandatory knowledge items yet.'
+              : `${formatCount(p.mandatoryKnowledge)} mandatory ${p.mandatoryKnowledge === 1 ? 'item' : 'items'} of the corporate memory.`}
+          </p>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="telegram-title">
+        <h2 id="telegram-title">Telegram</h2>
+        <p data-testid="telegram">
+          {p.telegram.linked
+            ? `Linked${p.telegram.linked_at ? ` since ${formatTime(p.telegram.linked_at)}` : ''}.`
+            : 'Not linked. Linking a Telegram chat for notifications will be offered in your settings once notifications are set up on this server.'}
+        </p>
       </section>
     </main>
   );

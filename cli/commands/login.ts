@@ -1,4 +1,5 @@
 import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
 import { BaseCommand } from '../base.ts';
 import { loginWithPassword, whoIs } from '../auth.ts';
 import { browserLogin } from '../browser-login.ts';
@@ -39,7 +40,10 @@ export class LoginCommand extends BaseCommand {
   password = Option.String('--password', { description: 'Password; read from stdin when --email is given without it' });
   token = Option.String('--token', { description: 'A personal access token to store instead of signing in' });
   noBrowser = Option.Boolean('--no-browser', false, { description: 'Browser flow: only print the URL, do not try to open it' });
-  timeout = Option.String('--timeout', '300', { description: 'Browser flow: seconds to wait for the sign-in (default 300)' });
+  timeout = Option.String('--timeout', '300', {
+    description: 'Browser flow: seconds to wait for the sign-in (default 300)',
+    validator: t.cascade(t.isNumber(), [t.isPositive()]),
+  });
 
   async run() {
     const raw = this.server ?? this.context.env.DA_SERVER ?? this.store.readConfig().server ?? this.store.readToken()?.server;
@@ -56,8 +60,7 @@ export class LoginCommand extends BaseCommand {
       if (!password) throw new UsageError('no password: pass --password or write it on stdin');
       token = (await loginWithPassword(server, this.email, password)).token;
     } else {
-      const seconds = Number(this.timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError('--timeout must be a positive number of seconds');
+      const seconds = this.timeout;
       const result = await browserLogin({
         server,
         timeoutMs: seconds * 1000,

@@ -1,14 +1,10 @@
+import { text } from 'node:stream/consumers';
 import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
 import { BaseCommand } from '../base.ts';
 import { formatCsv, formatTable } from '../format.ts';
 import { openLocalDb, runQuery, type QueryResult } from '../local-db.ts';
 import { workspacePaths } from '../workspace.ts';
-
-async function readAll(stdin: NodeJS.ReadableStream): Promise<string> {
-  let data = '';
-  for await (const chunk of stdin) data += chunk.toString();
-  return data;
-}
 
 /** `da query`: SQL against the local DuckDB (offline) or the server. */
 export class QueryCommand extends BaseCommand {
@@ -32,14 +28,18 @@ export class QueryCommand extends BaseCommand {
 
   sql = Option.String({ required: false, name: 'sql' });
   remote = Option.Boolean('--remote', false, { description: 'Run on the server instead of the local DuckDB' });
-  format = Option.String('--format', 'table', { description: 'Output format: table (default), csv or json' });
-  limit = Option.String('--limit', '1000', { description: 'Most rows to return (default 1000)' });
+  format = Option.String('--format', 'table', {
+    description: 'Output format: table (default), csv or json',
+    validator: t.isEnum(['table', 'csv', 'json']),
+  });
+  limit = Option.String('--limit', '1000', {
+    description: 'Most rows to return (default 1000)',
+    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isPositive()]),
+  });
 
   async run() {
-    if (!['table', 'csv', 'json'].includes(this.format)) throw new UsageError(`--format must be table, csv or json (got ${this.format})`);
-    const limit = Number(this.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
-    let sql = this.sql && this.sql !== '-' ? this.sql : await readAll(this.context.stdin);
+    const limit = this.limit;
+    let sql = this.sql && this.sql !== '-' ? this.sql : await text(this.context.stdin);
     sql = sql.trim();
     if (!sql) throw new UsageError('no SQL: pass it as an argument or on stdin');
 

@@ -5,7 +5,7 @@ import { sha256File } from '../download.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes } from '../format.ts';
 import { looksLikeDuckDb } from '../local-db.ts';
-import type { Manifest } from '../sync.ts';
+import type { Manifest } from '../workspace-sync.ts';
 import { readSyncState, type LocalTable } from '../sync-state.ts';
 import { localParquetPath, workspacePaths } from '../workspace.ts';
 

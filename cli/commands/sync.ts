@@ -1,9 +1,10 @@
 import { Command, Option, UsageError } from 'clipanion';
+import * as t from 'typanion';
 import { BaseCommand } from '../base.ts';
 import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
 import { retryPolicyFromEnv } from '../retry.ts';
-import { runSync, type SyncError, type SyncReport } from '../sync.ts';
+import { runSync, type SyncError, type SyncReport } from '../workspace-sync.ts';
 
 /** `da sync`: brings the workspace in line with what the server offers this user. */
 export class SyncCommand extends BaseCommand {
@@ -45,13 +46,15 @@ export class SyncCommand extends BaseCommand {
   dryRun = Option.Boolean('--dry-run', false, { description: 'Report what would change; change nothing' });
   quiet = Option.Boolean('--quiet,-q', false, { description: 'Print nothing on success (errors still go to stderr)' });
   verify = Option.Boolean('--verify', false, { description: 'Hash every local file instead of trusting size and mtime' });
-  concurrency = Option.String('--concurrency', '4', { description: 'Downloads at once (default 4)' });
+  concurrency = Option.String('--concurrency', '4', {
+    description: 'Downloads at once, 1 to 32 (default 4)',
+    validator: t.cascade(t.isNumber(), [t.isInteger(), t.isInInclusiveRange(1, 32)]),
+  });
 
   async run() {
     if (this.uploadOnly && this.docsOnly) throw new UsageError('--upload-only and --docs-only exclude each other');
     if (this.uploadOnly && this.table.length) throw new UsageError('--upload-only takes no --table');
-    const concurrency = Number(this.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) throw new UsageError('--concurrency must be 1..32');
+    const concurrency = this.concurrency;
     const retry = retryPolicyFromEnv(this.context.env);
     const client = this.authedClient();
     const stderr = this.context.stderr as NodeJS.WriteStream;

@@ -6,22 +6,23 @@ import { loginLimits } from '../auth/rate-limit.ts';
 import { clearSessionCookie } from '../auth/session-cookie.ts';
 import { startWebSession } from '../auth/web-session.ts';
 import {
+  changePassword,
   createPersonalAccessToken,
   exchangeCliCode,
   issueToken,
   logout,
   revokePersonalAccessToken,
   setPasswordWithToken,
+  updateOwnProfile,
   verifyLogin,
 } from '../auth/service.ts';
-import { mailLinkOrigin } from '../auth/mail-links.ts';
+import { mailLinkOrigin, type MailLinks } from '../auth/mail-links.ts';
 import { requestPasswordReset } from '../auth/password-reset.ts';
 import { magicLinkEnabled, requestMagicLink } from '../auth/providers/magic-link.ts';
-import type { Services } from '../boot.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import { safeNext } from '../web/router.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
-import { IdParamSchema, jsonBody, jsonResponse, RoleSchema } from './schemas.ts';
+import { IdParamSchema, jsonBody, jsonResponse, RoleSchema, UserSchema } from './schemas.ts';
 
 export const TokenRequestSchema = z
   .object({
@@ -169,6 +170,40 @@ const meRoute = defineRoute({
   },
 });
 
+export const ProfileUpdateSchema = z
+  .object({ name: z.string().max(200).nullable().openapi({ description: 'Display name; null or blank for none' }) })
+  .openapi('ProfileUpdate');
+
+export const PasswordChangeSchema = z
+  .object({
+    current_password: z.string().min(1).max(1024),
+    new_password: z.string().min(8).max(1024),
+  })
+  .openapi('PasswordChange');
+
+const updateMeRoute = defineRoute({
+  access: 'viewer',
+  method: 'patch',
+  path: '/api/me',
+  operationId: 'me.update',
+  tags: ['auth'],
+  summary: 'Change your own display name',
+  request: jsonBody(ProfileUpdateSchema),
+  responses: { 200: jsonResponse(UserSchema, 'Updated') },
+});
+
+const changePasswordRoute = defineRoute({
+  access: 'viewer',
+  method: 'post',
+  path: '/api/me/password',
+  operationId: 'me.password',
+  tags: ['auth'],
+  summary:
+    'Change your own password (the current one is checked, and counted like a sign-in attempt); every earlier access token and web session ends, the token returned continues (and a browser goes on in a new web session); personal access tokens stay',
+  request: jsonBody(PasswordChangeSchema),
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; a new access token'), ...passwordsOff },
+});
+
 const listPatsRoute = defineRoute({
   access: 'viewer',
   method: 'get',
@@ -207,7 +242,7 @@ const revokePatRoute = defineRoute({
 const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-token'];
 
 /** Sign-in, sign-out, password setup/reset, links by mail and personal access tokens. */
-export function createAuthRouter(deps: AppDeps, { mailLinks }: Pick<Services, 'mailLinks'>) {
+export function createAuthRouter(deps: AppDeps, { mailLinks }: { mailLinks: MailLinks }) {
   const { auth, server } = deps.config;
   const passwordsOn = () => {
     if (!auth.password) throw new ForbiddenError('password sign-in is turned off on this server');
@@ -270,6 +305,15 @@ export function createAuthRouter(deps: AppDeps, { mailLinks }: Pick<Services, 'm
     .openapi(meRoute, (c) => {
       const u = currentUser(c);
       return c.json({ id: u.id, email: u.email, name: u.name, role: u.role, via: u.via }, 200);
+    })
+    .openapi(updateMeRoute, async (c) => c.json(await updateOwnProfile(deps, currentUser(c), c.req.valid('json')), 200))
+    .openapi(changePasswordRoute, async (c) => {
+      const caller = currentUser(c);
+      const user = await changePassword(deps, caller, c.req.valid('json'), c.get('clientIp'));
+      const issued = await issueToken(deps, user);
+      // A browser (cookie) goes on in a new web session, its old one ended; a bearer caller takes the token from the body.
+      if (caller.via === 'cookie') await startWebSession(c, deps, user, { recordLogin: false });
+      return c.json(issued, 200);
     })
     .openapi(listPatsRoute, async (c) => {
       const items = await deps.repos.tokens.listPats(currentUser(c).id);

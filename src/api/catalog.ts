@@ -2,10 +2,8 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
-import { NotFoundError } from '../errors.ts';
 import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
-import { visibleTables, type CatalogTable } from '../sync/catalog.ts';
-import { parseTableId } from '../sync/paths.ts';
+import { readableTable, visibleTables, type CatalogTable } from '../sync/catalog.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
 
@@ -71,12 +69,7 @@ export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalo
     .openapi(getTable, async (c) => {
       const { id } = c.req.valid('param');
       const user = currentUser(c);
-      const missing = new NotFoundError(`table ${id} not found`);
-      const parsed = parseTableId(id);
-      if (!parsed) throw missing;
-      const [access, snapshot] = await Promise.all([accessCache.forUser(user), catalog.snapshot()]);
-      const table = snapshot.byId.get(id);
-      if (!table || !access.canRead(table.dataset)) throw missing;
+      const table = await readableTable(accessCache, catalog, user, id);
       const stored = await deps.repos.profiles.get(id);
       return c.json({ ...toItem(table, seesAllDatasets(user.role)), profile: stored?.profile ?? null, profiled_at: stored?.profiled_at ?? null }, 200);
     });

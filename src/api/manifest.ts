@@ -7,32 +7,14 @@ import { NotFoundError } from '../errors.ts';
 import type { DocsIndex } from '../sync/assets.ts';
 import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import type { ManifestService } from '../sync/manifest.ts';
+import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { etagMatches } from './http.ts';
 import { jsonResponse } from './schemas.ts';
 
-const ManifestTableSchema = z.object({
-  dataset: z.string(),
-  name: z.string(),
-  hash: z.string().openapi({ description: 'sha256 (hex) of the Parquet file' }),
-  size_bytes: z.number().int().nullable(),
-  rows: z.number().int().nullable(),
-  columns: z.number().int().nullable(),
-  updated_at: z.string().nullable(),
-  url: z.string(),
-});
-const ManifestAssetSchema = z.object({ hash: z.string(), size_bytes: z.number().int().nullable(), url: z.string() });
-export const ManifestSchema = z
-  .object({
-    manifest_version: z.literal(1),
-    generated_at: z.string(),
-    server_version: z.string(),
-    tables: z.record(z.string(), ManifestTableSchema),
-    assets: z.record(z.string(), ManifestAssetSchema),
-  })
-  .openapi('SyncManifest');
+export const ManifestSchema = SharedManifestSchema.openapi('SyncManifest');
 
 const binary = (description: string, type: string) => ({
   description,

@@ -3,7 +3,7 @@ import type { Logger } from '../log.ts';
 import { z } from '@hono/zod-openapi';
 import {
   BadRequestError, ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, PayloadTooLargeError, ProcessFailedError,
-  RateLimitError, ServiceUnavailableError, TimeoutError, UnauthorizedError, ValidationError,
+  QuotaExceededError, RateLimitError, ServiceUnavailableError, TimeoutError, UnauthorizedError, ValidationError,
 } from '../errors.ts';
 
 export const ProblemSchema = z
@@ -40,9 +40,11 @@ export function problem(
   c: Context,
   status: number,
   detail: string,
-  extra: { errors?: Problem['errors']; headers?: Record<string, string> } = {},
+  extra: { errors?: Problem['errors']; headers?: Record<string, string>; members?: Record<string, unknown> } = {},
 ): Response {
-  const body: Problem = {
+  const body: Problem & Record<string, unknown> = {
+    // Extension members (RFC 9457 §3.2) first, so they can never replace a standard one.
+    ...extra.members,
     type: 'about:blank',
     title: statusTitle(status),
     status,
@@ -87,6 +89,7 @@ export function problemFromError(c: Context, err: unknown): Response | undefined
   if (!(err instanceof DomainError)) return undefined;
   const status = httpStatusOf(err);
   if (err instanceof ValidationError) return problem(c, status, err.message, { errors: err.errors });
+  if (err instanceof QuotaExceededError) return problem(c, status, err.message, { members: { usage: err.usage, limit: err.limit } });
   const headers: Record<string, string> = {};
   if (err instanceof RateLimitError || err instanceof ServiceUnavailableError) headers['retry-after'] = String(err.retryAfterSeconds);
   if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';

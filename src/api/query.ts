@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { ValidationError } from '../errors.ts';
-import { querySpecFor } from '../query/spec.ts';
+import { runQuery } from '../query/run.ts';
 import type { QueryPool } from '../query/pool.ts';
 import type { SystemSnapshots } from '../query/state-snapshots.ts';
 import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
@@ -27,7 +26,7 @@ export const QueryResultSchema = z
   })
   .openapi('QueryResult');
 
-const runQuery = defineRoute({
+const queryRoute = defineRoute({
   access: 'analyst', method: 'post', path: '/api/query', operationId: 'query.run', tags: ['query'],
   summary: 'Run one read-only SQL query over the tables you may read (`<dataset>.<table>`, or the bare table name where unique; admins also the secret-free state tables as `state.*`)',
   request: jsonBody(QueryRequestSchema),
@@ -46,15 +45,9 @@ export function createQueryRouter(
   deps: AppDeps,
   { access, catalog, snapshots, queryPool }: { access: AccessCache; catalog: TableCatalog; snapshots: SystemSnapshots; queryPool: QueryPool },
 ) {
-  const { default_limit, max_limit, timeout_ms, max_result_bytes } = deps.config.query;
-  return createRouter().openapi(runQuery, async (c) => {
-    const { sql, limit = default_limit } = c.req.valid('json');
-    if (limit > max_limit) {
-      throw new ValidationError('request validation failed', [{ path: 'limit', message: `limit may be at most ${max_limit}` }]);
-    }
-    const user = currentUser(c);
-    const spec = await querySpecFor({ access, catalog, snapshots, dataDir: deps.config.dataDir }, user);
-    const result = await queryPool.run(spec, { owner: user.id, sql, limit, maxBytes: max_result_bytes, timeoutMs: timeout_ms });
+  return createRouter().openapi(queryRoute, async (c) => {
+    const { sql, limit } = c.req.valid('json');
+    const result = await runQuery({ config: deps.config, access, catalog, snapshots, queryPool }, currentUser(c), { sql, limit });
     // The rows arrive as JSON text from the worker: pass them on without parsing them again.
     const { rowsJson, ...rest } = result;
     const head = JSON.stringify({ columns: rest.columns, row_count: rest.row_count, truncated: rest.truncated, elapsed_ms: rest.elapsed_ms });

@@ -2,7 +2,9 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { discoverTables, registerAllTables, registerTable, updateTable as updateRegisteredTable } from '../sync/registry.ts';
+import {
+  discoverTables, listSources as configuredSources, listTablesWithState, registerAllTables, registerTable, updateTable as updateRegisteredTable,
+} from '../sync/registry.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonBody, jsonResponse, NameSchema, TableIdSchema } from './schemas.ts';
 
@@ -143,24 +145,8 @@ const registerAll = defineRoute({
 
 /** The table registry and the configured sources (admin). */
 export function createTablesRouter(deps: AppDeps, sync: SyncEngine) {
-  const { tableRegistry, syncState } = deps.repos;
-
   return createRouter()
-    .openapi(listTables, async (c) => {
-      const [tables, states] = await Promise.all([tableRegistry.list(), syncState.list()]);
-      const byId = new Map(states.map((s) => [s.table_id, s]));
-      const items = tables.map((t) => {
-        const s = byId.get(t.id);
-        return {
-          ...t,
-          sync: s
-            ? { last_sync: s.last_sync, rows: s.rows, file_size_bytes: s.file_size_bytes, columns: s.columns, hash: s.hash,
-                watermark: s.watermark, status: s.status, error: s.error }
-            : null,
-        };
-      });
-      return c.json({ items }, 200);
-    })
+    .openapi(listTables, async (c) => c.json({ items: await listTablesWithState(deps) }, 200))
     .openapi(createTable, async (c) => {
       const table = await registerTable(deps, sync, c.req.valid('json'), currentUser(c).id);
       return c.json(table, 201);
@@ -172,16 +158,7 @@ export function createTablesRouter(deps: AppDeps, sync: SyncEngine) {
       await sync.unregister(c.req.valid('param').id);
       return c.body(null, 204);
     })
-    .openapi(listSources, async (c) => {
-      const items = Object.entries(deps.config.sources).map(([dataset, s]) => ({
-        dataset,
-        type: s.type,
-        public: s.public,
-        description: s.description ?? null,
-        location: s.type === 'local' ? s.path : s.url,
-      }));
-      return c.json({ items }, 200);
-    })
+    .openapi(listSources, async (c) => c.json({ items: configuredSources(deps.config.sources) }, 200))
     .openapi(discover, async (c) => {
       const items = await discoverTables(deps, sync, c.req.valid('param').dataset);
       return c.json({ items }, 200);

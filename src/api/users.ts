@@ -1,9 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
-import { hasRole, mayManageUser } from '../auth/roles.ts';
-import { createUser, issueOneTimeToken } from '../auth/service.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import {
+  createUserAs, deactivateUserAs, getUserOrFail, issueResetTokenAs, listDatasetPermissions, removeDatasetPermission,
+  setDatasetPermission, updateUserAs,
+} from '../auth/users.ts';
+import { saveSyncSettings } from '../sync/settings.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, NameSchema, RoleSchema, UserSchema } from './schemas.ts';
 
@@ -118,14 +120,9 @@ const deletePermission = defineRoute({
   responses: { 204: { description: 'Removed' }, ...notFound },
 });
 
-/** Users, their dataset permissions and sync settings. */
+/** Users, their dataset permissions and sync settings (the rules are in src/auth/users.ts). */
 export function createUsersRouter(deps: AppDeps) {
-  const { users, permissions, tokens } = deps.repos;
-  const mustExist = async (id: string) => {
-    const user = await users.get(id);
-    if (!user) throw new NotFoundError(`user ${id} not found`);
-    return user;
-  };
+  const { users, permissions } = deps.repos;
 
   return createRouter()
     .openapi(listUsers, async (c) => {
@@ -133,75 +130,41 @@ export function createUsersRouter(deps: AppDeps) {
       return c.json({ items }, 200);
     })
     .openapi(createUserRoute, async (c) => {
-      const body = c.req.valid('json');
-      const actor = currentUser(c);
-      if (!hasRole(actor.role, body.role)) throw new ForbiddenError(`you cannot create a user with a role above your own (${actor.role})`);
-      const { user, setup_token } = await createUser(deps, body);
+      const { user, setup_token } = await createUserAs(deps, currentUser(c), c.req.valid('json'));
       return c.json({ ...user, ...(setup_token ? { setup_token } : {}) }, 201);
     })
-    .openapi(getUser, async (c) => c.json(await mustExist(c.req.valid('param').id), 200))
+    .openapi(getUser, async (c) => c.json(await getUserOrFail(deps, c.req.valid('param').id), 200))
     .openapi(updateUser, async (c) => {
-      const { id } = c.req.valid('param');
-      const patch = c.req.valid('json');
-      const actor = currentUser(c);
-      const target = await mustExist(id);
-      if (!mayManageUser(actor, target)) throw new ForbiddenError(`only a km_admin can change a user whose role is ${target.role}; you are ${actor.role}`);
-      if (patch.role && !hasRole(actor.role, patch.role)) throw new ForbiddenError(`you cannot grant a role above your own (${actor.role})`);
-      if (id === actor.id && (patch.active === false || (patch.role && !hasRole(patch.role, 'admin')))) {
-        throw new ConflictError('you cannot deactivate yourself or take away your own admin role');
-      }
-      const updated = await users.update(id, patch);
-      if (patch.active === false) await tokens.revokeAllPatsOf(id);
-      return c.json(updated!, 200);
+      return c.json(await updateUserAs(deps, currentUser(c), c.req.valid('param').id, c.req.valid('json')), 200);
     })
     .openapi(deactivateUser, async (c) => {
-      const { id } = c.req.valid('param');
-      const actor = currentUser(c);
-      const target = await mustExist(id);
-      if (id === actor.id) throw new ConflictError('you cannot deactivate yourself');
-      if (!mayManageUser(actor, target)) throw new ForbiddenError(`only a km_admin can deactivate a user whose role is ${target.role}; you are ${actor.role}`);
-      await users.update(id, { active: false });
-      await tokens.revokeAllPatsOf(id);
+      await deactivateUserAs(deps, currentUser(c), c.req.valid('param').id);
       return c.body(null, 204);
     })
     .openapi(resetToken, async (c) => {
-      const { id } = c.req.valid('param');
-      const target = await mustExist(id);
-      const actor = currentUser(c);
-      // A reset token sets the password: issuing one is taking over the account.
-      if (!mayManageUser(actor, target)) {
-        throw new ForbiddenError(`only a km_admin (or the user themselves) can reset the password of a user whose role is ${target.role}; you are ${actor.role}`);
-      }
-      const token = await issueOneTimeToken(deps, id, 'reset');
-      return c.json({ token, expires_in: deps.config.auth.setup_token_ttl_seconds }, 201);
+      return c.json(await issueResetTokenAs(deps, currentUser(c), c.req.valid('param').id), 201);
     })
     .openapi(getSettings, async (c) => {
       const { id } = c.req.valid('param');
-      await mustExist(id);
+      await getUserOrFail(deps, id);
       return c.json({ items: await permissions.listSyncSettings(id) }, 200);
     })
     .openapi(putSettings, async (c) => {
       const { id } = c.req.valid('param');
-      await mustExist(id);
-      await permissions.putSyncSettings(id, c.req.valid('json').items);
+      await getUserOrFail(deps, id);
+      await saveSyncSettings(permissions, id, c.req.valid('json').items);
       return c.json({ items: await permissions.listSyncSettings(id) }, 200);
     })
     .openapi(listPermissions, async (c) => {
-      const { id } = c.req.valid('param');
-      await mustExist(id);
-      return c.json({ items: await permissions.listForUser(id) }, 200);
+      return c.json({ items: await listDatasetPermissions(deps, c.req.valid('param').id) }, 200);
     })
     .openapi(putPermission, async (c) => {
       const { id, dataset } = c.req.valid('param');
-      await mustExist(id);
-      await permissions.set(id, dataset, c.req.valid('json').access, currentUser(c).id);
-      const saved = (await permissions.listForUser(id)).find((p) => p.dataset === dataset)!;
-      return c.json(saved, 200);
+      return c.json(await setDatasetPermission(deps, currentUser(c), id, dataset, c.req.valid('json').access), 200);
     })
     .openapi(deletePermission, async (c) => {
       const { id, dataset } = c.req.valid('param');
-      await mustExist(id);
-      await permissions.remove(id, dataset);
+      await removeDatasetPermission(deps, id, dataset);
       return c.body(null, 204);
     });
 }

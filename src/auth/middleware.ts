@@ -6,12 +6,11 @@ import { requestHost } from '../middleware/request.ts';
 import { CLOCK_SKEW_SECONDS, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { hasRole, type Role } from './roles.ts';
 import { hashSecret } from './secrets.ts';
+import { SESSION_COOKIE } from './session-cookie.ts';
 import { renewWebSession, sessionRefusal } from './web-session.ts';
 
 /** Prefix of personal access tokens, so they are told apart from JWTs at a glance. */
 export const PAT_PREFIX = 'dapat_';
-/** Name of the web session cookie (an HttpOnly JWT). */
-export const SESSION_COOKIE = 'da_session';
 
 function bearerToken(c: Context): { token: string; via: 'header' | 'cookie' } | undefined {
   const header = c.req.header('authorization');

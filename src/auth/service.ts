@@ -1,10 +1,11 @@
 import type { AppDeps, AuthUser } from '../context.ts';
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 import type { User } from '../repositories/users.ts';
 import type { OneTimeKind } from '../repositories/tokens.ts';
 import { signAccessToken } from './jwt.ts';
 import { PAT_PREFIX } from './middleware.ts';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { loginLimits } from './rate-limit.ts';
 import type { Role } from './roles.ts';
 import { generateSecret, hashSecret, newId } from './secrets.ts';
 import { revokeWebSession } from './web-session.ts';
@@ -134,6 +135,57 @@ export async function setPasswordWithToken(deps: AppDeps, token: string, kind: '
   const user = await usePasswordToken(deps, token, kind, password);
   if (!user) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
   return issueToken(deps, user);
+}
+
+/** Shortest password a user may choose (as POST /auth/setup and /auth/reset require). */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * Changes the caller's own password after checking the current one (counted like a
+ * sign-in attempt, so a stolen session cannot guess it freely). Every access token and
+ * web session signed before ends; the user returned, with the new token generation, is
+ * ready to be signed in again (a new token, a new web session). Personal access tokens
+ * stay (revoke them one by one). A wrong current password is a ValidationError on
+ * `current_password`; with `auth.password` off, passwords cannot be changed (Forbidden).
+ */
+export async function changePassword(
+  deps: AppDeps,
+  caller: AuthUser,
+  input: { current_password: string; new_password: string },
+  clientIp: string,
+): Promise<SignedInUser> {
+  if (!deps.config.auth.password) throw new ForbiddenError('password sign-in is turned off on this server');
+  const attempt = loginLimits(deps.config.auth).attempt(clientIp, caller.email);
+  const found = await deps.repos.users.findByEmailWithSecret(caller.email);
+  if (!found || found.id !== caller.id || !found.active) throw new UnauthorizedError('sign in again');
+  if (!found.password_hash) {
+    throw new ValidationError('this account has no password yet', [
+      { path: 'current_password', message: 'Your account has no password yet: ask an administrator for a password reset link.' },
+    ]);
+  }
+  if (!(await verifyPassword(input.current_password, found.password_hash))) {
+    throw new ValidationError('the current password is wrong', [{ path: 'current_password', message: 'This is not your current password.' }]);
+  }
+  attempt.succeeded();
+  if (input.new_password.length < MIN_PASSWORD_LENGTH) {
+    throw new ValidationError('the new password is too short', [
+      { path: 'new_password', message: `Use at least ${MIN_PASSWORD_LENGTH} characters.` },
+    ]);
+  }
+  if (input.new_password === input.current_password) {
+    throw new ValidationError('the new password is the current one', [{ path: 'new_password', message: 'Choose a password different from the current one.' }]);
+  }
+  const { password_hash: _, ...user } = found;
+  const tokenGeneration = await deps.repos.users.setPassword(user.id, await hashPassword(input.new_password, deps.config.auth.password_hash));
+  return { ...user, token_generation: tokenGeneration };
+}
+
+/** Changes the caller's own display name (blank: none). */
+export async function updateOwnProfile(deps: AppDeps, caller: AuthUser, input: { name: string | null }): Promise<User> {
+  const name = input.name?.trim() || null;
+  const updated = await deps.repos.users.update(caller.id, { name });
+  if (!updated) throw new NotFoundError(`user ${caller.id} not found`);
+  return updated;
 }
 
 /** Creates a personal access token; the secret is returned once and stored hashed. */

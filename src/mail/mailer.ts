@@ -1,6 +1,4 @@
-import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { createSmtpMailer } from './smtp.ts';
 
 /** One plain-text mail. */
 export interface MailMessage {
@@ -29,9 +27,4 @@ export function createLogMailer(logger: Logger): Mailer {
     },
     close() {},
   };
-}
-
-/** SMTP when `email` is configured, else the log mailer. */
-export function createMailer(config: Pick<Config, 'email'>, logger: Logger): Mailer {
-  return config.email ? createSmtpMailer(config.email) : createLogMailer(logger);
 }

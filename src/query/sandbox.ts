@@ -5,6 +5,7 @@ import { quoteIdent, quoteLiteral } from '../db/connection.ts';
 import { DomainError } from '../errors.ts';
 import { prepareGuarded, SqlError, type ViewSet } from './guard.ts';
 import type { ReadableFile } from '../sync/catalog.ts';
+import { planViews } from '../sync/view-plan.ts';
 
 /** A table the caller may read: it becomes the view `<dataset>.<name>` over its Parquet file. */
 export type SandboxTable = ReadableFile;
@@ -64,17 +65,8 @@ export function sandboxSetupSql(spec: SandboxSpec, spillDir: string): string[] {
   ];
   const datasets = [...new Set(spec.tables.map((t) => t.dataset))].sort();
   for (const ds of datasets) if (ds !== 'main') sql.push(`CREATE SCHEMA ${quoteIdent(ds)}`);
-  const byName = new Map<string, SandboxTable[]>();
-  for (const t of spec.tables) {
-    sql.push(`CREATE VIEW ${quoteIdent(t.dataset)}.${quoteIdent(t.name)} AS SELECT * FROM read_parquet(${quoteLiteral(t.path)})`);
-    byName.set(t.name, [...(byName.get(t.name) ?? []), t]);
-  }
-  // An unqualified name points to its table only where it is unique among the caller's tables.
-  for (const [name, tables] of byName) {
-    const t = tables[0]!;
-    if (tables.length === 1 && t.dataset !== 'main' && !datasets.includes(name)) {
-      sql.push(`CREATE VIEW main.${quoteIdent(name)} AS SELECT * FROM ${quoteIdent(t.dataset)}.${quoteIdent(t.name)}`);
-    }
+  for (const v of planViews(spec.tables)) {
+    sql.push(`CREATE VIEW ${quoteIdent(v.schema)}.${quoteIdent(v.name)} AS SELECT * FROM read_parquet(${quoteLiteral(v.table.path)})`);
   }
   if (spec.state?.length) {
     // A dataset may itself be called `state`; the state views then move aside.

@@ -1,40 +1,62 @@
-import type { SystemDb } from '../db/system.ts';
-import { createAuditRepository } from './audit.ts';
-import { createDataCatalogRepository } from './data-catalog.ts';
-import { countingWrites, createChangeCounter } from './change-counter.ts';
-import { createSystemSnapshotsRepository } from './system-snapshots.ts';
-import { createJobRunsRepository } from './job-runs.ts';
-import { createKnowledgeRepository } from './knowledge.ts';
-import { createNotificationsRepository } from './notifications.ts';
-import { createPermissionsRepository } from './permissions.ts';
-import { createProfilesRepository } from './profiles.ts';
-import { createScriptsRepository } from './scripts.ts';
-import { createSyncStateRepository } from './sync-state.ts';
-import { createTableRegistryRepository } from './table-registry.ts';
-import { createTokensRepository } from './tokens.ts';
-import { createUsersRepository } from './users.ts';
+import { countingWrites, createChangeCounter, type ChangeCounter } from '../cache/change-counter.ts';
+import type { AuditRepository } from './audit.ts';
+import type { DataCatalogRepository } from './data-catalog.ts';
+import type { JobRunsRepository } from './job-runs.ts';
+import type { KnowledgeRepository } from './knowledge.ts';
+import type { NotificationsRepository } from './notifications.ts';
+import { PERMISSIONS_METHODS, type PermissionsRepository } from './permissions.ts';
+import { PROFILES_METHODS, type ProfilesRepository } from './profiles.ts';
+import type { ScriptsRepository } from './scripts.ts';
+import { SYNC_STATE_METHODS, type SyncStateRepository } from './sync-state.ts';
+import type { SystemSnapshotsRepository } from './system-snapshots.ts';
+import { TABLE_REGISTRY_METHODS, type TableRegistryRepository } from './table-registry.ts';
+import type { TokensRepository } from './tokens.ts';
+import type { UsersRepository } from './users.ts';
 
-/** Every repository over one state database. */
-export function createRepositories(db: SystemDb) {
-  // Bumped by every write to what the data plane caches (tables, profiles, grants).
-  const dataChanges = createChangeCounter();
-  const permissionChanges = createChangeCounter();
-  return {
-    changes: { data: dataChanges, permissions: permissionChanges },
-    users: createUsersRepository(db),
-    tokens: createTokensRepository(db),
-    permissions: countingWrites(createPermissionsRepository(db), ['set', 'remove'], permissionChanges),
-    audit: createAuditRepository(db),
-    syncState: countingWrites(createSyncStateRepository(db), ['recordSuccess', 'recordFailure', 'remove'], dataChanges),
-    tableRegistry: countingWrites(createTableRegistryRepository(db), ['insert', 'update', 'remove'], dataChanges),
-    profiles: countingWrites(createProfilesRepository(db), ['put', 'remove'], dataChanges),
-    knowledge: createKnowledgeRepository(db),
-    scripts: createScriptsRepository(db),
-    jobRuns: createJobRunsRepository(db),
-    notifications: createNotificationsRepository(db),
-    dataCatalog: createDataCatalogRepository(db),
-    systemSnapshots: createSystemSnapshotsRepository(db),
-  };
+/**
+ * Every repository over one state store: what the rest of the server is given. Each is an
+ * interface (src/repositories/<aggregate>.ts); the DuckDB implementation is in
+ * src/repositories/duckdb/, chosen by the composition root (src/boot.ts).
+ */
+export interface Repositories {
+  /**
+   * Bumped by every write to what the data plane caches: `data` by the table registry,
+   * sync state and profiles (the table catalog), `permissions` by dataset grants and sync
+   * settings (the access cache and the per-user sync selections).
+   */
+  changes: { data: ChangeCounter; permissions: ChangeCounter };
+  users: UsersRepository;
+  tokens: TokensRepository;
+  permissions: PermissionsRepository;
+  audit: AuditRepository;
+  syncState: SyncStateRepository;
+  tableRegistry: TableRegistryRepository;
+  profiles: ProfilesRepository;
+  knowledge: KnowledgeRepository;
+  scripts: ScriptsRepository;
+  jobRuns: JobRunsRepository;
+  notifications: NotificationsRepository;
+  dataCatalog: DataCatalogRepository;
+  systemSnapshots: SystemSnapshotsRepository;
 }
 
-export type Repositories = ReturnType<typeof createRepositories>;
+/** One store's repositories as its implementation builds them, before change counting. */
+export type StoreRepositories = Omit<Repositories, 'changes'>;
+
+/**
+ * The repositories with the change counters attached: each method that the aggregate's
+ * `*_METHODS` record marks `changes` bumps its counter. Independent of the store, so every
+ * implementation invalidates the caches the same way.
+ */
+export function withChangeCounters(repos: StoreRepositories): Repositories {
+  const data = createChangeCounter();
+  const permissions = createChangeCounter();
+  return {
+    ...repos,
+    changes: { data, permissions },
+    permissions: countingWrites(repos.permissions, PERMISSIONS_METHODS, permissions),
+    syncState: countingWrites(repos.syncState, SYNC_STATE_METHODS, data),
+    tableRegistry: countingWrites(repos.tableRegistry, TABLE_REGISTRY_METHODS, data),
+    profiles: countingWrites(repos.profiles, PROFILES_METHODS, data),
+  };
+}

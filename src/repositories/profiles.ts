@@ -1,5 +1,4 @@
-import type { SystemDb } from '../db/system.ts';
-import { toIso } from '../db/connection.ts';
+import type { MethodEffects } from '../cache/change-counter.ts';
 
 export interface StoredProfile {
   table_id: string;
@@ -8,32 +7,19 @@ export interface StoredProfile {
 }
 
 /** Table profiles (the profiler's output, one JSON document per table). */
-export function createProfilesRepository(db: SystemDb) {
-  return {
-    async get(tableId: string): Promise<StoredProfile | undefined> {
-      const r = await db.read((q) => q.one(`SELECT * FROM table_profiles WHERE table_id = ?`, [tableId]));
-      return r ? { table_id: String(r.table_id), profile: JSON.parse(String(r.profile)), profiled_at: toIso(r.profiled_at) } : undefined;
-    },
-
-    async list(): Promise<StoredProfile[]> {
-      const rows = await db.read((q) => q.all(`SELECT * FROM table_profiles ORDER BY table_id`));
-      return rows.map((r) => ({ table_id: String(r.table_id), profile: JSON.parse(String(r.profile)), profiled_at: toIso(r.profiled_at) }));
-    },
-
-    async put(tableId: string, profile: unknown): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO table_profiles (table_id, profile, profiled_at) VALUES (?, ?, current_timestamp)
-           ON CONFLICT (table_id) DO UPDATE SET profile = excluded.profile, profiled_at = excluded.profiled_at`,
-          [tableId, JSON.stringify(profile)],
-        ),
-      );
-    },
-
-    async remove(tableId: string): Promise<void> {
-      await db.write((q) => q.run(`DELETE FROM table_profiles WHERE table_id = ?`, [tableId]));
-    },
-  };
+export interface ProfilesRepository {
+  get(tableId: string): Promise<StoredProfile | undefined>;
+  /** By table id. */
+  list(): Promise<StoredProfile[]>;
+  /** Stores the table's profile, replacing the previous one; profiled now. */
+  put(tableId: string, profile: unknown): Promise<void>;
+  remove(tableId: string): Promise<void>;
 }
 
-export type ProfilesRepository = ReturnType<typeof createProfilesRepository>;
+/** Which methods change what the table catalog holds (`changes` bumps `repos.changes.data`). */
+export const PROFILES_METHODS = {
+  get: 'read',
+  list: 'read',
+  put: 'changes',
+  remove: 'changes',
+} as const satisfies MethodEffects<ProfilesRepository>;

@@ -1,6 +1,6 @@
-import type { SystemDb } from '../db/system.ts';
-import { toIso, toNumber } from '../db/connection.ts';
+import type { MethodEffects } from '../cache/change-counter.ts';
 
+/** The facts of the file a table is served from, and how its last pull went. */
 export interface SyncState {
   table_id: string;
   last_sync: string | null;
@@ -41,160 +41,67 @@ export interface SyncJob {
   error: string | null;
 }
 
-function toState(r: Record<string, unknown>): SyncState {
-  return {
-    table_id: String(r.table_id),
-    last_sync: toIso(r.last_sync),
-    rows: toNumber(r.rows),
-    file_size_bytes: toNumber(r.file_size_bytes),
-    uncompressed_size_bytes: toNumber(r.uncompressed_size_bytes),
-    columns: toNumber(r.columns),
-    hash: (r.hash as string | null) ?? null,
-    watermark: (r.watermark as string | null) ?? null,
-    status: String(r.status ?? 'ok'),
-    error: (r.error as string | null) ?? null,
-  };
-}
-
-function toJob(r: Record<string, unknown>): SyncJob {
-  return {
-    id: String(r.id),
-    status: r.status as JobStatus,
-    requested_by: (r.requested_by as string | null) ?? null,
-    tables: r.tables ? JSON.parse(String(r.tables)) : null,
-    created_at: toIso(r.created_at)!,
-    started_at: toIso(r.started_at),
-    finished_at: toIso(r.finished_at),
-    result: r.result ? JSON.parse(String(r.result)) : null,
-    error: (r.error as string | null) ?? null,
-  };
-}
-
 /** Sync state per table, sync history and sync jobs. */
-export function createSyncStateRepository(db: SystemDb) {
-  return {
-    async get(tableId: string): Promise<SyncState | undefined> {
-      const r = await db.read((q) => q.one(`SELECT * FROM sync_state WHERE table_id = ?`, [tableId]));
-      return r ? toState(r) : undefined;
-    },
-
-    async list(): Promise<SyncState[]> {
-      const rows = await db.read((q) => q.all(`SELECT * FROM sync_state ORDER BY table_id`));
-      return rows.map(toState);
-    },
-
-    /** Records a successful pull: the new file's facts replace the old ones. */
-    async recordSuccess(s: {
+export interface SyncStateRepository {
+  get(tableId: string): Promise<SyncState | undefined>;
+  /** By table id. */
+  list(): Promise<SyncState[]>;
+  /**
+   * Records a successful pull, synced `at` (default: now): the new file's facts replace the
+   * old ones, and any error is cleared.
+   */
+  recordSuccess(
+    s: {
       tableId: string; rows: number; fileSizeBytes: number; uncompressedSizeBytes?: number | null;
       columns: number; hash: string; watermark?: string | null;
-    }): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO sync_state (table_id, last_sync, rows, file_size_bytes, uncompressed_size_bytes, columns, hash, watermark, status, error)
-           VALUES (?, current_timestamp, ?, ?, ?, ?, ?, ?, 'ok', NULL)
-           ON CONFLICT (table_id) DO UPDATE SET last_sync = excluded.last_sync, rows = excluded.rows,
-             file_size_bytes = excluded.file_size_bytes, uncompressed_size_bytes = excluded.uncompressed_size_bytes,
-             columns = excluded.columns, hash = excluded.hash, watermark = excluded.watermark, status = 'ok', error = NULL`,
-          [s.tableId, s.rows, s.fileSizeBytes, s.uncompressedSizeBytes ?? null, s.columns, s.hash, s.watermark ?? null],
-        ),
-      );
     },
-
-    /** Records a failed pull; the facts of the last good file stay as they were. */
-    async recordFailure(tableId: string, error: string): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO sync_state (table_id, status, error) VALUES (?, 'error', ?)
-           ON CONFLICT (table_id) DO UPDATE SET status = 'error', error = excluded.error`,
-          [tableId, error],
-        ),
-      );
-    },
-
-    async remove(tableId: string): Promise<void> {
-      await db.write((q) => q.run(`DELETE FROM sync_state WHERE table_id = ?`, [tableId]));
-    },
-
-    async addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO sync_history (id, table_id, job_id, synced_at, rows, bytes, columns, duration_ms, status, error)
-           VALUES (?, ?, ?, current_timestamp, ?, ?, ?, ?, ?, ?)`,
-          [h.id, h.table_id, h.job_id, h.rows, h.bytes, h.columns, h.duration_ms, h.status, h.error],
-        ),
-      );
-    },
-
-    async history(tableId: string | undefined, limit: number): Promise<SyncHistoryEntry[]> {
-      const rows = await db.read((q) =>
-        q.all(
-          `SELECT * FROM sync_history ${tableId ? 'WHERE table_id = ?' : ''} ORDER BY synced_at DESC LIMIT ?`,
-          tableId ? [tableId, limit] : [limit],
-        ),
-      );
-      return rows.map((r) => ({
-        id: String(r.id),
-        table_id: String(r.table_id),
-        job_id: (r.job_id as string | null) ?? null,
-        synced_at: toIso(r.synced_at)!,
-        rows: toNumber(r.rows),
-        bytes: toNumber(r.bytes),
-        columns: toNumber(r.columns),
-        duration_ms: toNumber(r.duration_ms),
-        status: String(r.status),
-        error: (r.error as string | null) ?? null,
-      }));
-    },
-
-    /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
-    async purgeHistoryOlderThan(days: number): Promise<number> {
-      return db.write(async (q) => {
-        // Count, then delete, on the one write connection: nothing lands in between.
-        const row = await q.one<{ n: string }>(`SELECT count(*) AS n FROM sync_history WHERE synced_at < current_timestamp - to_days(?)`, [days]);
-        await q.run(`DELETE FROM sync_history WHERE synced_at < current_timestamp - to_days(?)`, [days]);
-        await q.run(
-          `DELETE FROM sync_jobs WHERE status IN ('succeeded','failed') AND created_at < current_timestamp - to_days(?)`,
-          [days],
-        );
-        return Number(row?.n ?? 0);
-      });
-    },
-
-    async createJob(job: { id: string; requestedBy: string | null; tables: string[] | null }): Promise<SyncJob> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO sync_jobs (id, status, requested_by, tables, created_at) VALUES (?, 'queued', ?, ?, current_timestamp)`,
-          [job.id, job.requestedBy, job.tables ? JSON.stringify(job.tables) : null],
-        ),
-      );
-      return (await this.getJob(job.id))!;
-    },
-
-    async getJob(id: string): Promise<SyncJob | undefined> {
-      const r = await db.read((q) => q.one(`SELECT * FROM sync_jobs WHERE id = ?`, [id]));
-      return r ? toJob(r) : undefined;
-    },
-
-    async updateJob(id: string, patch: { status: JobStatus; result?: unknown; error?: string | null }): Promise<void> {
-      const stamp = patch.status === 'running' ? 'started_at' : patch.status === 'queued' ? null : 'finished_at';
-      await db.write((q) =>
-        q.run(
-          `UPDATE sync_jobs SET status = ?, result = coalesce(?, result), error = ?${stamp ? `, ${stamp} = current_timestamp` : ''} WHERE id = ?`,
-          [patch.status, patch.result === undefined ? null : JSON.stringify(patch.result), patch.error ?? null, id],
-        ),
-      );
-    },
-
-    /** Jobs left queued or running by a process that died are failed on start-up. */
-    async failUnfinishedJobs(reason: string): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `UPDATE sync_jobs SET status = 'failed', error = ?, finished_at = current_timestamp WHERE status IN ('queued','running')`,
-          [reason],
-        ),
-      );
-    },
-  };
+    options?: { at?: Date },
+  ): Promise<void>;
+  /** Records a failed pull; the facts of the last good file stay as they were. */
+  recordFailure(tableId: string, error: string): Promise<void>;
+  remove(tableId: string): Promise<void>;
+  /** Adds one table's pull to the history, synced `at` (default: now). */
+  addHistory(h: Omit<SyncHistoryEntry, 'synced_at'>, options?: { at?: Date }): Promise<void>;
+  /** Newest first, of one table or of all. */
+  history(tableId: string | undefined, limit: number): Promise<SyncHistoryEntry[]>;
+  /** The latest history rows of these tables (null: of every table), newest first. */
+  recentHistory(tableIds: string[] | null, limit: number): Promise<SyncHistoryEntry[]>;
+  /** The tables a job has finished so far (its progress while it runs), in the order they finished. */
+  historyOfJob(jobId: string): Promise<SyncHistoryEntry[]>;
+  /** The newest jobs first. */
+  listJobs(limit: number): Promise<SyncJob[]>;
+  /** Deletes history rows and finished jobs older than `days`; returns how many history rows went. */
+  purgeHistoryOlderThan(days: number): Promise<number>;
+  /** Creates a `queued` job. */
+  createJob(job: { id: string; requestedBy: string | null; tables: string[] | null }): Promise<SyncJob>;
+  getJob(id: string): Promise<SyncJob | undefined>;
+  /**
+   * Moves a job to `status`, stamping started_at (running) or finished_at (succeeded,
+   * failed); a `result` left out keeps the one stored, an `error` left out clears it.
+   */
+  updateJob(id: string, patch: { status: JobStatus; result?: unknown; error?: string | null }): Promise<void>;
+  /** Jobs left queued or running by a process that died are failed on start-up. */
+  failUnfinishedJobs(reason: string): Promise<void>;
 }
 
-export type SyncStateRepository = ReturnType<typeof createSyncStateRepository>;
+/**
+ * Which methods change what the table catalog holds (`changes` bumps `repos.changes.data`):
+ * the per-table state does, history and jobs do not.
+ */
+export const SYNC_STATE_METHODS = {
+  get: 'read',
+  list: 'read',
+  history: 'read',
+  recentHistory: 'read',
+  historyOfJob: 'read',
+  listJobs: 'read',
+  getJob: 'read',
+  recordSuccess: 'changes',
+  recordFailure: 'changes',
+  remove: 'changes',
+  addHistory: 'write',
+  purgeHistoryOlderThan: 'write',
+  createJob: 'write',
+  updateJob: 'write',
+  failUnfinishedJobs: 'write',
+} as const satisfies MethodEffects<SyncStateRepository>;

@@ -1,8 +1,3 @@
-import { mkdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-import type { SystemDb } from '../db/system.ts';
-import { quoteIdent, quoteLiteral } from '../db/connection.ts';
-
 /**
  * State tables an admin may query as `system.<table>`. Tables that hold nothing but
  * secrets (one-time token hashes, revoked JWT ids, Telegram link codes) are left out;
@@ -21,41 +16,11 @@ export function isSecretColumn(table: string, column: string): boolean {
 }
 
 /** Secret-free copies of the state tables, for the admin query sandbox. */
-export function createSystemSnapshotsRepository(db: SystemDb) {
-  return {
-    /**
-     * Writes one Parquet file per listed state table into `dir` (each to a temporary name,
-     * then renamed, so a sandbox reading the old file never sees half a new one), without
-     * secret columns. Returns the files written.
-     */
-    async exportSafe(dir: string): Promise<Array<{ name: string; path: string; columns: string[] }>> {
-      mkdirSync(dir, { recursive: true });
-      return db.read(async (q) => {
-        const cols = await q.all<{ table_name: string; column_name: string }>(
-          `SELECT table_name, column_name FROM duckdb_columns()
-           WHERE database_name = current_database() AND schema_name = 'main'
-           ORDER BY table_name, column_index`,
-        );
-        const byTable = new Map<string, string[]>();
-        for (const c of cols) {
-          if (!(SNAPSHOT_TABLES as readonly string[]).includes(c.table_name)) continue;
-          if (isSecretColumn(c.table_name, c.column_name)) continue;
-          byTable.set(c.table_name, [...(byTable.get(c.table_name) ?? []), c.column_name]);
-        }
-        const written: Array<{ name: string; path: string; columns: string[] }> = [];
-        for (const [table, columns] of [...byTable].sort(([a], [b]) => a.localeCompare(b))) {
-          const path = join(dir, `${table}.parquet`);
-          const tmp = `${path}.tmp-${process.pid}`;
-          await q.run(
-            `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM main.${quoteIdent(table)}) TO ${quoteLiteral(tmp)} (FORMAT parquet)`,
-          );
-          renameSync(tmp, path);
-          written.push({ name: table, path, columns });
-        }
-        return written;
-      });
-    },
-  };
+export interface SystemSnapshotsRepository {
+  /**
+   * Writes one Parquet file per table of SNAPSHOT_TABLES into `dir` (`<table>.parquet`),
+   * without the columns isSecretColumn names. A file is replaced whole (a reader of the old
+   * file never sees half a new one). Returns the files written.
+   */
+  exportSafe(dir: string): Promise<Array<{ name: string; path: string; columns: string[] }>>;
 }
-
-export type SystemSnapshotsRepository = ReturnType<typeof createSystemSnapshotsRepository>;

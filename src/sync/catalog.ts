@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { AuthUser } from '../context.ts';
 import type { CatalogTable, DataCatalogRepository } from '../repositories/data-catalog.ts';
-import type { ChangeCounter } from '../repositories/change-counter.ts';
+import type { ChangeCounter } from '../cache/change-counter.ts';
 import { datasetAccess, type DatasetAccess, type DatasetRuleInputs } from '../auth/datasets.ts';
-import { parquetPath } from './paths.ts';
+import { NotFoundError } from '../errors.ts';
+import { parquetPath, parseTableId } from './paths.ts';
 
 export type { CatalogTable };
 
@@ -73,6 +74,19 @@ export async function visibleTables(
 ): Promise<{ access: DatasetAccess; snapshot: CatalogSnapshot; tables: CatalogTable[] }> {
   const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
   return { access: rule, snapshot, tables: snapshot.tables.filter((t) => rule.canRead(t.dataset)) };
+}
+
+/**
+ * One table the caller may read, or NotFoundError: an unknown table and one the caller may
+ * not read look alike (no existence leak).
+ */
+export async function readableTable(access: AccessCache, catalog: TableCatalog, user: AuthUser, id: string): Promise<CatalogTable> {
+  const missing = new NotFoundError(`table ${id} not found`);
+  if (!parseTableId(id)) throw missing;
+  const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
+  const table = snapshot.byId.get(id);
+  if (!table || !rule.canRead(table.dataset)) throw missing;
+  return table;
 }
 
 /** `datasetAccess` per caller, reused until a grant changes (or `maxAgeMs` passes). */

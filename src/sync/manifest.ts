@@ -3,33 +3,10 @@ import { VERSION } from '../version.ts';
 import { seesAllDatasets } from '../auth/roles.ts';
 import { isServed, type AccessCache, type TableCatalog } from './catalog.ts';
 import type { DocsIndex } from './assets.ts';
+import { SYNC_EVERYTHING, type SyncSelections } from './settings.ts';
 
-/** One table in the manifest (DESIGN: Sync). */
-export interface ManifestTable {
-  dataset: string;
-  name: string;
-  hash: string;
-  size_bytes: number | null;
-  rows: number | null;
-  columns: number | null;
-  updated_at: string | null;
-  url: string;
-}
-
-/** One asset (document or profile) in the manifest. */
-export interface ManifestAsset {
-  hash: string;
-  size_bytes: number | null;
-  url: string;
-}
-
-export interface Manifest {
-  manifest_version: 1;
-  generated_at: string;
-  server_version: string;
-  tables: Record<string, ManifestTable>;
-  assets: Record<string, ManifestAsset>;
-}
+export type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
+import type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
 
 /** Where a table's file is downloaded from (relative to the server's base URL). */
 export function downloadUrl(tableId: string): string {
@@ -52,15 +29,18 @@ export interface ManifestService {
 }
 
 /**
- * Builds manifests, cached per permission set: callers who may read the same datasets
- * get the same bytes. An entry is rebuilt when the state fingerprint or the documents
- * change, so a finished sync or a new grant shows up on the next request.
+ * Builds manifests, cached per permission set and sync selection: callers who may read the
+ * same datasets and chose the same tables get the same bytes. An entry is rebuilt when the
+ * state fingerprint or the documents change, so a finished sync or a new grant shows up on
+ * the next request. With `selections`, each user's sync settings narrow what they get: a
+ * dataset switched off brings neither its tables nor its documents, an explicit table list
+ * only those tables (and their profiles).
  */
 export function createManifestService(
   access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
-  { maxEntries = 256 }: { maxEntries?: number } = {},
+  { maxEntries = 256, selections }: { maxEntries?: number; selections?: SyncSelections } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
   // The datasets that have tables or documents, per catalog+docs version: computed once,
@@ -69,7 +49,11 @@ export function createManifestService(
 
   return {
     async forUser(user) {
-      const [rule, snapshot] = await Promise.all([access.forUser(user), catalog.snapshot()]);
+      const [rule, snapshot, selection] = await Promise.all([
+        access.forUser(user),
+        catalog.snapshot(),
+        selections ? selections.forUser(user.id) : SYNC_EVERYTHING,
+      ]);
       const documents = docs.list();
       const version = `${snapshot.version}|${documents.version}`;
       if (known?.version !== version) {
@@ -79,7 +63,7 @@ export function createManifestService(
         known = { version, datasets: [...datasets].sort() };
       }
       const readable = known.datasets.filter((d) => rule.canRead(d));
-      const key = seesAllDatasets(user.role) ? '*' : readable.join(',');
+      const key = `${seesAllDatasets(user.role) ? '*' : readable.join(',')}|${selection.key}`;
       const hit = cache.get(key);
       if (hit?.version === version) return hit.rendered;
 
@@ -92,12 +76,12 @@ export function createManifestService(
         assets: {},
       };
       for (const a of documents.assets) {
-        if (a.dataset === null || allowed.has(a.dataset)) {
+        if (a.dataset === null || (allowed.has(a.dataset) && selection.includesDataset(a.dataset))) {
           manifest.assets[a.path] = { hash: a.hash, size_bytes: a.size_bytes, url: assetUrl(a.path) };
         }
       }
       for (const t of snapshot.tables) {
-        if (!allowed.has(t.dataset) || !isServed(t)) continue;
+        if (!allowed.has(t.dataset) || !isServed(t) || !selection.includes(t)) continue;
         manifest.tables[t.id] = {
           dataset: t.dataset,
           name: t.name,

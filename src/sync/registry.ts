@@ -1,6 +1,7 @@
 import type { AppDeps } from '../context.ts';
 import { findCollisions, type SourceTable } from '../connectors/types.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import type { SyncState } from '../repositories/sync-state.ts';
 import type { RegisteredTable } from '../repositories/table-registry.ts';
 import type { SyncEngine } from './engine.ts';
 import { NAME_PATTERN } from './paths.ts';
@@ -20,6 +21,47 @@ export interface RegisterInput {
   sync_strategy: 'full' | 'incremental';
   primary_key?: string[] | null;
   description?: string | null;
+}
+
+/** A configured source as admins see it: never a token. */
+export interface SourceInfo {
+  dataset: string;
+  type: 'local' | 'keboola';
+  public: boolean;
+  description: string | null;
+  /** Folder (local) or Storage API URL (keboola). */
+  location: string;
+}
+
+/** The configured sources, without secrets. */
+export function listSources(sources: AppDeps['config']['sources']): SourceInfo[] {
+  return Object.entries(sources).map(([dataset, s]) => ({
+    dataset,
+    type: s.type,
+    public: s.public,
+    description: s.description ?? null,
+    location: s.type === 'local' ? s.path : s.url,
+  }));
+}
+
+/** What sync_state says about the file served now. */
+export type TableSyncFacts = Pick<SyncState, 'last_sync' | 'rows' | 'file_size_bytes' | 'columns' | 'hash' | 'watermark' | 'status' | 'error'>;
+
+/** The registered tables, each with its sync facts (null before its first sync). */
+export async function listTablesWithState(deps: AppDeps): Promise<Array<RegisteredTable & { sync: TableSyncFacts | null }>> {
+  const { tableRegistry, syncState } = deps.repos;
+  const [tables, states] = await Promise.all([tableRegistry.list(), syncState.list()]);
+  const byId = new Map(states.map((s) => [s.table_id, s]));
+  return tables.map((t) => {
+    const s = byId.get(t.id);
+    return {
+      ...t,
+      sync: s
+        ? { last_sync: s.last_sync, rows: s.rows, file_size_bytes: s.file_size_bytes, columns: s.columns, hash: s.hash,
+            watermark: s.watermark, status: s.status, error: s.error }
+        : null,
+    };
+  });
 }
 
 function mustBeConfigured(deps: AppDeps, dataset: string) {

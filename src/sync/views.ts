@@ -3,20 +3,17 @@ import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from '../db/connection.ts';
 import { analyticsDbPath, parquetPath } from './paths.ts';
+import { planViews, type ViewTable } from './view-plan.ts';
 
-/** A table that has a file to put a view over. */
-export interface ViewTable {
-  dataset: string;
-  name: string;
-}
+export type { ViewTable };
 
 const SYSTEM_SCHEMAS = new Set(['main', 'information_schema', 'pg_catalog']);
 
 /**
  * Rebuilds the views of `$DA_DATA_DIR/analytics/server.duckdb` in one transaction: a
- * schema per dataset with a view per table over its Parquet file, plus an unqualified
- * view in `main` for every table name that only one dataset has. Views of tables that
- * are gone are dropped. Returns the views it created.
+ * schema per dataset with a view per table over its Parquet file, plus the unqualified
+ * views of planViews. Views of tables that are gone are dropped. Returns the views it
+ * created.
  */
 export async function rebuildAnalyticsViews(dataDir: string, tables: ViewTable[]): Promise<string[]> {
   const path = analyticsDbPath(dataDir);
@@ -40,17 +37,11 @@ export async function rebuildAnalyticsViews(dataDir: string, tables: ViewTable[]
       for (const s of schemas) {
         if (!SYSTEM_SCHEMAS.has(s.schema_name) && !datasets.has(s.schema_name)) await conn.run(`DROP SCHEMA ${quoteIdent(s.schema_name)} CASCADE`);
       }
-      const count = new Map<string, number>();
-      for (const t of present) count.set(t.name, (count.get(t.name) ?? 0) + 1);
-      for (const t of present) {
-        const file = quoteLiteral(parquetPath(dataDir, t.dataset, t.name));
-        await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(t.dataset)}`);
-        await conn.run(`CREATE VIEW ${quoteIdent(t.dataset)}.${quoteIdent(t.name)} AS SELECT * FROM read_parquet(${file})`);
-        created.push(`${t.dataset}.${t.name}`);
-        if (count.get(t.name) === 1) {
-          await conn.run(`CREATE VIEW main.${quoteIdent(t.name)} AS SELECT * FROM read_parquet(${file})`);
-          created.push(t.name);
-        }
+      for (const ds of datasets) await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ds)}`);
+      for (const v of planViews(present)) {
+        const file = quoteLiteral(parquetPath(dataDir, v.table.dataset, v.table.name));
+        await conn.run(`CREATE VIEW ${quoteIdent(v.schema)}.${quoteIdent(v.name)} AS SELECT * FROM read_parquet(${file})`);
+        created.push(v.schema === 'main' ? v.name : `${v.schema}.${v.name}`);
       }
       await conn.run('COMMIT');
     } catch (err) {

@@ -28,6 +28,7 @@ export function checkedNext(next: string | undefined): string | undefined {
 export const magicLinkRequestAction = definePage({
   path: '/login/magic-link',
   access: 'public',
+  action: 'auth.magicLink',
   form: z.object({ email: z.string().max(254).optional(), next: z.string().max(2000).optional() }),
   async post(c, { deps, services, form, csrf }) {
     mustBeEnabled(deps.config);

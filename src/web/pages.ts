@@ -5,6 +5,12 @@ import { magicLinkRequestAction, magicLinkVerifyPage } from './magic-link.tsx';
 import { googleCallbackPage, googleLoginPage } from './google.tsx';
 import { forgotPasswordPage, resetPasswordPage, setPasswordPage } from './password.tsx';
 import { setupPage } from './setup.tsx';
+import { catalogPage, tablePage, tableQueryAction } from './catalog.tsx';
+import { SETTINGS_PAGES } from './settings.tsx';
+import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
+import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
+import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
+import { ADMIN_USER_PAGES } from './admin/users.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -24,4 +30,12 @@ export const PAGES: AnyPage[] = [
   resetPasswordPage,
   setPasswordPage,
   setupPage,
+  catalogPage,
+  tablePage,
+  tableQueryAction,
+  ...SETTINGS_PAGES,
+  ...ADMIN_USER_PAGES,
+  ...ADMIN_TABLE_PAGES,
+  ...ADMIN_SYNC_PAGES,
+  ...ADMIN_AUDIT_PAGES,
 ];

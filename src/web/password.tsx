@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { mailLinkOrigin } from '../auth/mail-links.ts';
 import { requestPasswordReset, RESET_PATH, SET_PASSWORD_PATH } from '../auth/password-reset.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { isOneTimeTokenUsable, usePasswordToken } from '../auth/service.ts';
+import { isOneTimeTokenUsable, MIN_PASSWORD_LENGTH, usePasswordToken } from '../auth/service.ts';
 import { startWebSession } from '../auth/web-session.ts';
 import type { Config } from '../config.ts';
 import type { AppEnv } from '../context.ts';
@@ -14,8 +14,6 @@ import { ForgotPasswordPage, NewPasswordPage } from '../../views/auth/password.t
 import { definePage, type BeforeHandler } from './router.ts';
 
 const EMAIL = z.string().email();
-/** The shortest password the forms (and the API) take. */
-export const MIN_PASSWORD = 8;
 
 function passwordsOn(config: Config) {
   if (!config.auth.password) throw new NotFoundError('Passwords are turned off on this server: sign in another way.');
@@ -28,7 +26,7 @@ export const countSignInPost: BeforeHandler<'public'> = (c, { deps }) => {
 
 /** What is wrong with a new password and its repetition, or undefined. */
 export function newPasswordProblem(password: string | undefined, confirm: string | undefined): string | undefined {
-  if (!password || password.length < MIN_PASSWORD) return `The password needs ${MIN_PASSWORD} characters or more.`;
+  if (!password || password.length < MIN_PASSWORD_LENGTH) return `The password needs ${MIN_PASSWORD_LENGTH} characters or more.`;
   if (password.length > 1024) return 'The password is longer than 1024 characters.';
   if (password !== confirm) return 'The two passwords differ. Type the same password twice.';
   return undefined;
@@ -38,6 +36,7 @@ export function newPasswordProblem(password: string | undefined, confirm: string
 export const forgotPasswordPage = definePage({
   path: '/forgot',
   access: 'public',
+  action: 'auth.passwordReset',
   form: z.object({ email: z.string().max(254).optional() }),
   get(c, { deps, csrf }) {
     passwordsOn(deps.config);
@@ -84,6 +83,8 @@ function newPasswordPage(path: string, kind: 'reset' | 'setup') {
   return definePage({
     path,
     access: 'public',
+    // Audited as the API route that does the same (POST /auth/reset, /auth/setup); token and passwords redacted.
+    action: kind === 'reset' ? 'auth.reset' : 'auth.setup',
     query: z.object({ token: z.string().max(200).optional() }),
     form: z.object({ token: z.string().max(200).optional(), password: z.string().max(4096).optional(), password_confirm: z.string().max(4096).optional() }),
     before: countSignInPost,

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
 import type { Runtime, Services } from '../boot.ts';
-import type { Access } from '../api/router.ts';
+import { routeActions, type Access } from '../api/router.ts';
 import { httpStatusOf, issuesToErrors, logUnexpectedError, statusTitle } from '../api/problem.ts';
 import { hasRole } from '../auth/roles.ts';
 import {
@@ -15,6 +15,9 @@ import {
 import { Layout } from '../../views/layout.tsx';
 import { ErrorPage } from '../../views/error.tsx';
 import { createCsrf } from './csrf.ts';
+import { createFlashStore, type Flash } from './flash.ts';
+
+export type { Flash };
 
 /** What a page tells the layout besides its content: `c.render(<Page />, { title: 'Catalog' })`. */
 export interface PageFrame {
@@ -43,7 +46,24 @@ export interface PageArgs<A extends Access, Q, F> {
   form: F;
   /** The CSRF token for the forms the page renders (`<CsrfField token={csrf} />`). */
   csrf: string;
+  /** The one-time message the form post before this GET left (the layout shows it too). */
+  flash: Flash | undefined;
+  /** Ends a form post (Post/Redirect/Get): 303 to `location`, with a one-time message for the page there. */
+  redirect(location: string, flash?: Flash): Response;
 }
+
+/** A field the form or the domain code refused, as the 422 of the API names it. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** What a page's `invalid` handler gets: the page's arguments, the refused fields and what was sent. */
+export type InvalidArgs<A extends Access, Q> = PageArgs<A, Q, undefined> & {
+  errors: FieldError[];
+  /** The posted text fields (without the CSRF token), to fill the form in again. */
+  values: Record<string, string | string[]>;
+};
 
 export type PageHandler<A extends Access, Q, F> = (c: Context<AppEnv>, page: PageArgs<A, Q, F>) => Response | Promise<Response>;
 
@@ -68,6 +88,17 @@ export interface PageDefinition<A extends Access = Access, Q = {}, F = {}> {
   get?: PageHandler<A, Q, undefined>;
   /** A form post: checked against the CSRF token before it runs. */
   post?: PageHandler<A, Q, F>;
+  /**
+   * The audit action of the POST: the operationId of the API route that does the same
+   * (`tokens.create`, `users.update`), so the audit log names a change the same way
+   * whichever way it came. Without it: `POST <path>`.
+   */
+  action?: string;
+  /**
+   * Renders the form again with its field errors, answered with 422, when the POST's form
+   * fails `form` or its handler throws a ValidationError. Without it: the 422 error page.
+   */
+  invalid?: (c: Context<AppEnv>, page: InvalidArgs<A, Q>) => Response | Promise<Response>;
 }
 
 /** Any page, whatever its access, query and form types: what a list of pages holds. */
@@ -121,8 +152,13 @@ export function signInHref(next: string): string {
   return !safe || safe === '/' ? '/login' : `/login?${new URLSearchParams({ next: safe })}`;
 }
 
-/** Where to send a request without a session: a page GET comes back to itself after signing in. */
+/**
+ * Where to send a request without a session: a page GET comes back to itself after signing in.
+ * The request is marked as sent to sign in, so the audit trail records a page post refused
+ * this way as refused (as the API's 401).
+ */
 function signInRedirect(c: Context<AppEnv>): Response {
+  c.set('sentToSignIn', true);
   const url = new URL(c.req.url);
   const back = c.req.method === 'GET' || c.req.method === 'HEAD' ? url.pathname + url.search : '/';
   return c.redirect(signInHref(back), 302);
@@ -151,11 +187,14 @@ export interface PageRouter {
  */
 export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]): PageRouter {
   const csrf = createCsrf({ key: deps.key, trustProxy: deps.config.server.trust_proxy });
+  const flashes = createFlashStore({ trustProxy: deps.config.server.trust_proxy });
+  // The message taken for a request, for its page and its layout.
+  const taken = new WeakMap<Context, Flash>();
 
   const layout = jsxRenderer(
     ({ children, title, narrow }, c: Context<AppEnv>) => {
       const user = c.get('user');
-      return Layout({ children, title, narrow, user, csrf: user ? csrf.token(c) : undefined });
+      return Layout({ children, title, narrow, user, csrf: user ? csrf.token(c) : undefined, path: c.req.path, flash: taken.get(c) });
     },
     { docType: true },
   );
@@ -179,9 +218,25 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
     return result.data;
   }
 
+  const redirectWith = (c: Context<AppEnv>) => (location: string, flash?: Flash) => {
+    if (flash) flashes.set(c, flash);
+    return c.redirect(location, 303);
+  };
+
+  /** The posted text fields without the CSRF token (files and the token are left out). */
+  function postedValues(body: Record<string, unknown>): Record<string, string | string[]> {
+    const values: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (k === '_csrf') continue;
+      if (typeof v === 'string') values[k] = v;
+      else if (Array.isArray(v)) values[k] = v.filter((x): x is string => typeof x === 'string');
+    }
+    return values;
+  }
+
   function before(hook: BeforeHandler<Access>): MiddlewareHandler<AppEnv> {
     return async function pageBefore(c, next) {
-      const answer = await hook(c, { deps, services, user: c.get('user'), csrf: csrf.token(c) });
+      const answer = await hook(c, { deps, services, user: c.get('user'), csrf: csrf.token(c), flash: undefined, redirect: redirectWith(c) });
       if (answer) return answer;
       await next();
     };
@@ -190,8 +245,35 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
   function handle(page: AnyPage, handler: NonNullable<AnyPage['get'] | AnyPage['post']>): Handler<AppEnv> {
     return async function pageHandler(c: Context<AppEnv>) {
       const query = checked(page.query, c.req.query(), 'address') ?? {};
-      const form = c.req.method === 'POST' ? (checked(page.form, await c.req.parseBody(), 'form') ?? {}) : undefined;
-      return handler(c, { deps, services, user: c.get('user'), query, form, csrf: csrf.token(c) });
+      const flash = c.req.method === 'GET' ? flashes.take(c) : undefined;
+      if (flash) {
+        taken.set(c, flash);
+        // A one-time message (maybe a secret shown once) must not come back from a cache.
+        c.header('cache-control', 'no-store');
+      }
+      const args = { deps, services, user: c.get('user'), query, csrf: csrf.token(c), flash, redirect: redirectWith(c) };
+      if (c.req.method !== 'POST') return handler(c, { ...args, form: undefined });
+      const body = await c.req.parseBody();
+      const invalid = (errors: FieldError[]) => {
+        c.status(422);
+        return page.invalid!(c, { ...args, form: undefined, errors, values: postedValues(body) });
+      };
+      let form: unknown = {};
+      if (page.form) {
+        const result = page.form.safeParse(body);
+        if (!result.success) {
+          const errors = issuesToErrors(result.error.issues) ?? [];
+          if (page.invalid) return invalid(errors);
+          throw new ValidationError('The form has values this page cannot use.', errors);
+        }
+        form = result.data;
+      }
+      try {
+        return await (handler as PageHandler<Access, unknown, unknown>)(c, { ...args, form });
+      } catch (err) {
+        if (err instanceof ValidationError && page.invalid) return invalid(err.errors);
+        throw err;
+      }
     };
   }
 
@@ -202,6 +284,8 @@ export function createPageRouter({ deps, services }: Runtime, pages: AnyPage[]):
     ];
     if (page.get) routes.get(page.path, ...chain(page.get));
     if (page.post) routes.post(page.path, ...chain(page.post));
+    // The audit trail (src/middleware/audit.ts) records every page post; one with an action under that name.
+    if (page.post && page.action) routeActions.set(`POST ${page.path}`, page.action);
   }
 
   const errorPage: PageRouter['errorPage'] = async (c, status, detail, extra = {}) => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Flags that keep Debian's Chromium quiet on a machine without network (see DESIGN). */
 export const CHROMIUM_ARGS = [
@@ -20,4 +20,31 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Desktop and phone widths of the screenshots the page tests save. */
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+
+/**
+ * With DA_SCREENSHOTS=<dir>, saves the page as `<name>-desktop.png` and `<name>-phone.png`
+ * there (whole page), then puts the desktop width back. Without it, does nothing.
+ */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  const dir = process.env.DA_SCREENSHOTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  for (const [label, size] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(dir, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(VIEWPORTS.desktop);
+}
+
+/** Collects the Content-Security-Policy violations a page reports; the returned list fills as they come. */
+export function cspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (msg) => {
+    if (/content security policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  return violations;
 }

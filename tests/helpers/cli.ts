@@ -1,6 +1,8 @@
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { runCli } from '../../cli/run.ts';
 
 const root = resolve(import.meta.dir, '..', '..');
 /** The compiled CLI the tests run. */
@@ -23,8 +25,8 @@ function sourcesMtime(): number {
     newestMtime(join(root, 'cli')),
     statSync(join(root, 'scripts', 'build-cli.ts')).mtimeMs,
     statSync(join(root, 'src', 'version.ts')).mtimeMs,
-    statSync(join(root, 'src', 'sync', 'paths.ts')).mtimeMs,
-    statSync(join(root, 'src', 'sync', 'upload-rules.ts')).mtimeMs,
+    // The CLI shares the server's contracts (names, manifest, view plan, upload rules) from here.
+    newestMtime(join(root, 'src', 'sync')),
     statSync(join(root, 'package.json')).mtimeMs,
   );
 }
@@ -79,9 +81,41 @@ export interface DaSandbox {
   workspace: string;
   env: Record<string, string>;
   run(args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: string; timeoutMs?: number }): Promise<DaResult>;
+  /**
+   * The same command in this process through runCli, with captured streams: no binary
+   * start-up, for tests where the compiled executable is not the point.
+   */
+  runInProcess(args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: string }): Promise<DaResult>;
   /** Starts `da` without waiting (e.g. to kill it mid-download). */
   spawn(args: string[], opts?: { env?: Record<string, string>; cwd?: string }): Bun.Subprocess<'ignore', 'pipe', 'pipe'>;
   cleanup(): void;
+}
+
+function result(code: number, stdout: string, stderr: string): DaResult {
+  return {
+    code,
+    stdout,
+    stderr,
+    json() {
+      try {
+        return JSON.parse(stdout);
+      } catch {
+        throw new Error(`stdout is not one JSON document (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
+      }
+    },
+  };
+}
+
+/** A writable stream that keeps what is written, and a function that returns it as text. */
+function capture(): [Writable, () => string] {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(Buffer.from(chunk));
+      done();
+    },
+  });
+  return [stream, () => Buffer.concat(chunks).toString('utf8')];
 }
 
 /** A fresh sandbox with a nearly empty environment (PATH without `da`, a temp HOME). */
@@ -116,18 +150,18 @@ export function createDaSandbox(extraEnv: Record<string, string> = {}): DaSandbo
       const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
       const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
       clearTimeout(timer);
-      return {
-        code,
-        stdout,
-        stderr,
-        json() {
-          try {
-            return JSON.parse(stdout);
-          } catch {
-            throw new Error(`stdout is not one JSON document (exit ${code}):\n${stdout}\nstderr:\n${stderr}`);
-          }
-        },
-      };
+      return result(code, stdout, stderr);
+    },
+    async runInProcess(args, opts = {}) {
+      const [stdout, readStdout] = capture();
+      const [stderr, readStderr] = capture();
+      const code = await runCli(args, {
+        stdin: Readable.from(opts.stdin !== undefined ? [opts.stdin] : []),
+        stdout, stderr,
+        env: { ...env, ...opts.env },
+        cwd: opts.cwd ?? workspace,
+      });
+      return result(code, readStdout(), readStderr());
     },
     cleanup() {
       rmSync(home, { recursive: true, force: true });

@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { createApp } from '../../src/app.ts';
 import { bootstrap, shutdown, type Runtime } from '../../src/boot.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -74,22 +73,4 @@ export function linkIn(text: string, prefix: string): string {
   const link = text.split(/\s+/).find((word) => word.startsWith(prefix));
   if (!link) throw new Error(`no link starting with ${prefix} in:\n${text}`);
   return link;
-}
-
-const shots = process.env.DA_SCREENSHOTS;
-
-/**
- * With DA_SCREENSHOTS=<dir>, saves the page as `<name>.png` there, and at a phone's width
- * as `<name>-phone.png` when `phone` is set.
- */
-export async function screenshot(page: Page, name: string, { phone = false } = {}): Promise<void> {
-  if (!shots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  if (phone) {
-    const size = page.viewportSize();
-    await page.setViewportSize({ width: 375, height: 740 });
-    await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
-    if (size) await page.setViewportSize(size);
-  }
 }

@@ -1,3 +1,5 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { cspViolations } from './browser.ts';
 import type { TestServer } from './server.ts';
 
 /**
@@ -19,4 +21,30 @@ export async function formToken(
   if (!token) throw new Error(`no CSRF token on ${path} (${res.status})`);
   const set = res.headers.getSetCookie().map((c) => c.split(';')[0]!);
   return { token, cookie: [cookie, ...set].filter(Boolean).join('; ') };
+}
+
+/**
+ * A page of `browser` signed in as `user` through the sign-in form (cookies of earlier
+ * sign-ins cleared), with the Content-Security-Policy violations it reports.
+ */
+export async function signInPage(
+  browser: { context: BrowserContext },
+  server: TestServer,
+  user: { email: string; password: string },
+): Promise<{ page: Page; violations: string[] }> {
+  const page = await browser.context.newPage();
+  const violations = cspViolations(page);
+  await page.context().clearCookies();
+  await page.goto(`${server.url}/login`);
+  await page.fill('#email', user.email);
+  await page.fill('#password', user.password);
+  await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type=submit]')]);
+  return { page, violations };
+}
+
+/** A web session cookie (`da_session=…`) of `user`, signed in over the API. */
+export async function sessionCookie(server: TestServer, user: { email: string; password: string }): Promise<string> {
+  const res = await server.fetch('/auth/token', { method: 'POST', json: { email: user.email, password: user.password, cookie: true } });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
 }

@@ -1,4 +1,5 @@
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
 import { BaseCommand } from '../../base.ts';
 import { ROLE_NAMES } from '../../admin.ts';
 
@@ -15,12 +16,11 @@ export class AdminAddUserCommand extends BaseCommand {
     ],
   });
   email = Option.String({ name: 'email' });
-  role = Option.String('--role', 'analyst', { description: 'viewer, analyst (default), admin or km_admin' });
+  role = Option.String('--role', 'analyst', { description: 'viewer, analyst (default), admin or km_admin', validator: t.isEnum(ROLE_NAMES) });
   name = Option.String('--name', { description: 'Display name' });
   password = Option.String('--password', { description: 'Initial password (at least 8 characters)' });
 
   async run() {
-    if (!(ROLE_NAMES as readonly string[]).includes(this.role)) throw new UsageError(`--role must be one of ${ROLE_NAMES.join(', ')}`);
     const client = this.authedClient();
     const user = await client.post<{ id: string; email: string; role: string; setup_token?: string }>('/api/users', {
       email: this.email, role: this.role, name: this.name, password: this.password,

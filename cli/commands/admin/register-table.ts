@@ -1,4 +1,5 @@
-import { Command, Option, UsageError } from 'clipanion';
+import { Command, Option } from 'clipanion';
+import * as t from 'typanion';
 import { BaseCommand } from '../../base.ts';
 
 /** `da admin register-table`. */
@@ -16,13 +17,12 @@ export class AdminRegisterTableCommand extends BaseCommand {
   dataset = Option.String({ name: 'dataset' });
   sourceTable = Option.String({ name: 'source-table' });
   name = Option.String('--name', { description: 'Table name in da (default: the source name, normalised)' });
-  strategy = Option.String('--strategy', 'full', { description: 'full (default) or incremental' });
+  strategy = Option.String('--strategy', 'full', { description: 'full (default) or incremental', validator: t.isEnum(['full', 'incremental']) });
   primaryKey = Option.String('--primary-key', { description: 'Comma-separated key columns (needed for incremental)' });
   description = Option.String('--description', { description: 'What the table holds' });
 
   async run() {
-    if (!['full', 'incremental'].includes(this.strategy)) throw new UsageError('--strategy must be full or incremental');
-    const t = await this.authedClient().post<{ id: string }>('/api/tables', {
+    const table = await this.authedClient().post<{ id: string }>('/api/tables', {
       dataset: this.dataset,
       source_table: this.sourceTable,
       name: this.name,
@@ -30,6 +30,6 @@ export class AdminRegisterTableCommand extends BaseCommand {
       primary_key: this.primaryKey ? this.primaryKey.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
       description: this.description,
     });
-    this.emit(t, () => `registered ${t.id}`);
+    this.emit(table, () => `registered ${table.id}`);
   }
 }

@@ -2,8 +2,8 @@ import { afterEach, expect, test } from 'bun:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSystemDb, type SystemDb } from '../db/system.ts';
-import { createUsersRepository } from './users.ts';
+import { openSystemDb, type SystemDb } from '../../db/system.ts';
+import { createDuckDbUsersRepository } from './users.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,9 +30,9 @@ test('a read that overlaps a deactivation does not cache the user as still activ
     write: (fn) => real.write(fn),
   };
   try {
-    const users = createUsersRepository(db);
-    // Inserted behind the repository's back, so nothing is cached yet.
-    await real.write((q) => q.run(`INSERT INTO users (id, email, role, active, created_at) VALUES ('u1', 'u1@example.com', 'analyst', true, current_timestamp)`));
+    const users = createDuckDbUsersRepository(db);
+    // Created through another instance (another process, say), so nothing is cached in this one yet.
+    await createDuckDbUsersRepository(real).create({ id: 'u1', email: 'u1@example.com', role: 'analyst' });
     const user = { id: 'u1' };
     let release!: () => void;
     hold = new Promise<void>((r) => (release = r));

@@ -11,15 +11,23 @@ import { looksLikeDuckDb, writeViews } from './local-db.ts';
 import { DEFAULT_RETRY, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
 import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
+import { ManifestSchema, type Manifest } from '../src/sync/manifest-schema.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
 
-/** The server's manifest (DESIGN: Sync). */
-export interface Manifest {
-  manifest_version: number;
-  generated_at: string;
-  server_version: string;
-  tables: Record<string, { dataset: string; name: string; hash: string; size_bytes: number | null; rows: number | null; columns: number | null; updated_at: string | null; url: string }>;
-  assets: Record<string, { hash: string; size_bytes: number | null; url: string }>;
+export type { Manifest };
+
+/** The manifest from the response body, checked against the schema the server writes it with. */
+export async function readManifest(res: Response): Promise<Manifest> {
+  const body = (await res.json().catch(() => null)) as { manifest_version?: unknown } | null;
+  if (body && typeof body === 'object' && body.manifest_version !== undefined && body.manifest_version !== 1) {
+    throw new CliError(`unsupported manifest version ${String(body.manifest_version)}; upgrade da`);
+  }
+  const parsed = ManifestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new CliError(`the server sent a manifest da cannot read (${issue.path.join('.') || 'body'}: ${issue.message}); is it a da server?`);
+  }
+  return parsed.data;
 }
 
 /** What `da sync` should do. */
@@ -168,7 +176,7 @@ interface SyncRun {
 }
 
 /** A failure as the report shows it: our words first, the runtime's words as `detail`. */
-export function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
+function describeFailure(err: unknown, ws: WorkspacePaths): Omit<SyncError, 'id'> {
   const raw = (e: unknown) => oneLine(e instanceof Error ? e.message : String(e));
   const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
   if (isDiskFull(err)) return { message: diskFullMessage(ws.parquetDir, err), reason: 'disk_full', detail: raw(err) };
@@ -273,8 +281,7 @@ async function syncDownloads(run: SyncRun) {
     };
   } else {
     report.manifest = 'updated';
-    manifest = (await res.json()) as Manifest;
-    if (manifest.manifest_version !== 1) throw new CliError(`unsupported manifest version ${manifest.manifest_version}; upgrade da`);
+    manifest = await readManifest(res);
     // Dataset and table names become paths and schema names: anything but a plain name is refused.
     for (const [id, m] of Object.entries(manifest.tables)) {
       if (NAME_PATTERN.test(m.dataset) && NAME_PATTERN.test(m.name) && id === `${m.dataset}.${m.name}`) continue;
@@ -379,7 +386,7 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
         return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
       });
       const room = assertRoomFor(ws.parquetDir, needs);
-      report.disk = { needed_bytes: room.needed, free_bytes: room.free };
+      if (room) report.disk = { needed_bytes: room.needed, free_bytes: room.free };
     }
     await pool(jobs, opts.concurrency ?? 4, async (j) => {
       if (run.halt) report.errors.push({ ...run.halt, id: j.id });
@@ -451,8 +458,10 @@ async function refreshViews(run: SyncRun) {
     state.views_signature = signature;
   } catch (err) {
     const f = describeFailure(err, ws);
-    const what = f.reason === 'disk_full' ? `local views not rebuilt: ${f.message}` : f.message;
-    report.errors.push({ id: relative(ws.root, ws.db), ...f, message: what });
+    const message = isDiskFull(err)
+      ? `local views not rebuilt: ${diskFullMessage(dirname(ws.db), err, 'the database was left as it was — free some space and run da sync again')}`
+      : f.message;
+    report.errors.push({ id: relative(ws.root, ws.db), ...f, message });
   }
 }
 

@@ -2,8 +2,8 @@ import { afterEach, expect, test } from 'bun:test';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MIGRATIONS, type Migration } from '../src/db/migrations.ts';
-import { openSystemDb, SchemaTooNewError } from '../src/db/system.ts';
+import { MIGRATIONS, type Migration } from './migrations.ts';
+import { openSystemDb, SchemaTooNewError } from './system.ts';
 
 const dirs: string[] = [];
 function tempDb(): string {
