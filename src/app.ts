@@ -44,8 +44,9 @@ export function createApp(runtime: Runtime) {
   const signInLimit = { maxSize: auth.max_body_bytes };
   app.use('/auth/*', bodyLimit({ ...signInLimit, onError: (c) => problem(c, 413, `request body is larger than ${auth.max_body_bytes} bytes`) }));
   const signInFormTooLarge = (c: Context<AppEnv>) => pages.errorPage(c, 413, 'The sign-in form sent more data than a sign-in needs.');
-  app.use('/login', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
-  app.use('/login/*', bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
+  for (const path of ['/login', '/login/*', '/setup', '/forgot', '/reset', '/set-password']) {
+    app.use(path, bodyLimit({ ...signInLimit, onError: signInFormTooLarge }));
+  }
   const tooLarge = `request body is larger than ${deps.config.server.max_body_bytes} bytes`;
   app.use(
     '*',
@@ -65,7 +66,7 @@ export function createApp(runtime: Runtime) {
   );
 
   app.route('/', createHealthRouter(deps));
-  app.route('/', createAuthRouter(deps));
+  app.route('/', createAuthRouter(deps, services));
   app.route('/', createUsersRouter(deps));
   app.route('/', createUploadRouter(services.uploads));
   app.route('/', createCliRouter(deps));

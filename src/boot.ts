@@ -9,6 +9,9 @@ import { signingKey } from './auth/jwt.ts';
 import { generateSecret } from './auth/secrets.ts';
 import { ensureFirstAdmin } from './auth/service.ts';
 import { decoyHash } from './auth/passwords.ts';
+import { createFirstRun, type FirstRun } from './auth/first-run.ts';
+import { createMailLinks, type MailLinks } from './auth/mail-links.ts';
+import { createMailer, type Mailer } from './mail/index.ts';
 import { createSyncEngine, type SyncEngine } from './sync/engine.ts';
 import { createEventBus, type EventBus } from './events.ts';
 import { auditDomainEvents } from './notify/audit.ts';
@@ -54,6 +57,12 @@ export interface Services {
   jobs: JobRunner;
   /** What `da sync` uploads, per user, under the upload quota. */
   uploads: UploadStore;
+  /** Outgoing mail: SMTP, or the log when `email` is not configured (src/mail/). */
+  mailer: Mailer;
+  /** Sign-in links and password resets by mail, with their limits. */
+  mailLinks: MailLinks;
+  /** The first-run setup page while there is no user. */
+  firstRun: FirstRun;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -85,6 +94,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   const access = createAccessCache({ permissions: repos.permissions, sources: config.sources }, repos.changes.permissions);
   const docs = createDocsIndex(config.dataDir);
   const { query } = config;
+  const mailer = createMailer(config, logger);
   const services: Services = {
     events,
     sync,
@@ -108,16 +118,24 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     }),
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
     uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
+    mailer,
+    mailLinks: createMailLinks(deps, mailer),
+    firstRun: await createFirstRun(deps),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };
 }
 
-/** Stops jobs, the sync engine and the query workers, flushes buffered writes, closes the state (CHECKPOINT first). */
+/**
+ * Stops jobs, the sync engine and the query workers, waits for mails under way, flushes
+ * buffered writes, closes the state (CHECKPOINT first).
+ */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
+  await services.mailLinks.settled();
+  services.mailer.close();
   await deps.repos.audit.flush().catch(() => {});
   await deps.db.close();
 }

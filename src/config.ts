@@ -1,4 +1,5 @@
 import { NAME_PATTERN } from './sync/paths.ts';
+import { ROLES } from './auth/roles.ts';
 import { resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
@@ -34,6 +35,27 @@ const KeboolaSourceSchema = z.object({
   /** Only these buckets are listed when set. */
   buckets: z.array(z.string()).optional(),
   poll_interval_ms: z.number().int().positive().default(1000),
+}).strict();
+
+/** Google sign-in (OpenID Connect, authorization code with PKCE); the endpoints are Google's unless set. */
+const GoogleSignInSchema = z.object({
+  client_id: z.string().min(1),
+  client_secret: z.string().min(1),
+  /** Only verified addresses of these domains may sign in (any domain when unset). */
+  allowed_domains: z.array(z.string().min(1).transform((d) => d.toLowerCase().replace(/^@/, ''))).min(1).optional(),
+  /** Unknown users are created with this role; unset: only existing users may sign in. */
+  auto_create_role: z.enum(ROLES).optional(),
+  authorization_endpoint: z.string().url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+  token_endpoint: z.string().url().default('https://oauth2.googleapis.com/token'),
+  userinfo_endpoint: z.string().url().default('https://openidconnect.googleapis.com/v1/userinfo'),
+}).strict();
+
+/** Outgoing mail (sign-in links, password resets). */
+const EmailSchema = z.object({
+  /** `smtp://user:pass@host:port` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start). */
+  smtp_url: z.string().regex(/^smtps?:\/\/[^/?#]+/, 'must be smtp://user:pass@host:port or smtps://…'),
+  /** Sender: `da@example.com` or `da <da@example.com>`. */
+  from: z.string().min(3).max(254),
 }).strict();
 
 export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
@@ -86,6 +108,24 @@ export const ConfigSchema = z
         login_backoff_max_ms: z.number().int().positive().default(60_000),
         /** Largest request body accepted by /auth/* and the sign-in form, in bytes (checked before anything reads it). */
         max_body_bytes: z.number().int().positive().default(8 * 1024),
+        /** Sign-in with email and password (the form on /login, POST /auth/token, password reset). */
+        password: z.boolean().default(true),
+        /** Sign-in links by mail; default: on when `email` is configured. */
+        magic_link: z.boolean().optional(),
+        google: GoogleSignInSchema.optional(),
+        /** A web session ends after this many seconds without a request… */
+        session_idle_seconds: z.number().int().positive().default(2 * 3600),
+        /** …and this many seconds after signing in, whatever happens. */
+        session_max_seconds: z.number().int().positive().default(12 * 3600),
+        /** Lifetime of a sign-in link, in seconds. */
+        magic_link_ttl_seconds: z.number().int().positive().default(15 * 60),
+        /** Lifetime of a password reset link sent by mail, in seconds. */
+        reset_ttl_seconds: z.number().int().positive().default(3600),
+        /** Mails (sign-in links, resets) per window to one address… */
+        mail_rate_limit: z.number().int().positive().default(5),
+        /** …and requested by one client address. */
+        mail_ip_rate_limit: z.number().int().positive().default(20),
+        mail_rate_window_seconds: z.number().int().positive().default(15 * 60),
         /** argon2id cost of new password hashes (existing hashes keep theirs). Lower only for tests. */
         password_hash: z
           .object({
@@ -97,6 +137,8 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Outgoing mail; without it, mails are written to the log (development). */
+    email: EmailSchema.optional(),
     uploads: z
       .object({
         /** Most bytes one user may keep in uploads (sessions, artifacts, CLAUDE.local.md together). */
@@ -173,7 +215,17 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Links in mails must not take their host from a request's Host header, which a
+    // client chooses (a reset link pointing at another site would hand it the token).
+    if (config.email && !config.instance.base_url) {
+      ctx.addIssue({ code: 'custom', path: ['instance', 'base_url'], message: 'is needed with email: links in mails point there' });
+    }
+    if (config.auth.session_idle_seconds > config.auth.session_max_seconds) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'session_idle_seconds'], message: 'must not be longer than auth.session_max_seconds' });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema> & {
   /** Absolute path of the config file, when one was read. */

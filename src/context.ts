@@ -30,6 +30,20 @@ export interface AuthUser {
   jti?: string;
   exp?: number;
   patId?: string;
+  /** The browser session of a session token (src/auth/session-cookie.ts). */
+  session?: WebSession;
+}
+
+/** A browser session: one id from sign-in to sign-out, over the tokens its cookie is renewed with. */
+export interface WebSession {
+  /** The session id (sign-out revokes it, and with it every token of the session). */
+  id: string;
+  /** Sign-in time, in seconds: the absolute expiry counts from here. */
+  startedAt: number;
+  /** When the token presented now was signed, in seconds: the idle expiry counts from here. */
+  issuedAt: number;
+  /** The user's token generation the token carries (the current one, or it was refused). */
+  generation: number;
 }
 
 /** Typed context variables (`c.get('user')` etc.). */

@@ -20,6 +20,8 @@ export class ForbiddenError extends DomainError {}
 export class NotFoundError extends DomainError {}
 /** The thing is in a state that does not allow this now. */
 export class ConflictError extends DomainError {}
+/** The thing was there once and is used up or expired (a single-use link followed again). */
+export class GoneError extends DomainError {}
 /** The input is larger than a limit allows. */
 export class PayloadTooLargeError extends DomainError {}
 /** How much of a quota is used, or allowed. */

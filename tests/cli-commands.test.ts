@@ -115,6 +115,7 @@ describe('da admin', () => {
     expect(add.code).toBe(0);
     expect(add.json()).toMatchObject({ email: 'newbie@example.com', role: 'viewer' });
     expect(add.json().setup_token).toBeString();
+    expect(add.json().setup_url).toBe(`${server.url}/set-password?token=${add.json().setup_token}`);
     const list = (await admin.runInProcess(['admin', 'list-users', '--json'])).json();
     expect(list.items.map((u: { email: string }) => u.email)).toContain('newbie@example.com');
     expect((await admin.runInProcess(['admin', 'set-role', 'newbie@example.com', 'analyst', '--json'])).json().role).toBe('analyst');

@@ -177,13 +177,17 @@ describe('users', () => {
       await page.check('input[name=mode][value=link]');
       await submit(page, 'form[action="/admin/users"] button[type=submit]');
       const link = await page.inputValue('[data-testid=flash-secret]');
-      expect(link).toStartWith(`${server.url}/setup?token=`);
+      // The sign-in page where a setup token sets the first password (not /setup, the first-run page).
+      expect(link).toStartWith(`${server.url}/set-password?token=`);
       await shot(page, 'admin-user-setup-link');
       await page.reload();
       expect(await page.locator('[data-testid=flash]').count()).toBe(0);
       expect(await page.content()).not.toContain(link);
 
       const token = new URL(link).searchParams.get('token')!;
+      const form = await fetch(link);
+      expect(form.status).toBe(200);
+      expect(await form.text()).toContain('Choose your password');
       const setup = await server.fetch('/auth/setup', { method: 'POST', json: { token, password: 'linda-password-1' } });
       expect(setup.status).toBe(200);
       expect(await server.login('linda@example.com', 'linda-password-1')).toBeString();

@@ -77,7 +77,13 @@ main.admin .badge.ok{background:#e3f3e3}main.admin .badge.error{background:#fbe3
 main.admin form.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;align-items:start}main.admin form.filters .actions{align-self:end}
 main.admin form.filters label{display:block;font-size:.9rem}main.admin form.filters input,main.admin form.filters select{width:100%;box-sizing:border-box;padding:.3rem}
 .pager{display:flex;gap:1rem;margin:1rem 0}
-progress{width:100%;max-width:30rem}`;
+progress{width:100%;max-width:30rem}
+/* sign-in pages (views/login.tsx, views/auth): one section per sign-in method, a notice for mail in the log (.visually-hidden above) */
+.divider{text-align:center;border-bottom:1px solid #ddd;line-height:0;margin:1.8rem 0 1.4rem}
+.divider span{background:#fff;padding:0 .6rem;color:#555}
+main.sign-in button,a.button{display:block;width:100%;box-sizing:border-box;font:inherit;text-align:center;padding:.6rem 1.2rem;border:1px solid #767676;border-radius:3px;background:#efefef;color:#222;text-decoration:none;cursor:pointer}
+main.sign-in button:hover,a.button:hover,a.button:focus{background:#e2e2e2}
+.notice{background:#fff8e1;border-left:4px solid #e0a800;padding:.6rem .8rem}`;
 
 export interface LayoutProps {
   children?: Child;

@@ -3,7 +3,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { currentUser } from '../auth/middleware.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { clearSessionCookie, setSessionCookie } from '../auth/session-cookie.ts';
+import { clearSessionCookie } from '../auth/session-cookie.ts';
+import { startWebSession } from '../auth/web-session.ts';
 import {
   changePassword,
   createPersonalAccessToken,
@@ -15,6 +16,11 @@ import {
   updateOwnProfile,
   verifyLogin,
 } from '../auth/service.ts';
+import { mailLinkOrigin, type MailLinks } from '../auth/mail-links.ts';
+import { requestPasswordReset } from '../auth/password-reset.ts';
+import { magicLinkEnabled, requestMagicLink } from '../auth/providers/magic-link.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { safeNext } from '../web/router.ts';
 import { createRouter, defineRoute, errorResponse } from './router.ts';
 import { IdParamSchema, jsonBody, jsonResponse, RoleSchema, UserSchema } from './schemas.ts';
 
@@ -58,6 +64,8 @@ const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ descript
 
 /** The sign-in routes refuse bodies over auth.max_body_bytes before reading them. */
 const bodyTooLarge = { 413: errorResponse('Request body larger than auth.max_body_bytes') };
+/** The password routes refuse when auth.password is off. */
+const passwordsOff = { 403: errorResponse('Passwords are turned off on this server (auth.password)') };
 
 const tokenRoute = defineRoute({
   access: 'public',
@@ -67,7 +75,7 @@ const tokenRoute = defineRoute({
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const logoutRoute = defineRoute({
@@ -88,7 +96,7 @@ const setupRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const resetRoute = defineRoute({
@@ -99,7 +107,7 @@ const resetRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge, ...passwordsOff },
 });
 
 const cliTokenRoute = defineRoute({
@@ -113,6 +121,38 @@ const cliTokenRoute = defineRoute({
     z.object({ code: z.string().min(1).max(200), verifier: z.string().min(43).max(128) }).openapi('CliTokenRequest'),
   ),
   responses: { 200: jsonResponse(PatCreatedSchema, 'The new token (shown once)'), 401: { description: 'Code invalid, expired, used, or wrong verifier' }, ...bodyTooLarge },
+});
+
+const MailRequestSchema = z.object({ email: z.string().email().max(254) });
+const accepted = {
+  202: jsonResponse(z.object({ message: z.string() }).openapi('MailRequested'), 'Accepted; the same answer whether the address has an account or not'),
+  ...bodyTooLarge,
+};
+
+const magicLinkRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/magic-link',
+  operationId: 'auth.magicLink',
+  tags: ['auth'],
+  summary: 'Mail a single-use sign-in link (15 minutes) to an account; 202 for every address',
+  request: jsonBody(
+    MailRequestSchema.extend({
+      next: z.string().max(2000).optional().openapi({ description: 'A path on this server to go to after signing in' }),
+    }).openapi('MagicLinkRequest'),
+  ),
+  responses: { ...accepted, 404: errorResponse('Sign-in links are turned off') },
+});
+
+const passwordResetRoute = defineRoute({
+  access: 'public',
+  method: 'post',
+  path: '/auth/password-reset',
+  operationId: 'auth.passwordReset',
+  tags: ['auth'],
+  summary: 'Mail a single-use link to choose a new password (/reset?token=…); 202 for every address',
+  request: jsonBody(MailRequestSchema.openapi('PasswordResetRequest')),
+  responses: { ...accepted, 404: errorResponse('Passwords are turned off') },
 });
 
 const meRoute = defineRoute({
@@ -159,9 +199,9 @@ const changePasswordRoute = defineRoute({
   operationId: 'me.password',
   tags: ['auth'],
   summary:
-    'Change your own password (the current one is checked, and counted like a sign-in attempt); every earlier access token and web session ends, the token returned continues; personal access tokens stay',
+    'Change your own password (the current one is checked, and counted like a sign-in attempt); every earlier access token and web session ends, the token returned continues (and a browser goes on in a new web session); personal access tokens stay',
   request: jsonBody(PasswordChangeSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; a new access token') },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; a new access token'), ...passwordsOff },
 });
 
 const listPatsRoute = defineRoute({
@@ -201,9 +241,12 @@ const revokePatRoute = defineRoute({
 /** Paths whose requests count against the per-address sign-in limit. */
 const SIGN_IN_PATHS = ['/auth/token', '/auth/setup', '/auth/reset', '/auth/cli-token'];
 
-/** Sign-in, sign-out, password setup/reset and personal access tokens. */
-export function createAuthRouter(deps: AppDeps) {
+/** Sign-in, sign-out, password setup/reset, links by mail and personal access tokens. */
+export function createAuthRouter(deps: AppDeps, { mailLinks }: { mailLinks: MailLinks }) {
   const { auth, server } = deps.config;
+  const passwordsOn = () => {
+    if (!auth.password) throw new ForbiddenError('password sign-in is turned off on this server');
+  };
   const limits = loginLimits(auth);
   // Before the body is parsed or validated: a malformed or oversized request counts too.
   const limitAddress: MiddlewareHandler<AppEnv> = async function limitAddressMiddleware(c, next) {
@@ -216,11 +259,13 @@ export function createAuthRouter(deps: AppDeps) {
   return router
     .openapi(tokenRoute, async (c) => {
       const body = c.req.valid('json');
+      passwordsOn();
       const attempt = limits.attempt(c.get('clientIp'), body.email);
       const user = await verifyLogin(deps, body.email, body.password);
       attempt.succeeded();
       const issued = await issueToken(deps, user);
-      if (body.cookie) setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
+      // The cookie holds a web session of its own (idle and absolute expiry), not this token.
+      if (body.cookie) await startWebSession(c, deps, user, { recordLogin: false });
       return c.json(issued, 200);
     })
     .openapi(logoutRoute, async (c) => {
@@ -230,11 +275,27 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(setupRoute, async (c) => {
       const { token, password } = c.req.valid('json');
+      passwordsOn();
       return c.json(await setPasswordWithToken(deps, token, 'setup', password), 200);
     })
     .openapi(resetRoute, async (c) => {
       const { token, password } = c.req.valid('json');
+      passwordsOn();
       return c.json(await setPasswordWithToken(deps, token, 'reset', password), 200);
+    })
+    .openapi(magicLinkRoute, (c) => {
+      const { email, next } = c.req.valid('json');
+      if (!magicLinkEnabled(deps.config)) throw new NotFoundError('sign-in links are turned off on this server');
+      const safe = next === undefined ? undefined : safeNext(next);
+      if (next !== undefined && !safe) throw new ValidationError('next must be a path on this server', [{ path: 'next', message: 'not a path on this server' }]);
+      requestMagicLink(mailLinks, deps.config, { email, ip: c.get('clientIp'), origin: mailLinkOrigin(c, deps.config, mailLinks), next: safe });
+      return c.json({ message: 'If the address belongs to an account, a sign-in link is on its way.' }, 202);
+    })
+    .openapi(passwordResetRoute, (c) => {
+      const { email } = c.req.valid('json');
+      if (!auth.password) throw new NotFoundError('passwords are turned off on this server');
+      requestPasswordReset(mailLinks, deps.config, { email, ip: c.get('clientIp'), origin: mailLinkOrigin(c, deps.config, mailLinks) });
+      return c.json({ message: 'If the address belongs to an account, a link to choose a new password is on its way.' }, 202);
     })
     .openapi(cliTokenRoute, async (c) => {
       const { code, verifier } = c.req.valid('json');
@@ -247,9 +308,11 @@ export function createAuthRouter(deps: AppDeps) {
     })
     .openapi(updateMeRoute, async (c) => c.json(await updateOwnProfile(deps, currentUser(c), c.req.valid('json')), 200))
     .openapi(changePasswordRoute, async (c) => {
-      const issued = await changePassword(deps, currentUser(c), c.req.valid('json'), c.get('clientIp'));
-      // A web session (cookie) continues with the new token; a bearer caller takes it from the body.
-      if (currentUser(c).via === 'cookie') setSessionCookie(c, server.trust_proxy, issued.access_token, issued.expires_in);
+      const caller = currentUser(c);
+      const user = await changePassword(deps, caller, c.req.valid('json'), c.get('clientIp'));
+      const issued = await issueToken(deps, user);
+      // A browser (cookie) goes on in a new web session, its old one ended; a bearer caller takes the token from the body.
+      if (caller.via === 'cookie') await startWebSession(c, deps, user, { recordLogin: false });
       return c.json(issued, 200);
     })
     .openapi(listPatsRoute, async (c) => {

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Logger } from '../log.ts';
 import { z } from '@hono/zod-openapi';
 import {
-  BadRequestError, ConflictError, DomainError, ForbiddenError, NotFoundError, PayloadTooLargeError, ProcessFailedError,
+  BadRequestError, ConflictError, DomainError, ForbiddenError, GoneError, NotFoundError, PayloadTooLargeError, ProcessFailedError,
   QuotaExceededError, RateLimitError, ServiceUnavailableError, TimeoutError, UnauthorizedError, ValidationError,
 } from '../errors.ts';
 
@@ -26,6 +26,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
@@ -66,6 +67,7 @@ const STATUS_OF: Array<[abstract new (...args: never[]) => DomainError, number]>
   [NotFoundError, 404],
   [TimeoutError, 408],
   [ConflictError, 409],
+  [GoneError, 410],
   [PayloadTooLargeError, 413],
   [RateLimitError, 429],
   [ServiceUnavailableError, 503],

@@ -22,6 +22,16 @@ export interface AccessClaims {
   exp: number;
   /** The user's token generation when signed; absent in tokens from before it existed (= 0). */
   gen?: number;
+  /** Web session id: the same in every token of one browser session (sign-out revokes it). */
+  sid?: string;
+  /** When that session began, in seconds (its absolute expiry counts from here). */
+  sat?: number;
+}
+
+/** The web session a token belongs to (session cookies only). */
+export interface SessionClaims {
+  sid: string;
+  sat: number;
 }
 
 const encoder = new TextEncoder();
@@ -32,10 +42,12 @@ export function signAccessToken(
   user: { id: string; email: string; role: Role; token_generation?: number },
   ttlSeconds: number,
   now = Date.now(),
+  session?: SessionClaims,
 ): { token: string; claims: AccessClaims } {
   const iat = Math.floor(now / 1000);
   const claims: AccessClaims = {
     sub: user.id, email: user.email, role: user.role, jti: newId(), iat, nbf: iat, exp: iat + ttlSeconds, gen: user.token_generation ?? 0,
+    ...session,
   };
   const header = JSON.stringify({ alg: joseAlgorithmHS256, typ: 'JWT' });
   const payload = JSON.stringify(claims);
@@ -73,6 +85,7 @@ export function verifyAccessToken(key: Uint8Array, token: string, skewSeconds = 
   const p = payload as AccessClaims;
   if (typeof p.role !== 'string' || typeof p.email !== 'string') return null;
   if (p.gen !== undefined && !(Number.isSafeInteger(p.gen) && p.gen >= 0)) return null;
+  if (p.sid !== undefined && (typeof p.sid !== 'string' || !Number.isSafeInteger(p.sat))) return null;
   return p;
 }
 

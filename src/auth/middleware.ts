@@ -1,16 +1,16 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
+import type { AppDeps, AppEnv, AuthUser, WebSession } from '../context.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
 import { requestHost } from '../middleware/request.ts';
 import { CLOCK_SKEW_SECONDS, verifyAccessToken, type AccessClaims } from './jwt.ts';
 import { hasRole, type Role } from './roles.ts';
 import { hashSecret } from './secrets.ts';
+import { SESSION_COOKIE } from './session-cookie.ts';
+import { renewWebSession, sessionRefusal } from './web-session.ts';
 
 /** Prefix of personal access tokens, so they are told apart from JWTs at a glance. */
 export const PAT_PREFIX = 'dapat_';
-/** Name of the web session cookie (an HttpOnly JWT). */
-export const SESSION_COOKIE = 'da_session';
 
 function bearerToken(c: Context): { token: string; via: 'header' | 'cookie' } | undefined {
   const header = c.req.header('authorization');
@@ -64,6 +64,13 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   }
   const claims = verifiedClaims(key, token);
   if (!claims) return { error: 'token is invalid or expired' };
+  let session: WebSession | undefined;
+  if (claims.sid !== undefined) {
+    if (await repos.tokens.isJwtRevoked(claims.sid)) return { error: 'the session has ended (signed out); sign in again' };
+    const refusal = sessionRefusal({ iat: claims.iat, sat: claims.sat! }, deps.config.auth);
+    if (refusal) return { error: refusal };
+    session = { id: claims.sid, startedAt: claims.sat!, issuedAt: claims.iat, generation: claims.gen ?? 0 };
+  }
   if (await repos.tokens.isJwtRevoked(claims.jti)) return { error: 'token has been revoked' };
   // Checked on every use, after the verified-token memory: the generation is the user's
   // current one (dropped from the users cache on every write), so a password change or a
@@ -73,7 +80,7 @@ export async function resolveToken(deps: AppDeps, token: string): Promise<{ user
   const { user } = state;
   if ((claims.gen ?? 0) !== state.tokenGeneration) return { error: 'token has been revoked: the password was changed or the account deactivated; sign in again' };
   // The role comes from the database, not the token, so a role change applies at once.
-  return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp } };
+  return { user: { id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt', jti: claims.jti, exp: claims.exp, session } };
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -108,8 +115,11 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         c.set('authError', 'cross-site request with a session cookie refused');
       } else {
         const { user, error } = await resolveToken(deps, presented.token);
-        if (user) c.set('user', { ...user, via: presented.via === 'cookie' ? 'cookie' : user.via });
-        else c.set('authError', error);
+        if (user) {
+          c.set('user', { ...user, via: presented.via === 'cookie' ? 'cookie' : user.via });
+          // A session in use stays alive: its cookie gets a fresh token now and then.
+          if (presented.via === 'cookie') renewWebSession(c, deps, user);
+        } else c.set('authError', error);
       }
     }
     await next();

@@ -1,5 +1,5 @@
 import type { AppDeps, AuthUser } from '../context.ts';
-import { ConflictError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors.ts';
 import type { User } from '../repositories/users.ts';
 import type { OneTimeKind } from '../repositories/tokens.ts';
 import { signAccessToken } from './jwt.ts';
@@ -8,6 +8,7 @@ import { decoyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { loginLimits } from './rate-limit.ts';
 import type { Role } from './roles.ts';
 import { generateSecret, hashSecret, newId } from './secrets.ts';
+import { revokeWebSession } from './web-session.ts';
 
 export interface IssuedToken {
   access_token: string;
@@ -49,10 +50,14 @@ export async function issueToken(deps: AppDeps, user: SignedInUser): Promise<Iss
   };
 }
 
-/** Ends the credential the caller used: a JWT's id is revoked, a PAT is revoked. */
+/**
+ * Ends the credential the caller used: a JWT's id is revoked, a PAT is revoked, and a web
+ * session's id is revoked (ending every token its cookie was renewed with).
+ */
 export async function logout(deps: AppDeps, caller: AuthUser): Promise<void> {
   if (caller.patId) await deps.repos.tokens.revokePat(caller.patId);
   else if (caller.jti && caller.exp) await deps.repos.tokens.revokeJwt(caller.jti, new Date(caller.exp * 1000));
+  if (caller.session) await revokeWebSession(deps, caller.session);
 }
 
 export interface NewUser {
@@ -60,6 +65,8 @@ export interface NewUser {
   name?: string | null;
   role: Role;
   password?: string;
+  /** Without a password, issue a setup token (default); false for users who sign in otherwise (Google). */
+  setupToken?: boolean;
 }
 
 /**
@@ -78,7 +85,7 @@ export async function createUser(deps: AppDeps, input: NewUser): Promise<{ user:
     if (/unique|primary key|duplicate/i.test(String(err))) throw new ConflictError(`a user with email ${email} already exists`);
     throw err;
   }
-  if (input.password) return { user };
+  if (input.password || input.setupToken === false) return { user };
   return { user, setup_token: await issueOneTimeToken(deps, user.id, 'setup') };
 }
 
@@ -90,18 +97,44 @@ export async function issueOneTimeToken(deps: AppDeps, userId: string, kind: One
   return token;
 }
 
+/**
+ * Uses a one-time token (single use, expiring, of this kind) and returns the active user it
+ * was issued for, with their token generation; undefined when the token is unknown,
+ * expired, used, or its user is deactivated. The token is used up either way.
+ */
+export async function redeemOneTimeToken(deps: AppDeps, token: string, kind: OneTimeKind): Promise<SignedInUser | undefined> {
+  const userId = await deps.repos.tokens.consumeOneTime(hashSecret(token), kind);
+  if (!userId) return undefined;
+  const state = await deps.repos.users.getAuthState(userId);
+  if (!state?.user.active) return undefined;
+  return { ...state.user, token_generation: state.tokenGeneration };
+}
+
+/** True while a one-time token could still be used (a page checks its link before showing the form). */
+export async function isOneTimeTokenUsable(deps: AppDeps, token: string, kind: OneTimeKind): Promise<boolean> {
+  return deps.repos.tokens.isOneTimeUsable(hashSecret(token), kind);
+}
+
+/**
+ * Sets a password with a setup or reset token (single use, expiring) and returns the user,
+ * ready to be signed in; undefined when the token cannot be used.
+ */
+export async function usePasswordToken(deps: AppDeps, token: string, kind: 'setup' | 'reset', password: string): Promise<SignedInUser | undefined> {
+  const user = await redeemOneTimeToken(deps, token, kind);
+  if (!user) return undefined;
+  // Setting a password ends every access token and web session signed before (the users
+  // repository bumps the token generation); only what is signed under the new one is valid.
+  const tokenGeneration = await deps.repos.users.setPassword(user.id, await hashPassword(password, deps.config.auth.password_hash));
+  // A reset ends every personal access token too: whoever knew the old password may hold one.
+  if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(user.id);
+  return { ...user, token_generation: tokenGeneration };
+}
+
 /** Sets a password with a setup or reset token (single use, expiring), then signs the user in. */
 export async function setPasswordWithToken(deps: AppDeps, token: string, kind: 'setup' | 'reset', password: string): Promise<IssuedToken> {
-  const userId = await deps.repos.tokens.consumeOneTime(hashSecret(token), kind);
-  if (!userId) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
-  const user = await deps.repos.users.get(userId);
-  if (!user || !user.active) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
-  // Setting a password ends every access token and web session signed before (the users
-  // repository bumps the token generation); only the token issued below is valid.
-  const tokenGeneration = await deps.repos.users.setPassword(userId, await hashPassword(password, deps.config.auth.password_hash));
-  // A reset ends every personal access token too: whoever knew the old password may hold one.
-  if (kind === 'reset') await deps.repos.tokens.revokeAllPatsOf(userId);
-  return issueToken(deps, { ...user, token_generation: tokenGeneration });
+  const user = await usePasswordToken(deps, token, kind, password);
+  if (!user) throw new UnauthorizedError(`${kind} token is invalid, expired or already used`);
+  return issueToken(deps, user);
 }
 
 /** Shortest password a user may choose (as POST /auth/setup and /auth/reset require). */
@@ -110,16 +143,18 @@ export const MIN_PASSWORD_LENGTH = 8;
 /**
  * Changes the caller's own password after checking the current one (counted like a
  * sign-in attempt, so a stolen session cannot guess it freely). Every access token and
- * web session signed before ends; the token returned continues the caller's session.
- * Personal access tokens stay (revoke them one by one). A wrong current password is a
- * ValidationError on `current_password`.
+ * web session signed before ends; the user returned, with the new token generation, is
+ * ready to be signed in again (a new token, a new web session). Personal access tokens
+ * stay (revoke them one by one). A wrong current password is a ValidationError on
+ * `current_password`; with `auth.password` off, passwords cannot be changed (Forbidden).
  */
 export async function changePassword(
   deps: AppDeps,
   caller: AuthUser,
   input: { current_password: string; new_password: string },
   clientIp: string,
-): Promise<IssuedToken> {
+): Promise<SignedInUser> {
+  if (!deps.config.auth.password) throw new ForbiddenError('password sign-in is turned off on this server');
   const attempt = loginLimits(deps.config.auth).attempt(clientIp, caller.email);
   const found = await deps.repos.users.findByEmailWithSecret(caller.email);
   if (!found || found.id !== caller.id || !found.active) throw new UnauthorizedError('sign in again');
@@ -142,7 +177,7 @@ export async function changePassword(
   }
   const { password_hash: _, ...user } = found;
   const tokenGeneration = await deps.repos.users.setPassword(user.id, await hashPassword(input.new_password, deps.config.auth.password_hash));
-  return issueToken(deps, { ...user, token_generation: tokenGeneration });
+  return { ...user, token_generation: tokenGeneration };
 }
 
 /** Changes the caller's own display name (blank: none). */

@@ -1,7 +1,9 @@
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { isHttpsRequest } from '../middleware/request.ts';
-import { SESSION_COOKIE } from './middleware.ts';
+
+/** Name of the web session cookie (an HttpOnly JWT; src/auth/middleware.ts reads it). */
+export const SESSION_COOKIE = 'da_session';
 
 /**
  * Sets the web session cookie (HttpOnly, SameSite=Lax), `Secure` whenever the browser

@@ -4,7 +4,9 @@ import type { AuditRepository } from '../repositories/audit.ts';
 import { newId } from '../auth/secrets.ts';
 import { routeActions } from '../api/router.ts';
 
-const SECRET_KEY = /pass|token|secret|authorization|api[_-]?key|credential|cookie/i;
+// `code` and `verifier`: the setup code of /setup, the single-use codes of the Google callback and of `da login`,
+// and its PKCE verifier. Sign-in forms' tokens and passwords fall under `token` and `pass`.
+const SECRET_KEY = /pass|token|secret|authorization|api[_-]?key|credential|cookie|^code$|verifier/i;
 const MAX_AUDITED_BODY = 64 * 1024;
 
 /** Replaces the value of every secret-looking key (at any depth) with "[redacted]". */

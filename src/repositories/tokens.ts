@@ -37,6 +37,11 @@ export interface TokensRepository {
    * two concurrent uses cannot both succeed.
    */
   consumeOneTime(tokenHash: string, kind: OneTimeKind): Promise<string | undefined>;
+  /**
+   * True when a one-time token of this kind is known, unused and unexpired; nothing is
+   * changed (a page checks its link before showing the form that uses it).
+   */
+  isOneTimeUsable(tokenHash: string, kind: OneTimeKind): Promise<boolean>;
   createCliCode(c: { codeHash: string; userId: string; tokenName: string; challenge: string; expiresAt: Date }): Promise<void>;
   /**
    * Uses a browser sign-in code once: returns its user and token name when the code is

@@ -38,7 +38,7 @@ export interface Csrf {
 /**
  * The CSRF token of the web forms, in one place. A token is an HMAC, under a key derived
  * from the server's secret, of what the browser's session is:
- * - signed in: the session (the JWT id of the cookie), so a token ends with its session
+ * - signed in: the session (the session id of the cookie), so a token ends with its session
  *   and cannot be made for someone else's;
  * - not signed in yet (the sign-in form): a random value in the `da_csrf` cookie (HttpOnly,
  *   SameSite=Lax), which a page of another site can neither read nor pair with a token.
@@ -48,7 +48,8 @@ export interface Csrf {
 export function createCsrf({ key, trustProxy = false }: CsrfOptions): Csrf {
   const tokenKey = hmac(SHA256, key, encoder.encode('da web form token v1'));
   const sign = (binding: string) => encodeBase64urlNoPadding(hmac(SHA256, tokenKey, encoder.encode(binding)));
-  const sessionOf = (user: AuthUser) => `session:${user.jti ?? user.patId ?? user.id}`;
+  // A web session's id outlasts the renewals of its cookie; a form made before one still posts.
+  const sessionOf = (user: AuthUser) => `session:${user.session?.id ?? user.jti ?? user.patId ?? user.id}`;
 
   /** The binding of this request, or undefined for a visitor without the cookie. */
   function binding(c: Context<AppEnv>): string | undefined {

@@ -2,9 +2,10 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { loginLimits } from '../auth/rate-limit.ts';
-import { setSessionCookie } from '../auth/session-cookie.ts';
-import { issueCliCode, issueToken, verifyLogin } from '../auth/service.ts';
-import { DomainError, RateLimitError } from '../errors.ts';
+import { startWebSession } from '../auth/web-session.ts';
+import { issueCliCode, verifyLogin } from '../auth/service.ts';
+import { signInMethods } from '../auth/providers/index.ts';
+import { DomainError, NotFoundError, RateLimitError } from '../errors.ts';
 import { AuthorizeCliPage, LoginPage, RefusedPage, SIGN_IN_FRAME, type CliTarget } from '../../views/login.tsx';
 import { definePage, safeNext } from './router.ts';
 
@@ -69,10 +70,13 @@ function refusedPage(c: Context<AppEnv>, reason: string) {
 }
 
 /** The sign-in page again, answering 429 with Retry-After. */
-function tooManyAttempts(c: Context<AppEnv>, err: RateLimitError, csrf: string, form: { cli?: CliTarget; email?: string; next?: string } = {}) {
+function tooManyAttempts(
+  c: Context<AppEnv>, deps: AppDeps, err: RateLimitError, csrf: string, form: { cli?: CliTarget; email?: string; next?: string } = {},
+) {
   c.status(429);
   c.header('retry-after', String(err.retryAfterSeconds));
-  return c.render(<LoginPage {...form} csrf={csrf} error={`Too many attempts; try again in ${err.retryAfterSeconds} s.`} />, SIGN_IN_FRAME);
+  const error = `Too many attempts; try again in ${err.retryAfterSeconds} s.`;
+  return c.render(<LoginPage methods={signInMethods(deps.config)} {...form} csrf={csrf} error={error} />, SIGN_IN_FRAME);
 }
 
 /** GET /login: the sign-in form (also the browser step of `da login`); POST /login: sign in with it. */
@@ -88,17 +92,18 @@ export const loginPage = definePage({
     try {
       loginLimits(deps.config.auth).hitAddress(c.get('clientIp'));
     } catch (err) {
-      if (err instanceof RateLimitError) return tooManyAttempts(c, err, csrf);
+      if (err instanceof RateLimitError) return tooManyAttempts(c, deps, err, csrf);
       throw err;
     }
   },
-  async get(c, { query, user, csrf }) {
+  async get(c, { deps, query, user, csrf }) {
     const { cli, refused } = checkCli(query);
     if (refused) return refusedPage(c, refused);
     if (cli && user && !query.switch) return c.render(<AuthorizeCliPage cli={cli} email={user.email} csrf={csrf} />, SIGN_IN_FRAME);
-    return c.render(<LoginPage cli={cli} next={safeNext(query.next)} csrf={csrf} />, SIGN_IN_FRAME);
+    return c.render(<LoginPage methods={signInMethods(deps.config)} cli={cli} next={safeNext(query.next)} csrf={csrf} />, SIGN_IN_FRAME);
   },
   async post(c, { deps, form, csrf }) {
+    if (!deps.config.auth.password) throw new NotFoundError('Signing in with a password is turned off on this server.');
     const { cli, refused } = checkCli(form);
     if (refused) return refusedPage(c, refused);
     const email = form.email ?? '';
@@ -109,13 +114,13 @@ export const loginPage = definePage({
       user = await verifyLogin(deps, email, form.password ?? '');
       attempt.succeeded();
     } catch (err) {
-      if (err instanceof RateLimitError) return tooManyAttempts(c, err, csrf, { cli, email, next });
+      if (err instanceof RateLimitError) return tooManyAttempts(c, deps, err, csrf, { cli, email, next });
       if (!(err instanceof DomainError)) throw err;
       c.status(401);
-      return c.render(<LoginPage cli={cli} email={email} next={next} csrf={csrf} error="Wrong email or password." />, SIGN_IN_FRAME);
+      const methods = signInMethods(deps.config);
+      return c.render(<LoginPage methods={methods} cli={cli} email={email} next={next} csrf={csrf} error="Wrong email or password." />, SIGN_IN_FRAME);
     }
-    const issued = await issueToken(deps, user);
-    setSessionCookie(c, deps.config.server.trust_proxy, issued.access_token, issued.expires_in);
+    await startWebSession(c, deps, user);
     if (cli) return handOver(c, deps, user.id, cli);
     return c.redirect(next ?? '/', 302);
   },

@@ -1,6 +1,10 @@
 import type { AnyPage } from './router.ts';
 import { homePage, logoutAction } from './home.tsx';
 import { authorizeCliAction, loginPage } from './login.tsx';
+import { magicLinkRequestAction, magicLinkVerifyPage } from './magic-link.tsx';
+import { googleCallbackPage, googleLoginPage } from './google.tsx';
+import { forgotPasswordPage, resetPasswordPage, setPasswordPage } from './password.tsx';
+import { setupPage } from './setup.tsx';
 import { catalogPage, tablePage, tableQueryAction } from './catalog.tsx';
 import { SETTINGS_PAGES } from './settings.tsx';
 import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
@@ -18,6 +22,14 @@ export const PAGES: AnyPage[] = [
   logoutAction,
   loginPage,
   authorizeCliAction,
+  magicLinkRequestAction,
+  magicLinkVerifyPage,
+  googleLoginPage,
+  googleCallbackPage,
+  forgotPasswordPage,
+  resetPasswordPage,
+  setPasswordPage,
+  setupPage,
   catalogPage,
   tablePage,
   tableQueryAction,

@@ -118,9 +118,12 @@ export function definePage<A extends Access, Q = {}, F = {}>(page: PageDefinitio
   return page;
 }
 
+/** Paths under /auth that a browser follows (a link in a mail, the way back from Google): pages. */
+const BROWSER_AUTH_PATHS = /^\/auth\/(?:magic-link\/verify|google\/(?:login|callback))$/;
+
 /** Paths that answer machines (problem+json, scripts, files): everything else answers browsers with pages. */
 export function isMachinePath(path: string): boolean {
-  return /^\/(?:api|auth|cli)(?:\/|$)/.test(path);
+  return /^\/(?:api|auth|cli)(?:\/|$)/.test(path) && !BROWSER_AUTH_PATHS.test(path);
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   revokePersonalAccessToken,
   updateOwnProfile,
 } from '../auth/service.ts';
-import { setSessionCookie } from '../auth/session-cookie.ts';
+import { startWebSession } from '../auth/web-session.ts';
 import { ValidationError } from '../errors.ts';
 import { visibleTables } from '../sync/catalog.ts';
 import { saveSyncSettings, type SyncSettingInput } from '../sync/settings.ts';
@@ -70,6 +70,7 @@ async function renderSettings(c: Context<AppEnv>, base: Base, state?: SettingsFo
       expiryChoices={EXPIRY}
       state={state}
       now={Date.now()}
+      passwords={deps.config.auth.password}
       csrf={csrf}
     />,
     { title: 'Settings' },
@@ -114,8 +115,9 @@ export const passwordAction = definePage({
     if (form.confirm_password !== form.new_password) {
       throw new ValidationError('the new passwords differ', [{ path: 'confirm_password', message: 'The two new passwords differ.' }]);
     }
-    const issued = await changePassword(deps, user, form, c.get('clientIp'));
-    setSessionCookie(c, deps.config.server.trust_proxy, issued.access_token, issued.expires_in);
+    const changed = await changePassword(deps, user, form, c.get('clientIp'));
+    // This browser goes on in a new web session (the one it had ends with every other).
+    await startWebSession(c, deps, changed, { recordLogin: false });
     return redirect('/settings', { message: 'Your password was changed. Every other session has ended; this browser stays signed in.' });
   },
   invalid: refused('password'),

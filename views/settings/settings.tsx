@@ -41,6 +41,8 @@ export interface SettingsPageProps {
   expiryChoices: ReadonlyArray<readonly [string, string]>;
   state?: SettingsFormState;
   now: number;
+  /** False when the server has passwords turned off (auth.password): no password section. */
+  passwords?: boolean;
   csrf: string;
 }
 
@@ -111,7 +113,7 @@ function ErrorSummary({ state }: { state: SettingsFormState }) {
 }
 
 /** `/settings`: profile, password, personal access tokens, what `da sync` fetches, Telegram. */
-export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, state, now, csrf }: SettingsPageProps) {
+export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, state, now, passwords = true, csrf }: SettingsPageProps) {
   const err = (form: SettingsFormState['form'], path: string) =>
     state?.form === form ? state.errors.find((e) => e.path === path)?.message : undefined;
   const posted = (form: SettingsFormState['form'], name: string) => {
@@ -136,27 +138,29 @@ export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, stat
         </form>
       </section>
 
-      <section aria-labelledby="password-title">
-        <h2 id="password-title">Password</h2>
-        <form method="post" action="/settings/password" class="stacked short" data-testid="password-form">
-          <CsrfField token={csrf} />
-          <input type="text" name="username" value={user.email} autocomplete="username" hidden />
-          <Field id="current_password" name="current_password" label="Current password" type="password" autocomplete="current-password" required error={err('password', 'current_password')} />
-          <Field
-            id="new_password"
-            name="new_password"
-            label="New password"
-            type="password"
-            autocomplete="new-password"
-            required
-            hint="At least 8 characters."
-            error={err('password', 'new_password')}
-          />
-          <Field id="confirm_password" name="confirm_password" label="New password again" type="password" autocomplete="new-password" required error={err('password', 'confirm_password')} />
-          <button type="submit">Change password</button>
-        </form>
-        <p class="note">Changing it signs you out everywhere else (other browsers and sign-ins with the old password). Personal access tokens keep working: revoke them below.</p>
-      </section>
+      {passwords ? (
+        <section aria-labelledby="password-title">
+          <h2 id="password-title">Password</h2>
+          <form method="post" action="/settings/password" class="stacked short" data-testid="password-form">
+            <CsrfField token={csrf} />
+            <input type="text" name="username" value={user.email} autocomplete="username" hidden />
+            <Field id="current_password" name="current_password" label="Current password" type="password" autocomplete="current-password" required error={err('password', 'current_password')} />
+            <Field
+              id="new_password"
+              name="new_password"
+              label="New password"
+              type="password"
+              autocomplete="new-password"
+              required
+              hint="At least 8 characters."
+              error={err('password', 'new_password')}
+            />
+            <Field id="confirm_password" name="confirm_password" label="New password again" type="password" autocomplete="new-password" required error={err('password', 'confirm_password')} />
+            <button type="submit">Change password</button>
+          </form>
+          <p class="note">Changing it signs you out everywhere else (other browsers and sign-ins with the old password). Personal access tokens keep working: revoke them below.</p>
+        </section>
+      ) : null}
 
       <section aria-labelledby="tokens-title">
         <h2 id="tokens-title">Personal access tokens</h2>

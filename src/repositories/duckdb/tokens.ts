@@ -142,6 +142,16 @@ export function createDuckDbTokensRepository(db: SystemDb): TokensRepository {
       });
     },
 
+    async isOneTimeUsable(tokenHash: string, kind: OneTimeKind): Promise<boolean> {
+      const row = await db.read((q) =>
+        q.one(
+          `SELECT 1 AS ok FROM one_time_tokens WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > current_timestamp`,
+          [tokenHash, kind],
+        ),
+      );
+      return row !== undefined;
+    },
+
     async createCliCode(c: { codeHash: string; userId: string; tokenName: string; challenge: string; expiresAt: Date }): Promise<void> {
       await db.write((q) =>
         q.run(

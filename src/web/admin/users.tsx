@@ -4,6 +4,7 @@ import type { AppDeps, AppEnv, AuthUser } from '../../context.ts';
 import { publicOrigin } from '../../api/http.ts';
 import { NameSchema, RoleSchema } from '../../api/schemas.ts';
 import { datasetAccess } from '../../auth/datasets.ts';
+import { RESET_PATH, SET_PASSWORD_PATH } from '../../auth/password-reset.ts';
 import { mayManageUser, seesAllDatasets } from '../../auth/roles.ts';
 import {
   assignableRoles, createUserAs, deactivateUserAs, getUserOrFail, issueResetTokenAs, listDatasetPermissions,
@@ -24,10 +25,6 @@ import { adminPage, pathParam, readForm } from './common.ts';
  * Every action calls the same function of src/auth/users.ts as the API route named in its
  * `action`, so it gets the same refusals and is audited under the same name.
  */
-
-/** Where the person a setup or reset token is for sets their password (the sign-in pages). */
-const SETUP_PATH = '/setup';
-const RESET_PATH = '/reset';
 
 const Back = z.enum(['list', 'user']).default('user');
 
@@ -52,7 +49,10 @@ function toRow(u: User, actor: AuthUser): UserRow {
   };
 }
 
-/** A link with a single-use token in it, on this server when its address is known. */
+/**
+ * A link with a single-use token in it to the sign-in page where its holder sets a password
+ * (`/set-password`, `/reset`), on this server when its address is known.
+ */
 function tokenLink(c: Context<AppEnv>, deps: AppDeps, path: string, token: string): string {
   const origin = publicOrigin(c, deps.config) ?? '';
   return `${origin}${path}?${new URLSearchParams({ token })}`;
@@ -104,7 +104,7 @@ export const adminUsersPage = definePage({
       kind: 'ok',
       message: `Added ${added.email} as ${added.role}.`,
       secret: setup_token
-        ? { label: `Setup link for ${added.email}: shown this once, valid ${validFor(deps)}`, value: tokenLink(c, deps, SETUP_PATH, setup_token) }
+        ? { label: `Setup link for ${added.email}: shown this once, valid ${validFor(deps)}`, value: tokenLink(c, deps, SET_PASSWORD_PATH, setup_token) }
         : undefined,
     });
   },
