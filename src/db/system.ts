@@ -57,6 +57,9 @@ export async function openSystemDb(path: string, options: OpenSystemDbOptions = 
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const instance = await DuckDBInstance.fromCache(path);
   const writer = new SerialConnection(await instance.connect());
+  // Timestamps are UTC everywhere: current_timestamp stored as TIMESTAMP would otherwise be
+  // the host's local time, while times the code passes in are UTC.
+  await writer.exclusive((q) => q.run(`SET GLOBAL TimeZone = 'UTC'`));
   let version: number;
   try {
     version = await writer.exclusive(async (q) => {
