@@ -1,4 +1,4 @@
-import { Builtins, Cli, Command, Option, UsageError } from 'clipanion';
+import { Builtins, Cli, Command, Option } from 'clipanion';
 import type { DaContext } from './base.ts';
 import { EXIT, oneLine } from './errors.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -50,28 +50,26 @@ class CompletionCommand extends Command<DaContext> {
   });
   shell = Option.String({ name: 'shell' });
   async execute() {
-    if (!(SHELLS as readonly string[]).includes(this.shell)) throw new UsageError(`unknown shell "${this.shell}": use bash, zsh or fish`);
+    if (!(SHELLS as readonly string[]).includes(this.shell)) {
+      this.context.stderr.write(`da: unknown shell "${this.shell}": use bash, zsh or fish (see: da completion --help)\n`);
+      return EXIT.usage;
+    }
     this.context.stdout.write(completionScript(this.shell as Shell, completionCommands(this.cli.definitions() as never)));
     return EXIT.ok;
   }
-  override async catch(err: unknown) {
-    throw err;
-  }
 }
 
-/** Levenshtein distance, for "did you mean". */
+/** Edit distance with adjacent transpositions (`qeury` is one edit from `query`), for "did you mean". */
 function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /** The known words closest to `word` (a prefix, or at most a third of its letters off). */
