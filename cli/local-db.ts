@@ -334,7 +334,7 @@ export function tablesOnDisk(parquetDir: string): ViewTable[] {
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** The file beside the database that records which workspace folder its views were built for. */
+/** The file that records which workspace folder the views were built for (in ./user/, beside the sync lock). */
 export function viewsRootFile(dbPath: string): string {
-  return join(dirname(dbPath), '.da-views-root');
+  return join(dirname(dirname(dbPath)), '.da-views-root');
 }
