@@ -33,6 +33,23 @@ class DaCli extends Cli<DaContext> {
   }
 }
 
+/**
+ * `da help [COMMAND…]`: runCli turns it into `da COMMAND… --help` before parsing; registered
+ * so the parser and the completion script know it too.
+ */
+class HelpCommand extends Command<DaContext> {
+  static paths = [['help']];
+  static usage = Command.Usage({ category: 'Setup', description: 'Show the help of a command (same as da COMMAND --help)', examples: [['Help of sync', '$0 help sync']] });
+  words = Option.Rest();
+  async execute() {
+    if (!this.words.length) {
+      this.context.stdout.write(this.cli.usage(null));
+      return EXIT.ok;
+    }
+    return this.cli.run([...this.words, '--help']);
+  }
+}
+
 /** `da completion bash|zsh|fish`: a completion script built from the registered commands. */
 class CompletionCommand extends Command<DaContext> {
   static paths = [['completion']];
@@ -129,6 +146,7 @@ export function createCli(colors: boolean) {
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   cli.register(CompletionCommand);
+  cli.register(HelpCommand);
   for (const c of COMMANDS) cli.register(c);
   return cli;
 }

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-import { CliError } from './errors.ts';
 import { openLocalDb, tablesOnDisk, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
 import { readSyncState, writeSyncState } from './sync-state.ts';
 import { acquireLock, markViewsRoot } from './workspace-sync.ts';
@@ -28,9 +27,8 @@ export async function ensureViewsHere(configDir: string, ws: WorkspacePaths): Pr
   let release: () => void;
   try {
     release = acquireLock(ws);
-  } catch (err) {
-    if (err instanceof CliError) return []; // a da sync is running here; it rebuilds the views itself
-    throw err;
+  } catch {
+    return []; // a da sync is running here (it rebuilds the views itself), or the folder is read-only
   }
   try {
     let state = readSyncState(configDir, ws.root);
