@@ -2,6 +2,8 @@ import { Command, Option, UsageError, type BaseContext } from 'clipanion';
 import { createClient, type Client } from './client.ts';
 import { createConfigStore, type ConfigStore } from './config.ts';
 import { CliError, errorDetail, EXIT, oneLine, wantsDetail } from './errors.ts';
+import { ensureViewsHere } from './workspace-repair.ts';
+import type { WorkspacePaths } from './workspace.ts';
 
 /** What every command gets besides stdio: the working directory (tests run the CLI in-process). */
 export interface DaContext extends BaseContext {
@@ -44,6 +46,15 @@ export abstract class BaseCommand extends Command<DaContext> {
     if (!c.server) throw new CliError('no server configured: run `da login --server URL` or set DA_SERVER');
     if (!c.token) throw new CliError(`not logged in to ${c.server}: run \`da login\` (or set DA_TOKEN)`);
     return c;
+  }
+
+  /**
+   * Before reading the workspace: views that read another folder's files (the workspace was
+   * moved or copied) or that are missing are rebuilt, with one line on stderr.
+   */
+  async repairWorkspace(ws: WorkspacePaths): Promise<void> {
+    const fixed = await ensureViewsHere(this.store.paths.dir, ws);
+    if (fixed.length) this.context.stderr.write(`da: rebuilt the local views for this folder (${fixed.length} were wrong, e.g. ${fixed[0]})\n`);
   }
 
   /** Whether to print full error detail (`--verbose` or DA_DEBUG=1). */

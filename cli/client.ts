@@ -84,7 +84,7 @@ export function createClient(server: string | undefined, token: string | undefin
       res = await fetch(url, { method, headers, body, signal: opts.signal, redirect: 'manual' });
     } catch (err) {
       if ((err as Error).name === 'AbortError' || opts.signal?.aborted) throw opts.signal?.reason ?? err;
-      throw new CliError(`cannot reach ${base}: ${networkProblem(err)}`, EXIT.failure, { reason: 'unreachable', code: errorCode(err) ?? null }, { cause: err });
+      throw new CliError(`cannot reach ${base}: ${networkProblem(err)}; check the URL (--server, $DA_SERVER or \`da login --server URL\`) and your network, or run \`da diagnose\``, EXIT.failure, { reason: 'unreachable', code: errorCode(err) ?? null }, { cause: err });
     }
     if (res.ok || opts.accept?.includes(res.status)) return res;
     const { message, problem } = await problemMessage(res);

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './disk.ts';
 import { CliError, oneLine } from './errors.ts';
 import { planViews, type ViewTable as PlannedTable } from '../src/sync/view-plan.ts';
+import { NAME_PATTERN } from '../src/sync/paths.ts';
 
 /**
  * DuckDB's JavaScript API, evaluated on first use: `require` of a literal is bundled like a
@@ -278,4 +279,62 @@ export async function rebuildViews(conn: DuckDBConnection, tables: ViewTable[]):
     throw err;
   }
   return { views, skipped };
+}
+
+/**
+ * What is wrong with the views `da sync` owns, for the tables whose files are on disk: a view
+ * that is missing (dropped), or that reads another file than the table's (the workspace moved),
+ * or a view of ours over a file that is gone. Empty when all is well. A name the user's own
+ * table or view holds is not a problem (sync leaves it alone).
+ */
+export async function viewProblems(conn: DuckDBConnection, tables: ViewTable[]): Promise<string[]> {
+  const rows = (await conn.runAndReadAll(
+    `SELECT schema_name, view_name, sql, coalesce(comment, '') AS comment FROM duckdb_views() WHERE NOT internal AND database_name = current_database()
+     UNION ALL SELECT schema_name, table_name, '', '' FROM duckdb_tables() WHERE database_name = current_database()`,
+  )).getRowObjectsJson() as Record<string, string>[];
+  const byName = new Map(rows.map((r) => [`${r.schema_name}.${r.view_name}`, r]));
+  const problems: string[] = [];
+  const planned = new Set<string>();
+  for (const v of planViews(tables)) {
+    const name = `${v.schema}.${v.name}`;
+    planned.add(name);
+    const row = byName.get(name);
+    if (!row) problems.push(`${name}: view missing`);
+    else if (row.comment === VIEW_COMMENT && !row.sql!.includes(literal(v.table.path))) problems.push(`${name}: view reads another file`);
+  }
+  for (const [name, row] of byName) {
+    if (row.comment === VIEW_COMMENT && !planned.has(name)) problems.push(`${name}: view of a table that is not synced`);
+  }
+  return problems;
+}
+
+/** The Parquet files under `parquetDir` as view tables (`<dataset>/<table>.parquet`), sorted by path. */
+export function tablesOnDisk(parquetDir: string): ViewTable[] {
+  const out: ViewTable[] = [];
+  const name = NAME_PATTERN;
+  let datasets: string[] = [];
+  try {
+    datasets = readdirSync(parquetDir);
+  } catch {
+    return out;
+  }
+  for (const dataset of datasets) {
+    if (!name.test(dataset)) continue;
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(parquetDir, dataset));
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const table = f.replace(/\.parquet$/, '');
+      if (f.endsWith('.parquet') && name.test(table)) out.push({ dataset, name: table, path: join(parquetDir, dataset, f) });
+    }
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/** The file that records which workspace folder the views were built for (in ./user/, beside the sync lock). */
+export function viewsRootFile(dbPath: string): string {
+  return join(dirname(dirname(dbPath)), '.da-views-root');
 }

@@ -7,7 +7,8 @@ import { downloadVerified, resumableBytes, sha256File } from './download.ts';
 import { CliError, oneLine } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
-import { looksLikeDuckDb, writeViews } from './local-db.ts';
+import { looksLikeDuckDb, openLocalDb, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
+import { writeFileSync } from 'node:fs';
 import { DEFAULT_RETRY, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
 import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
@@ -66,7 +67,8 @@ export interface SyncReport {
   /** Bytes the downloads needed and the free space they were checked against (null: nothing to download). */
   disk: { needed_bytes: number; free_bytes: number } | null;
   /** `moved_aside`: where a local database that could not be opened was moved before the rebuild. */
-  views: { rebuilt: boolean; count: number; skipped: string[]; moved_aside: string | null };
+  /** `repaired`: what was wrong with the views when the table set had not changed (a dropped view, a moved workspace). */
+  views: { rebuilt: boolean; count: number; skipped: string[]; moved_aside: string | null; repaired: string[] };
   errors: SyncError[];
   elapsed_ms: number;
 }
@@ -131,7 +133,7 @@ export function claudeProjectDir(claudeDir: string, workspace: string): string {
 }
 
 /** Takes the workspace's sync lock, or fails when another live `da sync` holds it. */
-function acquireLock(ws: WorkspacePaths): () => void {
+export function acquireLock(ws: WorkspacePaths): () => void {
   mkdirSync(dirname(ws.lock), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number;
@@ -221,7 +223,7 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
     uploads: { sessions: [], artifacts: [], local_md: false, skipped: [] },
     bytes_downloaded: 0,
     disk: null,
-    views: { rebuilt: false, count: 0, skipped: [], moved_aside: null },
+    views: { rebuilt: false, count: 0, skipped: [], moved_aside: null, repaired: [] },
     errors: [],
     elapsed_ms: 0,
   };
@@ -448,20 +450,51 @@ async function refreshViews(run: SyncRun) {
     .sort((a, b) => a.path.localeCompare(b.path));
   const changed = report.tables.added.length + report.tables.changed.length + report.tables.removed.length > 0;
   const signature = new Bun.CryptoHasher('sha256').update(JSON.stringify(tables)).digest('hex');
+  let repaired: string[] = [];
   if (!changed && state.views_signature === signature && looksLikeDuckDb(ws.db)) {
-    report.views.count = tables.length;
-    return;
+    // Nothing downloaded, but the views may still be wrong: one dropped by hand, a moved folder.
+    repaired = await checkViews(ws.db, tables);
+    if (!repaired.length) {
+      report.views.count = tables.length;
+      markViewsRoot(ws);
+      return;
+    }
   }
   try {
     const r = await writeViews(ws.db, tables);
-    report.views = { rebuilt: true, count: r.views, skipped: r.skipped, moved_aside: r.moved_aside };
+    report.views = { rebuilt: true, count: r.views, skipped: r.skipped, moved_aside: r.moved_aside, repaired };
     state.views_signature = signature;
+    markViewsRoot(ws);
   } catch (err) {
     const f = describeFailure(err, ws);
     const message = isDiskFull(err)
       ? `local views not rebuilt: ${diskFullMessage(dirname(ws.db), err, 'the database was left as it was — free some space and run da sync again')}`
       : f.message;
     report.errors.push({ id: relative(ws.root, ws.db), ...f, message });
+  }
+}
+
+/** The problems of the views in the database at `db` (a database that cannot be opened is one). */
+async function checkViews(db: string, tables: ViewTable[]): Promise<string[]> {
+  let local;
+  try {
+    local = await openLocalDb(db, { readOnly: true });
+  } catch (err) {
+    return [`the database cannot be opened (${oneLine((err as Error).message).slice(0, 120)})`];
+  }
+  try {
+    return await viewProblems(local.conn, tables);
+  } finally {
+    local.close();
+  }
+}
+
+/** Records which folder the views were built for, so a moved workspace is noticed (cli/workspace-repair.ts). */
+export function markViewsRoot(ws: WorkspacePaths): void {
+  try {
+    writeFileSync(viewsRootFile(ws.db), ws.root + '\n');
+  } catch {
+    // only a hint: without it the next command checks the views itself
   }
 }
 

@@ -196,8 +196,11 @@ describe('da diagnose and da init', () => {
     expect(claude).toContain('Revenue is always net of discounts.');
     expect(readFileSync(join(dir, 'CLAUDE.local.md'), 'utf8')).toBe('my precious notes');
     const settings = JSON.parse(readFileSync(join(dir, '.claude', 'settings.json'), 'utf8'));
-    expect(settings.permissions.allow).toEqual(['Bash(ls)']);
+    // In-process (not the compiled da) the hooks call `da` from PATH; the agent may run da without asking.
+    expect(settings.permissions.allow).toEqual(['Bash(ls)', 'Bash(da:*)']);
+    expect(settings.hooks.SessionStart[0].matcher).toBe('startup|resume');
     expect(settings.hooks.SessionStart[0].hooks[0].command).toBe('da sync --quiet');
+    expect(settings.hooks.SessionEnd[0].matcher).toBeUndefined();
     expect(settings.hooks.SessionEnd[0].hooks[0].command).toBe('da sync --upload-only --quiet');
     expect(existsSync(join(dir, 'user', 'sessions'))).toBe(true);
 

@@ -47,8 +47,10 @@ export class ExploreCommand extends BaseCommand {
     });
   }
 
-  private exploreLocal(): Promise<ExploreResult> {
-    return describeLocalTable(this.store.paths.dir, workspacePaths(this.context.cwd), this.table);
+  private async exploreLocal(): Promise<ExploreResult> {
+    const ws = workspacePaths(this.context.cwd);
+    await this.repairWorkspace(ws);
+    return describeLocalTable(this.store.paths.dir, ws, this.table);
   }
 
   private async exploreRemote(): Promise<ExploreResult> {

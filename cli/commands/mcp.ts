@@ -60,6 +60,7 @@ export class McpCommand extends BaseCommand {
   async run() {
     const env = this.context.env;
     const ws = workspacePaths(resolve(this.context.cwd, this.workspace ?? env.CLAUDE_PROJECT_DIR ?? '.'));
+    await this.repairWorkspace(ws);
     const stderr = this.context.stderr;
     await mcp().serveMcp({
       ws,

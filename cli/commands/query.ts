@@ -47,7 +47,9 @@ export class QueryCommand extends BaseCommand {
     if (this.remote) {
       result = await this.authedClient().post<QueryResult>('/api/query', { sql, limit });
     } else {
-      const db = await openLocalDb(workspacePaths(this.context.cwd).db);
+      const ws = workspacePaths(this.context.cwd);
+      await this.repairWorkspace(ws);
+      const db = await openLocalDb(ws.db);
       try {
         result = await runQuery(db.conn, sql, limit);
       } finally {

@@ -32,6 +32,7 @@ export class StatusCommand extends BaseCommand {
 
   async run() {
     const ws = workspacePaths(this.context.cwd);
+    await this.repairWorkspace(ws);
     const state = readSyncState(this.store.paths.dir, ws.root);
     const server = this.serverUrl() ?? null;
     const token = this.store.resolveToken(server ?? undefined);

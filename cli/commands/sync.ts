@@ -5,6 +5,8 @@ import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
 import { retryPolicyFromEnv } from '../retry.ts';
 import { runSync, type SyncError, type SyncReport } from '../workspace-sync.ts';
+import { refreshClaudeMd } from '../claude-md.ts';
+import { workspacePaths } from '../workspace.ts';
 
 /** `da sync`: brings the workspace in line with what the server offers this user. */
 export class SyncCommand extends BaseCommand {
@@ -20,6 +22,8 @@ export class SyncCommand extends BaseCommand {
       - writes docs, rules and table profiles under \`./server/\`;
       - rebuilds the views in \`./user/duckdb/analytics.duckdb\` (\`<dataset>.<table>\` and, where unique, \`<table>\`); your own tables and views there are kept;
       - uploads new session transcripts (\`./user/sessions/**/*.jsonl\` and Claude Code's transcripts of this directory), \`./user/artifacts/**\` and \`./CLAUDE.local.md\`;
+      - checks that every view exists and reads its table's file, and rebuilds them when one was dropped or the workspace folder moved, even when nothing was downloaded (\`--verify\` also re-hashes every file and downloads what does not match);
+      - refreshes the data section (tables, rules) of a \`CLAUDE.md\` that \`da init\` wrote;
       - records what it did in \`$DA_CONFIG_DIR/sync-state/\`.
 
       A file gets its final name, and is recorded as synced, only after every byte was written, flushed to disk and its sha256 checked; a failed table keeps its previous file and view.
@@ -80,6 +84,14 @@ export class SyncCommand extends BaseCommand {
         : undefined,
     });
     if (showProgress && last) stderr.write('\n');
+    // The data section of a CLAUDE.md that da init wrote follows what is now synced.
+    if (!this.dryRun && !this.uploadOnly && !this.table.length) {
+      try {
+        refreshClaudeMd(this.store.paths.dir, workspacePaths(this.context.cwd), client.server);
+      } catch (err) {
+        report.errors.push({ id: 'CLAUDE.md', message: `data section not refreshed: ${(err as Error).message}` });
+      }
+    }
     if (report.views.moved_aside) {
       this.context.stderr.write(`da: the local database could not be opened; moved it to ${report.views.moved_aside} (your own tables are in that copy) and rebuilt the views\n`);
     }
