@@ -7,7 +7,10 @@ import { silentLogger, type Logger } from './log.ts';
 export type DomainEvent =
   | { type: 'sync.finished'; at: string; jobId: string; tableIds: string[]; failedTableIds: string[] }
   | { type: 'sync.failed'; at: string; jobId: string; error: string; tableIds: string[]; failedTableIds: string[] }
-  | { type: 'job.finished'; at: string; name: string; runId: string; status: 'succeeded' | 'failed'; error: string | null };
+  | { type: 'job.finished'; at: string; name: string; runId: string; status: 'succeeded' | 'failed'; error: string | null }
+  | { type: 'access.requested'; at: string; requestId: string; userId: string; dataset: string; reason: string }
+  | { type: 'access.granted'; at: string; requestId: string; userId: string; dataset: string; decidedBy: string }
+  | { type: 'access.denied'; at: string; requestId: string; userId: string; dataset: string; decidedBy: string; note: string | null };
 
 export type EventType = DomainEvent['type'];
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;

@@ -531,13 +531,13 @@ describe('access', () => {
     const target = await server.createUser('viewer');
     const gets = [
       '/admin', '/admin/users', `/admin/users/${target.id}`, '/admin/tables', '/admin/tables/sources/sales', '/admin/sync',
-      '/admin/audit', '/admin/audit.csv',
+      '/admin/audit', '/admin/audit.csv', '/admin/access',
     ];
     const posts = [
       '/admin/users', `/admin/users/${target.id}/role`, `/admin/users/${target.id}/deactivate`, `/admin/users/${target.id}/reactivate`,
       `/admin/users/${target.id}/reset-token`, `/admin/users/${target.id}/permissions/hr`, `/admin/users/${target.id}/permissions/hr/remove`,
       '/admin/tables/sources/sales/register', '/admin/tables/sources/sales/register-all', '/admin/tables/sales.orders',
-      '/admin/tables/sales.orders/unregister', '/admin/sync',
+      '/admin/tables/sales.orders/unregister', '/admin/sync', '/admin/access/some-id/approve', '/admin/access/some-id/deny',
     ];
     for (const role of ['viewer', 'analyst'] as const) {
       const user = await server.createUser(role);
@@ -605,6 +605,7 @@ describe('at phone width', () => {
       for (const [path, name] of [
         ['/admin/users', 'phone-admin-users'], [`/admin/users/${someone.id}`, 'phone-admin-user'], ['/admin/tables', 'phone-admin-tables'],
         ['/admin/tables/sources/hr', 'phone-admin-source'], ['/admin/sync', 'phone-admin-sync'], ['/admin/audit', 'phone-admin-audit'],
+        ['/admin/access', 'phone-admin-access'],
       ] as const) {
         expect((await page.goto(server.url + path))!.status()).toBe(200);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

@@ -112,6 +112,7 @@ export const ADMIN_NAV = [
   { href: '/admin/users', label: 'Users' },
   { href: '/admin/tables', label: 'Tables' },
   { href: '/admin/sync', label: 'Sync' },
+  { href: '/admin/access', label: 'Access requests' },
   { href: '/admin/audit', label: 'Audit log' },
 ];
 const ADMIN_ROLES = new Set(['admin', 'km_admin']);

@@ -10,6 +10,8 @@ import { AdminGrantCommand } from './admin/grant.ts';
 import { AdminRevokeCommand } from './admin/revoke.ts';
 import { AdminRegisterTableCommand } from './admin/register-table.ts';
 import { AdminListTablesCommand } from './admin/list-tables.ts';
+import { AccessListCommand } from './access/list.ts';
+import { AccessRequestCommand } from './access/request.ts';
 import { LoginCommand } from './login.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
@@ -22,6 +24,7 @@ import { WhoamiCommand } from './whoami.ts';
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
   AdminAddUserCommand, AdminRemoveUserCommand, AdminListUsersCommand, AdminSetRoleCommand, AdminGrantCommand, AdminRevokeCommand, AdminRegisterTableCommand, AdminListTablesCommand,
+  AccessRequestCommand, AccessListCommand,
   SkillsListCommand, SkillsShowCommand,
   DiagnoseCommand, InitCommand,
 ];

@@ -239,4 +239,24 @@ CREATE TABLE job_runs (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'access requests: a user asks for read on a dataset, an admin decides',
+    sql: `
+-- A user asks for read access to a dataset; an admin approves (which grants read in the same
+-- transaction) or denies it with a note. At most one pending request per user and dataset,
+-- enforced by the repository (DuckDB has no partial unique index).
+CREATE TABLE access_requests (
+  id VARCHAR PRIMARY KEY,
+  user_id VARCHAR NOT NULL,
+  dataset VARCHAR NOT NULL,
+  reason VARCHAR NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('pending','approved','denied')),
+  note VARCHAR,
+  created_at TIMESTAMP NOT NULL,
+  decided_by VARCHAR,
+  decided_at TIMESTAMP
+);
+`,
+  },
 ];

@@ -11,6 +11,12 @@ function describe(e: DomainEvent): { resource: string; result: 'ok' | 'error'; p
       return { resource: `sync/jobs/${e.jobId}`, result: 'error', params: { error: e.error, tables: e.tableIds, failed: e.failedTableIds } };
     case 'job.finished':
       return { resource: `jobs/${e.name}/runs/${e.runId}`, result: e.status === 'succeeded' ? 'ok' : 'error', params: { error: e.error } };
+    case 'access.requested':
+      return { resource: `access-requests/${e.requestId}`, result: 'ok', params: { user: e.userId, dataset: e.dataset, reason: e.reason } };
+    case 'access.granted':
+      return { resource: `access-requests/${e.requestId}`, result: 'ok', params: { user: e.userId, dataset: e.dataset, decided_by: e.decidedBy } };
+    case 'access.denied':
+      return { resource: `access-requests/${e.requestId}`, result: 'ok', params: { user: e.userId, dataset: e.dataset, decided_by: e.decidedBy, note: e.note } };
   }
 }
 

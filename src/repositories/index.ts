@@ -1,4 +1,5 @@
 import { countingWrites, createChangeCounter, type ChangeCounter } from '../cache/change-counter.ts';
+import { ACCESS_REQUESTS_METHODS, type AccessRequestsRepository } from './access-requests.ts';
 import type { AuditRepository } from './audit.ts';
 import type { DataCatalogRepository } from './data-catalog.ts';
 import type { JobRunsRepository } from './job-runs.ts';
@@ -22,12 +23,13 @@ export interface Repositories {
   /**
    * Bumped by every write to what the data plane caches: `data` by the table registry,
    * sync state and profiles (the table catalog), `permissions` by dataset grants and sync
-   * settings (the access cache and the per-user sync selections).
+   * settings and approved access requests (the access cache and the per-user sync selections).
    */
   changes: { data: ChangeCounter; permissions: ChangeCounter };
   users: UsersRepository;
   tokens: TokensRepository;
   permissions: PermissionsRepository;
+  accessRequests: AccessRequestsRepository;
   audit: AuditRepository;
   syncState: SyncStateRepository;
   tableRegistry: TableRegistryRepository;
@@ -55,6 +57,7 @@ export function withChangeCounters(repos: StoreRepositories): Repositories {
     ...repos,
     changes: { data, permissions },
     permissions: countingWrites(repos.permissions, PERMISSIONS_METHODS, permissions),
+    accessRequests: countingWrites(repos.accessRequests, ACCESS_REQUESTS_METHODS, permissions),
     syncState: countingWrites(repos.syncState, SYNC_STATE_METHODS, data),
     tableRegistry: countingWrites(repos.tableRegistry, TABLE_REGISTRY_METHODS, data),
     profiles: countingWrites(repos.profiles, PROFILES_METHODS, data),

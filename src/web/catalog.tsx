@@ -13,6 +13,10 @@ import { ProfileSchema, type TableProfile } from '../sync/profile-schema.ts';
 import { CatalogPage, type CatalogRow, type Choice } from '../../views/catalog/list.tsx';
 import { TablePage, type QueryBox } from '../../views/catalog/table.tsx';
 import { definePage } from './router.ts';
+import { accessRequestDeps } from '../api/access-requests.ts';
+import { listMyRequests, requestAccess } from '../auth/access-requests.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { DatasetAccessRow } from '../../views/catalog/access.tsx';
 
 /** Tables per page of the catalog list. */
 export const CATALOG_PAGE_SIZE = 100;
@@ -71,8 +75,16 @@ export const catalogPage = definePage({
   path: '/catalog',
   access: 'viewer',
   query: CatalogQuery,
-  async get(c, { deps, services, user, query }) {
-    const { tables, snapshot } = await visibleTables(services.access, services.catalog, user);
+  async get(c, { deps, services, user, query, csrf }) {
+    const { tables, snapshot, access } = await visibleTables(services.access, services.catalog, user);
+    const myRequests = await listMyRequests(deps.repos, user);
+    const pending = new Set(myRequests.filter((r) => r.status === 'pending').map((r) => r.dataset));
+    const allDatasets: DatasetAccessRow[] = Object.entries(deps.config.sources)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, s]) => ({
+        name, description: s.description ?? null,
+        state: access.canRead(name) ? 'readable' : pending.has(name) ? 'pending' : 'requestable',
+      }));
     const staleMs = staleAfterMs(deps.config.sync);
     const now = Date.now();
     const judge = freshnessAt(now, staleMs);
@@ -129,10 +141,35 @@ export const catalogPage = definePage({
         prevHref={page > 1 ? pageHref(query, page - 1) : undefined}
         nextHref={page < pages ? pageHref(query, page + 1) : undefined}
         staleAfter={durationWords(staleMs)}
+        access={{ datasets: allDatasets, requests: myRequests, csrf }}
       />,
       { title: 'Catalog' },
     );
   },
+});
+
+const AccessRequestForm = z.object({ dataset: z.string().min(1).max(64), reason: z.string().trim().min(1, 'say why you need it').max(2000) });
+
+/**
+ * POST /catalog/access-requests: asks for read on a dataset (the code of POST
+ * /api/access-requests, audited as accessRequests.create); back to the catalog with a message.
+ */
+export const accessRequestAction = definePage({
+  path: '/catalog/access-requests',
+  access: 'viewer',
+  action: 'accessRequests.create',
+  form: AccessRequestForm,
+  async post(_c, { deps, services, user, form, redirect }) {
+    try {
+      await requestAccess(accessRequestDeps(deps, services), user, form);
+    } catch (err) {
+      if (err instanceof ConflictError || err instanceof NotFoundError) return redirect('/catalog#access-title', { kind: 'error', message: err.message });
+      throw err;
+    }
+    return redirect('/catalog#access-title', { kind: 'ok', message: `Requested access to ${form.dataset}. An administrator will decide.` });
+  },
+  invalid: (_c, { errors, redirect }) =>
+    redirect('/catalog#access-title', { kind: 'error', message: `Not requested: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` }),
 });
 
 const SIMPLE_NAME = /^[a-z_][a-z0-9_]*$/;

@@ -5,8 +5,9 @@ import { magicLinkRequestAction, magicLinkVerifyPage } from './magic-link.tsx';
 import { googleCallbackPage, googleLoginPage } from './google.tsx';
 import { forgotPasswordPage, resetPasswordPage, setPasswordPage } from './password.tsx';
 import { setupPage } from './setup.tsx';
-import { catalogPage, tablePage, tableQueryAction } from './catalog.tsx';
+import { accessRequestAction, catalogPage, tablePage, tableQueryAction } from './catalog.tsx';
 import { SETTINGS_PAGES } from './settings.tsx';
+import { ADMIN_ACCESS_PAGES } from './admin/access.tsx';
 import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
 import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
 import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
@@ -31,6 +32,7 @@ export const PAGES: AnyPage[] = [
   setPasswordPage,
   setupPage,
   catalogPage,
+  accessRequestAction,
   tablePage,
   tableQueryAction,
   ...SETTINGS_PAGES,
@@ -38,4 +40,5 @@ export const PAGES: AnyPage[] = [
   ...ADMIN_TABLE_PAGES,
   ...ADMIN_SYNC_PAGES,
   ...ADMIN_AUDIT_PAGES,
+  ...ADMIN_ACCESS_PAGES,
 ];

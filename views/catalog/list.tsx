@@ -1,6 +1,7 @@
 import type { Freshness } from '../../src/sync/freshness.ts';
 import { formatBytes, formatCount, formatTime } from '../format.ts';
 import { FreshnessBadge, tableHref } from './shared.tsx';
+import { AccessSection, type AccessSectionProps } from './access.tsx';
 
 /** One row of the catalog list. */
 export interface CatalogRow {
@@ -43,6 +44,8 @@ export interface CatalogPageProps {
   prevHref?: string;
   nextHref?: string;
   staleAfter: string;
+  /** Every configured dataset with the user's access to it, and their access requests. */
+  access: AccessSectionProps;
 }
 
 function Select({ id, label, value, choices }: { id: string; label: string; value: string; choices: readonly Choice[] }) {
@@ -151,6 +154,7 @@ export function CatalogPage(p: CatalogPageProps) {
           ))}
         </ul>
       </section>
+      <AccessSection {...p.access} />
     </main>
   );
 }

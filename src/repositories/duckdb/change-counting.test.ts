@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChangeCounter, MethodEffects } from '../../cache/change-counter.ts';
 import { openSystemDb, type SystemDb } from '../../db/system.ts';
+import { ACCESS_REQUESTS_METHODS, type AccessRequestsRepository } from '../access-requests.ts';
 import type { Repositories } from '../index.ts';
 import { PERMISSIONS_METHODS, type PermissionsRepository } from '../permissions.ts';
 import { PROFILES_METHODS, type ProfilesRepository } from '../profiles.ts';
@@ -126,4 +127,32 @@ test('permissions: grants and sync settings bump the permissions counter (the ac
     syncSettings: (await repos.permissions.listSyncSettings('u1')).map((s) => [s.dataset, s.enabled, s.table_mode, s.tables]),
   });
   await checkClassification(repos.permissions, PERMISSIONS_METHODS, calls, repos.changes.permissions, held);
+});
+
+test('access requests: approving grants read and bumps the permissions counter; asking and denying do not', async () => {
+  await repos.accessRequests.createPending({ id: 'ar-deny', userId: 'u2', dataset: 'ds', reason: 'r' });
+  await repos.accessRequests.createPending({ id: 'ar-approve', userId: 'u2', dataset: 'other', reason: 'r' });
+  const calls: Calls<AccessRequestsRepository> = {
+    createPending: [{ id: 'ar-new', userId: 'u2', dataset: 'third', reason: 'r' }],
+    get: ['ar-deny'],
+    list: [{ userId: 'u2' }],
+    deny: ['ar-deny', 'admin', 'no'],
+    approve: ['ar-approve', 'admin'],
+  };
+  const held = async () => [...(await repos.permissions.readableDatasets('u2'))].sort();
+  await checkClassification(repos.accessRequests, ACCESS_REQUESTS_METHODS, calls, repos.changes.permissions, held);
+  expect(await held()).toEqual(['other']);
+});
+
+test('access requests: of two approvals at once one decides, the other finds it decided; the grant lands once', async () => {
+  await repos.accessRequests.createPending({ id: 'ar-race', userId: 'u3', dataset: 'ds', reason: 'r' });
+  const dup = await repos.accessRequests.createPending({ id: 'ar-race2', userId: 'u3', dataset: 'ds', reason: 'again' });
+  expect(dup.created).toBeUndefined();
+  expect(dup.existing?.id).toBe('ar-race');
+  const [a, b] = await Promise.all([repos.accessRequests.approve('ar-race', 'admin'), repos.accessRequests.deny('ar-race', 'admin', 'late')]);
+  expect([a.ok, b.ok]).toEqual([true, false]);
+  expect(b).toMatchObject({ ok: false, reason: 'not_pending' });
+  expect((await repos.accessRequests.get('ar-race'))).toMatchObject({ status: 'approved', note: null });
+  expect(await repos.permissions.listForUser('u3')).toEqual([expect.objectContaining({ dataset: 'ds', access: 'read', granted_by: 'admin' })]);
+  expect(await repos.accessRequests.approve('nope', 'admin')).toEqual({ ok: false, reason: 'not_found' });
 });

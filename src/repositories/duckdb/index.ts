@@ -1,5 +1,6 @@
 import type { SystemDb } from '../../db/system.ts';
 import { withChangeCounters, type Repositories, type StoreRepositories } from '../index.ts';
+import { createDuckDbAccessRequestsRepository } from './access-requests.ts';
 import { createDuckDbAuditRepository } from './audit.ts';
 import { createDuckDbDataCatalogRepository } from './data-catalog.ts';
 import { createDuckDbJobRunsRepository } from './job-runs.ts';
@@ -20,6 +21,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     users: createDuckDbUsersRepository(db),
     tokens: createDuckDbTokensRepository(db),
     permissions: createDuckDbPermissionsRepository(db),
+    accessRequests: createDuckDbAccessRequestsRepository(db),
     audit: createDuckDbAuditRepository(db),
     syncState: createDuckDbSyncStateRepository(db),
     tableRegistry: createDuckDbTableRegistryRepository(db),

@@ -1,6 +1,17 @@
 import type { SystemDb } from '../../db/system.ts';
 import { toIso } from '../../db/connection.ts';
+import type { Queryable } from '../../db/connection.ts';
 import type { DatasetPermission, PermissionsRepository, SyncSetting } from '../permissions.ts';
+
+/** Grants or denies a dataset, replacing the user's previous grant on it (also used by approved access requests). */
+export function upsertGrant(q: Queryable, userId: string, dataset: string, access: 'read' | 'none', grantedBy: string | null): Promise<void> {
+  return q.run(
+    `INSERT INTO dataset_permissions (user_id, dataset, access, granted_by, granted_at)
+     VALUES (?, ?, ?, ?, current_timestamp)
+     ON CONFLICT (user_id, dataset) DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, granted_at = excluded.granted_at`,
+    [userId, dataset, access, grantedBy],
+  );
+}
 
 /** Dataset grants and per-user sync settings in DuckDB. */
 export function createDuckDbPermissionsRepository(db: SystemDb): PermissionsRepository {
@@ -27,14 +38,7 @@ export function createDuckDbPermissionsRepository(db: SystemDb): PermissionsRepo
     },
 
     async set(userId: string, dataset: string, access: 'read' | 'none', grantedBy: string | null): Promise<void> {
-      await db.write((q) =>
-        q.run(
-          `INSERT INTO dataset_permissions (user_id, dataset, access, granted_by, granted_at)
-           VALUES (?, ?, ?, ?, current_timestamp)
-           ON CONFLICT (user_id, dataset) DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, granted_at = excluded.granted_at`,
-          [userId, dataset, access, grantedBy],
-        ),
-      );
+      await db.write((q) => upsertGrant(q, userId, dataset, access, grantedBy));
     },
 
     async remove(userId: string, dataset: string): Promise<void> {
