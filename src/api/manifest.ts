@@ -47,7 +47,14 @@ const downloadAsset = defineRoute({
   summary: 'A document (`docs/…`) or table profile (`profiles/<table_id>.json`) listed in the manifest',
   request: { params: z.object({ path: z.string().max(1000).openapi({ param: { name: 'path', in: 'path' }, example: 'docs/rules/sql.md' }) }) },
   responses: {
-    200: binary('The asset', 'application/octet-stream'),
+    200: {
+      description: 'The asset: a Markdown document, a profile (JSON), or another document as bytes',
+      content: {
+        'text/markdown': { schema: z.string() },
+        'application/json': { schema: z.unknown().openapi({ description: 'A table profile' }) },
+        'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+      },
+    },
     ...notModified,
     404: { description: 'No such asset, or not one you may read' },
   },
