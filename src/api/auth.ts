@@ -78,7 +78,7 @@ const tokenRoute = defineRoute({
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), 401: { description: 'Wrong email or password, or the account is inactive' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const logoutRoute = defineRoute({
@@ -100,7 +100,7 @@ const setupRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), 401: { description: 'Setup token invalid, expired or used' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const resetRoute = defineRoute({
@@ -112,7 +112,7 @@ const resetRoute = defineRoute({
   tags: ['auth'],
   summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), 401: { description: 'Reset token invalid, expired or used' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const cliTokenRoute = defineRoute({
