@@ -272,6 +272,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'analyst', params: { table_id: 'sales.orders' }, expect: 200 },
     { as: 'analyst', params: { table_id: 'sales.orders' }, headers: { range: 'bytes=0-3' }, expect: 206 },
     { as: 'analyst', params: { table_id: 'sales.nope' }, expect: 404 },
+    { as: 'analyst', params: { table_id: 'sales.orders' }, headers: { range: 'bytes=99999999-' }, expect: 416 },
   ],
   'assets.download': async () => [
     { as: 'analyst', params: { path: 'docs/rules/sql.md' }, expect: 200 },

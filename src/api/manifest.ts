@@ -11,6 +11,7 @@ import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
+import { problem } from './problem.ts';
 import { etagMatches } from './http.ts';
 import { jsonResponse } from './schemas.ts';
 
@@ -61,6 +62,14 @@ const downloadAsset = defineRoute({
 });
 
 
+/** A single byte range that starts past the end (or asks for the last 0 bytes): RFC 9110 §14.1.2. */
+function unsatisfiableRange(header: string | undefined, size: number): boolean {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (!m) return false;
+  if (m[1] === '') return m[2] === '0';
+  return Number(m[1]) >= size;
+}
+
 function cacheHeaders(etag: string, hash: string): Record<string, string> {
   return { etag, 'x-content-sha256': hash, 'cache-control': 'private, no-cache' };
 }
@@ -99,9 +108,14 @@ export function createManifestRouter(
       const path = parquetPath(deps.config.dataDir, id.dataset, id.table);
       const file = Bun.file(path);
       if (!existsSync(path)) throw missing;
-      return serve(c, table.hash!, () =>
-        new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } }),
-      );
+      return serve(c, table.hash!, () => {
+        // Said here rather than left to Bun, which answers 416 with an empty body of the file's type.
+        const range = c.req.header('range');
+        if (unsatisfiableRange(range, file.size)) {
+          return problem(c, 416, `range ${range} lies outside the file (${file.size} bytes)`, { headers: { 'content-range': `bytes */${file.size}` } });
+        }
+        return new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } });
+      });
     })
     .openapi(downloadAsset, async (c) => {
       const { path } = c.req.valid('param');
