@@ -44,7 +44,10 @@ let doc: Doc;
 let users: Record<Role, { id: string; email: string; password: string; token: string }>;
 
 beforeAll(async () => {
-  fx = copyFixtures('auth:\n  magic_link: true\n  login_rate_limit: 1000\n  login_ip_rate_limit: 10000\n');
+  fx = copyFixtures(
+    'auth:\n  magic_link: true\n  login_rate_limit: 1000\n  login_ip_rate_limit: 10000\n' +
+      `server:\n  max_body_bytes: ${BODY_LIMIT}\n`,
+  );
   server = await startTestServer({ DA_CONFIG: fx.configPath });
   users = {} as typeof users;
   for (const role of ROLES) users[role] = await server.createUser(role);
@@ -75,6 +78,8 @@ async function newUser(body: Record<string, unknown> = {}) {
 }
 
 const MALFORMED = { type: 'application/json', data: '{"oops": ' };
+/** The server's body limit in this test: small, so a 413 costs little to provoke. */
+const BODY_LIMIT = 256 * 1024;
 
 /**
  * Per operationId, the calls that exercise it: at least one success, and the errors that
@@ -401,6 +406,11 @@ test('every route answers as the document says: declared status, content type an
     if (op.requestBody?.content['application/json']) {
       const sample = calls.find((c) => c.json !== undefined && typeof c.as === 'string');
       calls.push({ ...sample, as: sample?.as ?? (role === 'public' ? 'anonymous' : role), json: undefined, body: MALFORMED, expect: 400 });
+    }
+    if (op.responses['413']) {
+      const sample = calls.find((c) => typeof c.as === 'string' && c.expect < 300) ?? calls[0];
+      const type = Object.keys(op.requestBody?.content ?? { 'application/json': {} })[0]!;
+      calls.push({ ...sample, as: sample?.as ?? 'anonymous', json: undefined, body: { type, data: 'x'.repeat(BODY_LIMIT + 1) }, expect: 413 });
     }
     for (const call of calls) {
       const res = await send(method, path, call);
