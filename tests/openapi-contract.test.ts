@@ -376,6 +376,19 @@ test('Redocly\'s recommended rules find no error in the document', async () => {
   expect(errors).toEqual([]);
 });
 
+test('the document names this server, a license, and security: [] on every public operation', () => {
+  const d = doc as Doc & { servers: Array<{ url: string }>; info: { license?: { name: string } } };
+  expect(d.servers[0]!.url).toBe(server.url);
+  expect(d.info.license?.name).toBeTruthy();
+  for (const { path, method, op } of operations()) {
+    const security = (op as Operation & { security?: unknown[] }).security;
+    expect({ op: `${method} ${path}`, security }).toEqual({
+      op: `${method} ${path}`,
+      security: op['x-required-role'] === 'public' ? [] : [{ bearerAuth: [] }],
+    });
+  }
+});
+
 test('the assets route is published as a plain OpenAPI path and still matches a path of several segments', async () => {
   expect(Object.keys(doc.paths)).toContain('/api/assets/{path}');
   expect(Object.keys(doc.paths).filter((p) => /\{\w+\{/.test(p))).toEqual([]);

@@ -5,6 +5,8 @@ import { createRequire } from 'node:module';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../context.ts';
 import { VERSION } from '../version.ts';
+import type { Config } from '../config.ts';
+import { publicOrigin } from './http.ts';
 
 const require = createRequire(import.meta.url);
 /** swagger-ui-dist's files, served by us: the docs page works offline, with no CDN. */
@@ -27,9 +29,13 @@ export function openApiPath(path: string): string {
   return path.replace(/\{(\w+)\{[^}]*\}\}/g, '{$1}');
 }
 
-/** The origin this request reached, for `servers` (generated clients default to it). */
-function serverUrl(c: Context<AppEnv>): string {
-  return new URL(c.req.url).origin;
+/**
+ * The origin clients reach this server at, for `servers` (generated clients default to
+ * it): instance.base_url, else the request's scheme and host (forwarded ones only from a
+ * trusted proxy); `/` (this origin) when the host is not plausible.
+ */
+function serverUrl(c: Context<AppEnv>, config: Pick<Config, 'instance' | 'server'>): string {
+  return publicOrigin(c, config) ?? '/';
 }
 
 /** What each tag groups, for the docs page; a tag not listed here gets a generic line. */
@@ -78,14 +84,14 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>, server: string) {
 }
 
 /** Adds `GET /api/openapi.json` (OpenAPI 3.1) and `GET /api/docs` (Swagger UI) to the app. */
-export function mountDocs(app: OpenAPIHono<AppEnv>) {
+export function mountDocs(app: OpenAPIHono<AppEnv>, config: Pick<Config, 'instance' | 'server'>) {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
     description: 'A JWT from POST /auth/token or a personal access token (dapat_…)',
   });
   const docs = new Hono<AppEnv>();
-  docs.get('/api/openapi.json', (c) => c.json(openApiDocument(app, serverUrl(c))));
+  docs.get('/api/openapi.json', (c) => c.json(openApiDocument(app, serverUrl(c, config))));
   docs.get('/api/docs/assets/init.js', (c) =>
     c.body(INIT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
   );
