@@ -214,6 +214,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
   ],
   'upload.localMd': async () => [
     { as: 'analyst', body: { type: 'text/markdown', data: '# mine\n' }, expect: 201 },
+    { as: 'analyst', body: { type: 'text/markdown', data: new Uint8Array([0xff, 0xfe, 0x00, 0xc3]) }, expect: 422 },
   ],
   'cli.install': async () => [{ as: 'anonymous', expect: 200 }],
   // No `da` is built in a test checkout: the download's success is not callable here.

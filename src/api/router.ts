@@ -75,9 +75,12 @@ function withProblemBodies(responses: Responses): Responses {
 function traitsOf(route: Pick<RouteConfig, 'method' | 'request'>, rateLimited: string | undefined): RouteTraits {
   const req = route.request ?? {};
   const content = (req.body?.content ?? {}) as Record<string, unknown>;
+  const jsonBody = 'application/json' in content;
+  // The validator reads JSON and form bodies; other bodies (files, text) reach the handler as they are.
+  const formBody = 'multipart/form-data' in content || 'application/x-www-form-urlencoded' in content;
   return {
-    validated: Boolean(req.params || req.query || req.headers || req.cookies || req.body),
-    jsonBody: 'application/json' in content,
+    validated: Boolean(req.params || req.query || req.headers || req.cookies || jsonBody || formBody),
+    jsonBody,
     readsBody: Boolean(req.body) || ['post', 'put', 'patch'].includes(route.method),
     rateLimited,
   };
