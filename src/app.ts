@@ -80,7 +80,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createQueryRouter(deps, services));
   app.route('/', createJobsRouter(services.jobs));
   app.route('/', createAccessRequestsRouter(deps, services));
-  mountDocs(app);
+  mountDocs(app, deps.config);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.
   app.notFound((c) => (isMachinePath(c.req.path) ? problem(c, 404, `no route for ${c.req.method} ${c.req.path}`) : pages.notFound(c)));

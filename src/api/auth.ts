@@ -64,6 +64,8 @@ const PatCreatedSchema = PatSchema.extend({ token: z.string().openapi({ descript
 
 /** The sign-in routes refuse bodies over auth.max_body_bytes before reading them. */
 const bodyTooLarge = { 413: errorResponse('Request body larger than auth.max_body_bytes') };
+/** The sign-in routes count requests per address (and per account) and refuse past the limit. */
+const signInLimited = 'Too many sign-in attempts from this address or for this account; see Retry-After';
 /** The password routes refuse when auth.password is off. */
 const passwordsOff = { 403: errorResponse('Passwords are turned off on this server (auth.password)') };
 
@@ -72,10 +74,11 @@ const tokenRoute = defineRoute({
   method: 'post',
   path: '/auth/token',
   operationId: 'auth.token',
+  rateLimited: signInLimited,
   tags: ['auth'],
   summary: 'Sign in with email and password; returns a bearer token',
   request: jsonBody(TokenRequestSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Signed in'), 401: { description: 'Wrong email or password, or the account is inactive' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const logoutRoute = defineRoute({
@@ -93,10 +96,11 @@ const setupRoute = defineRoute({
   method: 'post',
   path: '/auth/setup',
   operationId: 'auth.setup',
+  rateLimited: signInLimited,
   tags: ['auth'],
   summary: 'Set the first password with a setup token (single use)',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password set; signed in'), 401: { description: 'Setup token invalid, expired or used' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const resetRoute = defineRoute({
@@ -104,10 +108,11 @@ const resetRoute = defineRoute({
   method: 'post',
   path: '/auth/reset',
   operationId: 'auth.reset',
+  rateLimited: signInLimited,
   tags: ['auth'],
   summary: 'Set a new password with a reset token (single use); ends every session, access and personal access token of the user',
   request: jsonBody(PasswordWithTokenSchema),
-  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), ...bodyTooLarge, ...passwordsOff },
+  responses: { 200: jsonResponse(TokenResponseSchema, 'Password changed; signed in'), 401: { description: 'Reset token invalid, expired or used' }, ...bodyTooLarge, ...passwordsOff },
 });
 
 const cliTokenRoute = defineRoute({
@@ -115,6 +120,7 @@ const cliTokenRoute = defineRoute({
   method: 'post',
   path: '/auth/cli-token',
   operationId: 'auth.cliToken',
+  rateLimited: signInLimited,
   tags: ['auth'],
   summary: "The browser step of `da login`: trade the sign-in code and the PKCE verifier for a personal access token",
   request: jsonBody(
@@ -134,6 +140,7 @@ const magicLinkRoute = defineRoute({
   method: 'post',
   path: '/auth/magic-link',
   operationId: 'auth.magicLink',
+  rateLimited: 'Too many link requests from this address or for this account; see Retry-After',
   tags: ['auth'],
   summary: 'Mail a single-use sign-in link (15 minutes) to an account; 202 for every address',
   request: jsonBody(
@@ -149,6 +156,7 @@ const passwordResetRoute = defineRoute({
   method: 'post',
   path: '/auth/password-reset',
   operationId: 'auth.passwordReset',
+  rateLimited: 'Too many link requests from this address or for this account; see Retry-After',
   tags: ['auth'],
   summary: 'Mail a single-use link to choose a new password (/reset?token=…); 202 for every address',
   request: jsonBody(MailRequestSchema.openapi('PasswordResetRequest')),
@@ -197,6 +205,7 @@ const changePasswordRoute = defineRoute({
   method: 'post',
   path: '/api/me/password',
   operationId: 'me.password',
+  rateLimited: signInLimited,
   tags: ['auth'],
   summary:
     'Change your own password (the current one is checked, and counted like a sign-in attempt); every earlier access token and web session ends, the token returned continues (and a browser goes on in a new web session); personal access tokens stay',

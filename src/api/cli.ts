@@ -24,14 +24,23 @@ const tags = ['cli'];
 const installRoute = defineRoute({
   access: 'public', method: 'get', path: '/cli/install.sh', operationId: 'cli.install', tags,
   summary: 'Shell installer: downloads da for this OS/CPU, checks its sha256, installs to ~/.local/bin',
-  responses: { 200: { description: 'POSIX sh script', content: { 'text/x-shellscript': { schema: z.string() } } } },
+  responses: {
+    200: { description: 'POSIX sh script', content: { 'text/x-shellscript': { schema: z.string() } } },
+    400: { description: 'The request names no plausible server host and instance.base_url is not set' },
+  },
 });
 const fileRoute = defineRoute({
   access: 'public', method: 'get', path: '/cli/{file}', operationId: 'cli.download', tags,
   summary: 'Download the da executable (`da`, `da-<os>-<arch>`) or its checksum (`….sha256`)',
   request: { params: z.object({ file: z.string().max(64).openapi({ param: { name: 'file', in: 'path' }, example: 'da' }) }) },
   responses: {
-    200: { description: 'The executable (X-Content-SHA256, strong ETag) or `<sha256>  <name>`' },
+    200: {
+      description: 'The executable (X-Content-SHA256, strong ETag), or for `….sha256` the line `<sha256>  <name>`',
+      content: {
+        'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+        'text/plain': { schema: z.string().openapi({ example: 'e3b0c442…  da' }) },
+      },
+    },
     304: { description: 'Not modified (If-None-Match)' },
     404: { description: 'Not built on this server (run `bun run build:cli`)' },
   },

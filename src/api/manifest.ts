@@ -11,6 +11,7 @@ import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
 import { createRouter, defineRoute } from './router.ts';
+import { problem } from './problem.ts';
 import { etagMatches } from './http.ts';
 import { jsonResponse } from './schemas.ts';
 
@@ -47,12 +48,27 @@ const downloadAsset = defineRoute({
   summary: 'A document (`docs/…`) or table profile (`profiles/<table_id>.json`) listed in the manifest',
   request: { params: z.object({ path: z.string().max(1000).openapi({ param: { name: 'path', in: 'path' }, example: 'docs/rules/sql.md' }) }) },
   responses: {
-    200: binary('The asset', 'application/octet-stream'),
+    200: {
+      description: 'The asset: a Markdown document, a profile (JSON), or another document as bytes',
+      content: {
+        'text/markdown': { schema: z.string() },
+        'application/json': { schema: z.unknown().openapi({ description: 'A table profile' }) },
+        'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+      },
+    },
     ...notModified,
     404: { description: 'No such asset, or not one you may read' },
   },
 });
 
+
+/** A single byte range that starts past the end (or asks for the last 0 bytes): RFC 9110 §14.1.2. */
+function unsatisfiableRange(header: string | undefined, size: number): boolean {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (!m) return false;
+  if (m[1] === '') return m[2] === '0';
+  return Number(m[1]) >= size;
+}
 
 function cacheHeaders(etag: string, hash: string): Record<string, string> {
   return { etag, 'x-content-sha256': hash, 'cache-control': 'private, no-cache' };
@@ -92,9 +108,14 @@ export function createManifestRouter(
       const path = parquetPath(deps.config.dataDir, id.dataset, id.table);
       const file = Bun.file(path);
       if (!existsSync(path)) throw missing;
-      return serve(c, table.hash!, () =>
-        new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } }),
-      );
+      return serve(c, table.hash!, () => {
+        // Said here rather than left to Bun, which answers 416 with an empty body of the file's type.
+        const range = c.req.header('range');
+        if (unsatisfiableRange(range, file.size)) {
+          return problem(c, 416, `range ${range} lies outside the file (${file.size} bytes)`, { headers: { 'content-range': `bytes */${file.size}` } });
+        }
+        return new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } });
+      });
     })
     .openapi(downloadAsset, async (c) => {
       const { path } = c.req.valid('param');

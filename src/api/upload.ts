@@ -48,7 +48,7 @@ const localMdRoute = defineRoute({
   request: {
     body: { required: true, content: { 'text/markdown': { schema: z.string() }, 'text/plain': { schema: z.string() } } },
   },
-  responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge },
+  responses: { 201: jsonResponse(UploadResultSchema, 'Stored'), ...tooLarge, 422: errorResponse('The body is not UTF-8 text') },
 });
 
 /** Session transcripts, artifacts and CLAUDE.local.md from `da sync` (stored by src/sync/uploads.ts). */
