@@ -25,6 +25,7 @@ import { createCatalogRouter } from './api/catalog.ts';
 import { createManifestRouter } from './api/manifest.ts';
 import { createQueryRouter } from './api/query.ts';
 import { createJobsRouter } from './api/jobs.ts';
+import { createMetricsRouter } from './api/metrics.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -78,6 +79,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createManifestRouter(deps, services));
   app.route('/', createQueryRouter(deps, services));
   app.route('/', createJobsRouter(services.jobs));
+  app.route('/', createMetricsRouter(services.metrics));
   mountDocs(app);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.

@@ -239,4 +239,29 @@ CREATE TABLE job_runs (
 );
 `,
   },
+  // Version 5 is taken by the access requests, built in parallel on another branch.
+  {
+    version: 6,
+    name: 'the metrics catalog',
+    sql: `
+-- The company's metric definitions: one SELECT each, over the datasets it names. datasets
+-- and tags are JSON arrays of strings. Drafts are proposals; certified ones are delivered
+-- with da sync.
+CREATE TABLE metrics (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL UNIQUE,
+  description VARCHAR NOT NULL,
+  sql VARCHAR NOT NULL,
+  datasets JSON NOT NULL,
+  owner VARCHAR NOT NULL,
+  unit VARCHAR NOT NULL,
+  grain VARCHAR NOT NULL,
+  tags JSON NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('draft','certified')),
+  created_by VARCHAR,
+  created_at TIMESTAMP NOT NULL,
+  updated_at TIMESTAMP NOT NULL
+);
+`,
+  },
 ];
