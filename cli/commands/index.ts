@@ -11,6 +11,9 @@ import { AdminRevokeCommand } from './admin/revoke.ts';
 import { AdminRegisterTableCommand } from './admin/register-table.ts';
 import { AdminListTablesCommand } from './admin/list-tables.ts';
 import { LoginCommand } from './login.ts';
+import { MetricsListCommand } from './metrics/list.ts';
+import { MetricsShowCommand } from './metrics/show.ts';
+import { MetricsValueCommand } from './metrics/value.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
@@ -23,5 +26,6 @@ import { WhoamiCommand } from './whoami.ts';
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
   AdminAddUserCommand, AdminRemoveUserCommand, AdminListUsersCommand, AdminSetRoleCommand, AdminGrantCommand, AdminRevokeCommand, AdminRegisterTableCommand, AdminListTablesCommand,
   SkillsListCommand, SkillsShowCommand,
+  MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   DiagnoseCommand, InitCommand,
 ];
