@@ -4,6 +4,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { Metric, MetricsRepository, StoredMetric } from '../repositories/metrics.ts';
 import type { QueryInputs } from '../query/run.ts';
 import { querySpecFor } from '../query/spec.ts';
+import { SqlError } from '../query/guard.ts';
 import type { QueryResult } from '../query/pool.ts';
 import { metricFromYaml, metricsMarkdown, metricToYaml } from './yaml.ts';
 
@@ -97,7 +98,15 @@ export function createMetricsService(repo: MetricsRepository, query: QueryInputs
     const canRead = await readable(user);
     const denied = m.datasets.filter((d) => !canRead(d));
     if (denied.length) throw new ForbiddenError(`you may not read dataset ${denied.join(', ')}, so a metric of yours cannot use it`);
-    await run(user, m, true);
+    try {
+      await run(user, m, true);
+    } catch (err) {
+      // Wrapped in a SELECT, a write or a second statement is a syntax error: say what it means.
+      if (err instanceof SqlError && /Parser Error/i.test(err.message)) {
+        throw new SqlError(`a metric is one read-only SELECT statement; this SQL is not (${err.message.split('\n')[0]})`);
+      }
+      throw err;
+    }
   }
 
   async function nameFree(name: string, id: string) {
