@@ -150,6 +150,8 @@ describe('YAML export and import', () => {
       const bad = { ...files, 'broken.yaml': files['net_revenue.yaml']!.replace('name: net_revenue', 'name: broken').replace(/^id: .*$/m, 'id: other-id').replace('sales.orders', 'sales.nope') };
       const refused = await second.fetch('/api/metrics/import', { method: 'POST', token: second.adminToken, json: { files: bad } });
       expect(refused.status).toBe(400);
+      const twice = await second.fetch('/api/metrics/import', { method: 'POST', token: second.adminToken, json: { files: { 'a.yaml': files['aov.yaml'], 'b.yaml': files['aov.yaml'] } } });
+      expect(twice.status).toBe(409);
       expect(((await (await second.fetch('/api/metrics', { token: second.adminToken })).json()) as any[]).length).toBe(3);
     } finally {
       await second.stop();

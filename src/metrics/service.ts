@@ -206,6 +206,7 @@ export function createMetricsService(repo: MetricsRepository, query: QueryInputs
           if (err instanceof Error) err.message = `${file}: ${err.message}`;
           throw err;
         }
+        if (parsed.some((p) => p.name === metric.name || p.id === metric.id)) throw new ConflictError(`${file}: another file of this import defines ${metric.name}`);
         parsed.push(metric);
       }
       let created = 0;
