@@ -87,7 +87,7 @@ const ASSET_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 /** A manifest asset path mapped under ./server/, or undefined when it could escape. */
 export function assetTarget(ws: WorkspacePaths, path: string): string | undefined {
   const segs = path.split('/');
-  if (segs.length < 2 || segs.length > 10 || !['docs', 'profiles'].includes(segs[0]!)) return undefined;
+  if (segs.length < 2 || segs.length > 10 || !['docs', 'profiles', 'metrics'].includes(segs[0]!)) return undefined;
   if (!segs.every((s) => ASSET_SEGMENT.test(s) && s !== '..')) return undefined;
   return join(ws.serverDir, ...segs);
 }

@@ -26,6 +26,7 @@ import { createManifestRouter } from './api/manifest.ts';
 import { createQueryRouter } from './api/query.ts';
 import { createJobsRouter } from './api/jobs.ts';
 import { createAccessRequestsRouter } from './api/access-requests.ts';
+import { createMetricsRouter } from './api/metrics.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -80,6 +81,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createQueryRouter(deps, services));
   app.route('/', createJobsRouter(services.jobs));
   app.route('/', createAccessRequestsRouter(deps, services));
+  app.route('/', createMetricsRouter(services.metrics));
   mountDocs(app, deps.config);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.

@@ -24,6 +24,7 @@ import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './quer
 import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
 import { createUploadStore, type UploadStore } from './sync/uploads.ts';
+import { createMetricsService, type MetricsService } from './metrics/service.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -63,6 +64,8 @@ export interface Services {
   mailLinks: MailLinks;
   /** The first-run setup page while there is no user. */
   firstRun: FirstRun;
+  /** The metrics catalog: definitions checked and evaluated through the query pool. */
+  metrics: MetricsService;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -95,6 +98,19 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
   const docs = createDocsIndex(config.dataDir);
   const { query } = config;
   const mailer = createMailer(config, logger);
+  const snapshots = createSystemSnapshots(repos.systemSnapshots, snapshotDir(config.dataDir));
+  const queryPool = createQueryPool({
+    dataDir: config.dataDir,
+    memoryLimit: query.memory_limit,
+    threads: query.threads,
+    minWorkers: query.min_workers,
+    maxWorkers: query.max_workers,
+    perUser: query.per_user,
+    workerMemoryMb: query.worker_memory_mb,
+    queueMs: query.queue_timeout_ms,
+    logger,
+  });
+  const metrics = createMetricsService(repos.metrics, { config, access, catalog, snapshots, queryPool });
   const services: Services = {
     events,
     sync,
@@ -103,24 +119,16 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     docs,
     manifest: createManifestService(access, catalog, docs, {
       selections: createSyncSelections(repos.permissions, repos.changes.permissions),
+      metrics,
     }),
-    snapshots: createSystemSnapshots(repos.systemSnapshots, snapshotDir(config.dataDir)),
-    queryPool: createQueryPool({
-      dataDir: config.dataDir,
-      memoryLimit: query.memory_limit,
-      threads: query.threads,
-      minWorkers: query.min_workers,
-      maxWorkers: query.max_workers,
-      perUser: query.per_user,
-      workerMemoryMb: query.worker_memory_mb,
-      queueMs: query.queue_timeout_ms,
-      logger,
-    }),
+    snapshots,
+    queryPool,
     jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
     uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
     mailer,
     mailLinks: createMailLinks(deps, mailer),
     firstRun: await createFirstRun(deps),
+    metrics,
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };

@@ -13,6 +13,9 @@ import { AdminListTablesCommand } from './admin/list-tables.ts';
 import { AccessListCommand } from './access/list.ts';
 import { AccessRequestCommand } from './access/request.ts';
 import { LoginCommand } from './login.ts';
+import { MetricsListCommand } from './metrics/list.ts';
+import { MetricsShowCommand } from './metrics/show.ts';
+import { MetricsValueCommand } from './metrics/value.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
@@ -26,5 +29,6 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   AdminAddUserCommand, AdminRemoveUserCommand, AdminListUsersCommand, AdminSetRoleCommand, AdminGrantCommand, AdminRevokeCommand, AdminRegisterTableCommand, AdminListTablesCommand,
   AccessRequestCommand, AccessListCommand,
   SkillsListCommand, SkillsShowCommand,
+  MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   DiagnoseCommand, InitCommand,
 ];

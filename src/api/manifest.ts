@@ -7,6 +7,7 @@ import { NotFoundError } from '../errors.ts';
 import type { DocsIndex } from '../sync/assets.ts';
 import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import type { ManifestService } from '../sync/manifest.ts';
+import type { MetricsService } from '../metrics/service.ts';
 import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
@@ -45,7 +46,7 @@ const downloadTable = defineRoute({
 });
 const downloadAsset = defineRoute({
   access: 'analyst', method: 'get', path: '/api/assets/{path{.+}}', operationId: 'assets.download', tags: ['sync'],
-  summary: 'A document (`docs/…`) or table profile (`profiles/<table_id>.json`) listed in the manifest',
+  summary: 'A document (`docs/…`), table profile (`profiles/<table_id>.json`) or certified metric (`metrics/<name>.yaml`, `docs/metrics.md`) listed in the manifest',
   request: { params: z.object({ path: z.string().max(1000).openapi({ param: { name: 'path', in: 'path' }, example: 'docs/rules/sql.md' }) }) },
   responses: {
     200: {
@@ -88,7 +89,7 @@ function serve(c: Context<AppEnv>, hash: string, body: () => Response): Response
 /** Manifest, table downloads and asset downloads: what `da sync` pulls. */
 export function createManifestRouter(
   deps: AppDeps,
-  plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService },
+  plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService; metrics: MetricsService },
 ) {
   return createRouter()
     .openapi(getManifest, async (c) => {
@@ -131,6 +132,12 @@ export function createManifestRouter(
         if (text === undefined) throw missing;
         const hash = new Bun.CryptoHasher('sha256').update(text).digest('hex');
         return serve(c, hash, () => new Response(text, { headers: { 'content-type': 'application/json' } }));
+      }
+      if (path === 'docs/metrics.md' || path.startsWith('metrics/')) {
+        const asset = (await plane.metrics.assetsFor((d) => access.canRead(d))).find((a) => a.path === path);
+        if (!asset) throw missing;
+        const type = path.endsWith('.md') ? 'text/markdown; charset=utf-8' : 'application/yaml; charset=utf-8';
+        return serve(c, asset.hash, () => new Response(asset.text, { headers: { 'content-type': type } }));
       }
       const doc = plane.docs.get(path);
       if (!doc || (doc.dataset !== null && !access.canRead(doc.dataset))) throw missing;

@@ -259,4 +259,28 @@ CREATE TABLE access_requests (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'the metrics catalog',
+    sql: `
+-- The company's metric definitions: one SELECT each, over the datasets it names. datasets
+-- and tags are JSON arrays of strings. Drafts are proposals; certified ones are delivered
+-- with da sync.
+CREATE TABLE metrics (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL UNIQUE,
+  description VARCHAR NOT NULL,
+  sql VARCHAR NOT NULL,
+  datasets JSON NOT NULL,
+  owner VARCHAR NOT NULL,
+  unit VARCHAR NOT NULL,
+  grain VARCHAR NOT NULL,
+  tags JSON NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('draft','certified')),
+  created_by VARCHAR,
+  created_at TIMESTAMP NOT NULL,
+  updated_at TIMESTAMP NOT NULL
+);
+`,
+  },
 ];

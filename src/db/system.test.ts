@@ -42,11 +42,11 @@ test('a database at an older version is copied before it is migrated, and keeps 
   await first.write((q) => q.run(`INSERT INTO users (id, email, role) VALUES ('u1', 'a@example.com', 'viewer')`));
   await first.close();
 
-  const next: Migration = { version: MIGRATIONS.length + 1, name: 'add a column', sql: `ALTER TABLE users ADD COLUMN locale VARCHAR` };
+  const next: Migration = { version: MIGRATIONS[MIGRATIONS.length - 1]!.version + 1, name: 'add a column', sql: `ALTER TABLE users ADD COLUMN locale VARCHAR` };
   const db = await openSystemDb(path, { migrations: [...MIGRATIONS, next] });
   try {
     expect(db.schemaVersion).toBe(next.version);
-    const backup = `${path}.v${MIGRATIONS.length}.bak`;
+    const backup = `${path}.v${MIGRATIONS[MIGRATIONS.length - 1]!.version}.bak`;
     expect(existsSync(backup)).toBe(true);
     const row = await db.read((q) => q.one<{ email: string; locale: string | null }>(`SELECT email, locale FROM users WHERE id = 'u1'`));
     expect(row).toEqual({ email: 'a@example.com', locale: null });
@@ -57,7 +57,7 @@ test('a database at an older version is copied before it is migrated, and keeps 
 
 test('a database written by a newer version is refused with a clear message', async () => {
   const path = tempDb();
-  const future: Migration = { version: MIGRATIONS.length + 5, name: 'from the future', sql: `CREATE TABLE future_thing (x INTEGER)` };
+  const future: Migration = { version: MIGRATIONS[MIGRATIONS.length - 1]!.version + 5, name: 'from the future', sql: `CREATE TABLE future_thing (x INTEGER)` };
   const newer = await openSystemDb(path, { migrations: [...MIGRATIONS, future] });
   await newer.close();
   const err = await openSystemDb(path).catch((e) => e);
@@ -68,11 +68,11 @@ test('a database written by a newer version is refused with a clear message', as
 
 test('a failing migration leaves the database at its previous version', async () => {
   const path = tempDb();
-  const broken: Migration = { version: MIGRATIONS.length + 1, name: 'broken', sql: `CREATE TABLE ok_part (x INTEGER); SELECT * FROM no_such_table` };
+  const broken: Migration = { version: MIGRATIONS[MIGRATIONS.length - 1]!.version + 1, name: 'broken', sql: `CREATE TABLE ok_part (x INTEGER); SELECT * FROM no_such_table` };
   await expect(openSystemDb(path, { migrations: [...MIGRATIONS, broken] })).rejects.toThrow();
   const db = await openSystemDb(path);
   try {
-    expect(db.schemaVersion).toBe(MIGRATIONS.length);
+    expect(db.schemaVersion).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
     const rows = await db.read((q) => q.all(`SELECT table_name FROM information_schema.tables WHERE table_name = 'ok_part'`));
     expect(rows).toEqual([]);
   } finally {

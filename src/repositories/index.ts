@@ -4,6 +4,7 @@ import type { AuditRepository } from './audit.ts';
 import type { DataCatalogRepository } from './data-catalog.ts';
 import type { JobRunsRepository } from './job-runs.ts';
 import type { KnowledgeRepository } from './knowledge.ts';
+import type { MetricsRepository } from './metrics.ts';
 import type { NotificationsRepository } from './notifications.ts';
 import { PERMISSIONS_METHODS, type PermissionsRepository } from './permissions.ts';
 import { PROFILES_METHODS, type ProfilesRepository } from './profiles.ts';
@@ -40,6 +41,7 @@ export interface Repositories {
   notifications: NotificationsRepository;
   dataCatalog: DataCatalogRepository;
   systemSnapshots: SystemSnapshotsRepository;
+  metrics: MetricsRepository;
 }
 
 /** One store's repositories as its implementation builds them, before change counting. */

@@ -4,6 +4,7 @@ import { seesAllDatasets } from '../auth/roles.ts';
 import { isServed, type AccessCache, type TableCatalog } from './catalog.ts';
 import type { DocsIndex } from './assets.ts';
 import { SYNC_EVERYTHING, type SyncSelections } from './settings.ts';
+import type { MetricsService } from '../metrics/service.ts';
 
 export type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
 import type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
@@ -40,7 +41,7 @@ export function createManifestService(
   access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
-  { maxEntries = 256, selections }: { maxEntries?: number; selections?: SyncSelections } = {},
+  { maxEntries = 256, selections, metrics }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
   // The datasets that have tables or documents, per catalog+docs version: computed once,
@@ -55,11 +56,13 @@ export function createManifestService(
         selections ? selections.forUser(user.id) : SYNC_EVERYTHING,
       ]);
       const documents = docs.list();
-      const version = `${snapshot.version}|${documents.version}`;
+      const metricList = metrics ? await metrics.all() : [];
+      const version = `${snapshot.version}|${documents.version}|${metrics?.version() ?? 0}`;
       if (known?.version !== version) {
         const datasets = new Set<string>();
         for (const t of snapshot.tables) datasets.add(t.dataset);
         for (const a of documents.assets) if (a.dataset) datasets.add(a.dataset);
+        for (const m of metricList) for (const d of m.datasets) datasets.add(d);
         known = { version, datasets: [...datasets].sort() };
       }
       const readable = known.datasets.filter((d) => rule.canRead(d));
@@ -79,6 +82,10 @@ export function createManifestService(
         if (a.dataset === null || (allowed.has(a.dataset) && selection.includesDataset(a.dataset))) {
           manifest.assets[a.path] = { hash: a.hash, size_bytes: a.size_bytes, url: assetUrl(a.path) };
         }
+      }
+      // Certified metrics over datasets the caller may read: docs/metrics.md and metrics/<name>.yaml.
+      for (const a of metrics ? await metrics.assetsFor((d) => allowed.has(d)) : []) {
+        manifest.assets[a.path] = { hash: a.hash, size_bytes: Buffer.byteLength(a.text), url: assetUrl(a.path) };
       }
       for (const t of snapshot.tables) {
         if (!allowed.has(t.dataset) || !isServed(t) || !selection.includes(t)) continue;

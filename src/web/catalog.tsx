@@ -234,8 +234,12 @@ async function renderTable(
   const box: QueryBox | undefined = hasRole(user.role, 'analyst')
     ? { sql: `SELECT * FROM ${table.id} LIMIT 100`, limit: Math.min(default_limit, 1000), maxLimit: max_limit, ...query }
     : undefined;
+  // The metrics over this table's dataset whose SQL names the table.
+  const named = new RegExp(`(^|[^A-Za-z0-9_])"?${table.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?($|[^A-Za-z0-9_])`, 'i');
+  const metrics = (await services.metrics.listFor(user)).filter((m) => m.datasets.includes(table.dataset) && named.test(m.sql));
   return c.render(
     <TablePage
+      metrics={metrics}
       table={{
         id: table.id, dataset: table.dataset, name: table.name, description: table.description, rows: table.rows, columns: table.columns,
         size_bytes: table.size_bytes, last_sync: table.last_sync, freshness,

@@ -52,6 +52,8 @@ export interface TablePageProps {
   /** Analysts and above: the query box. */
   query?: QueryBox;
   csrf: string;
+  /** The metrics (those the viewer may read) whose SQL uses this table. */
+  metrics?: Array<{ id: string; name: string; description: string; unit: string; grain: string; status: 'draft' | 'certified' }>;
 }
 
 function Stat({ label, value }: { label: string; value: string }) {
@@ -279,8 +281,44 @@ function ProfileBody({ profile }: { profile: TableProfile }) {
   );
 }
 
+function MetricsSection({ metrics }: { metrics: NonNullable<TablePageProps['metrics']> }) {
+  return (
+    <section aria-labelledby="metrics-title">
+      <h2 id="metrics-title">Metrics ({metrics.length})</h2>
+      {metrics.length ? (
+        <table data-testid="table-metrics">
+          <thead>
+            <tr>
+              <th>Metric</th>
+              <th>Status</th>
+              <th>Unit</th>
+              <th>Grain</th>
+              <th>Description</th>
+            </tr>
+          </thead>
+          <tbody>
+            {metrics.map((m) => (
+              <tr data-metric={m.name}>
+                <td>
+                  <code>{m.name}</code>
+                </td>
+                <td>{m.status}</td>
+                <td>{m.unit || '—'}</td>
+                <td>{m.grain || '—'}</td>
+                <td>{m.description}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p class="note">No metric uses this table yet.</p>
+      )}
+    </section>
+  );
+}
+
 /** `/catalog/<table_id>`: what the table is, how current, its profile with charts, samples, and how to query it. */
-export function TablePage({ table, profile, profiledAt, staleAfter, starter, query, csrf }: TablePageProps) {
+export function TablePage({ table, profile, profiledAt, staleAfter, starter, query, csrf, metrics = [] }: TablePageProps) {
   return (
     <main>
       <p class="note">
@@ -319,6 +357,8 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
         <p>SQL to start with:</p>
         <pre data-testid="starter-sql">{starter.sql}</pre>
       </section>
+
+      <MetricsSection metrics={metrics} />
 
       {query ? <QuerySection table={table} query={query} csrf={csrf} /> : null}
 

@@ -5,6 +5,7 @@ import { createDuckDbAuditRepository } from './audit.ts';
 import { createDuckDbDataCatalogRepository } from './data-catalog.ts';
 import { createDuckDbJobRunsRepository } from './job-runs.ts';
 import { createDuckDbKnowledgeRepository } from './knowledge.ts';
+import { createDuckDbMetricsRepository } from './metrics.ts';
 import { createDuckDbNotificationsRepository } from './notifications.ts';
 import { createDuckDbPermissionsRepository } from './permissions.ts';
 import { createDuckDbProfilesRepository } from './profiles.ts';
@@ -32,6 +33,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     notifications: createDuckDbNotificationsRepository(db),
     dataCatalog: createDuckDbDataCatalogRepository(db),
     systemSnapshots: createDuckDbSystemSnapshotsRepository(db),
+    metrics: createDuckDbMetricsRepository(db),
   };
 }
 
