@@ -77,6 +77,26 @@ async function newUser(body: Record<string, unknown> = {}) {
   return (await res.json()) as { id: string; email: string; setup_token?: string };
 }
 
+/** A pending access request to hr from a fresh viewer; returns its id. */
+async function requestAccess(): Promise<string> {
+  const password = `pw-${crypto.randomUUID()}`;
+  const u = await newUser({ password });
+  const res = await server.fetch('/api/access-requests', { method: 'POST', token: await server.login(u.email, password), json: { dataset: 'hr', reason: 'contract test' } });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** A certified metric over the seeded sales.orders. */
+function metric(name: string, extra: Record<string, unknown> = {}) {
+  return { name, sql: 'SELECT count(*) AS value FROM sales.orders', datasets: ['sales'], status: 'certified', ...extra };
+}
+
+async function createMetric(name: string): Promise<string> {
+  const res = await admin('/api/metrics', { method: 'POST', json: metric(name) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
 const MALFORMED = { type: 'application/json', data: '{"oops": ' };
 /** The server's body limit in this test: small, so a 413 costs little to provoke. */
 const BODY_LIMIT = 256 * 1024;
@@ -290,6 +310,66 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'analyst', json: { sql: 'DROP TABLE sales.orders' }, expect: 400 },
     { as: 'analyst', json: { sql: '' }, expect: 422 },
   ],
+  'accessRequests.create': async () => [
+    { as: 'viewer', json: { dataset: 'hr', reason: 'contract test' }, expect: 201 },
+    { as: 'viewer', json: { dataset: 'hr', reason: 'again' }, expect: 409 },
+    { as: 'viewer', json: { dataset: 'no_such_dataset', reason: 'x' }, expect: 404 },
+    { as: 'viewer', json: { dataset: 'Not A Name', reason: 'x' }, expect: 422 },
+  ],
+  'accessRequests.mine': async () => [{ as: 'viewer', expect: 200 }],
+  'accessRequests.list': async () => [{ as: 'admin', query: { status: 'pending' }, expect: 200 }],
+  'accessRequests.approve': async () => {
+    const id = await requestAccess();
+    return [
+      { as: 'admin', params: { id }, expect: 200 },
+      { as: 'admin', params: { id }, expect: 409 },
+      { as: 'admin', params: { id: 'zz-missing' }, expect: 404 },
+    ];
+  },
+  'accessRequests.deny': async () => {
+    const id = await requestAccess();
+    return [
+      { as: 'admin', params: { id }, json: { note: 'not now' }, expect: 200 },
+      { as: 'admin', params: { id }, json: { note: 'again' }, expect: 409 },
+      { as: 'admin', params: { id: 'zz-missing' }, json: {}, expect: 404 },
+    ];
+  },
+  'metrics.list': async () => [{ as: 'viewer', expect: 200 }],
+  'metrics.create': async () => [
+    { as: 'admin', json: metric('contract_created'), expect: 201 },
+    { as: 'admin', json: metric('contract_created'), expect: 409 },
+    { as: 'admin', json: { ...metric('contract_bad_sql'), sql: 'SELECT nope FROM sales.orders' }, expect: 400 },
+    { as: 'analyst', json: metric('contract_hr', { sql: 'SELECT count(*) AS value FROM hr.employees', datasets: ['hr'] }), expect: 403 },
+    { as: 'admin', json: { name: 'Bad Name' }, expect: 422 },
+  ],
+  'metrics.export': async () => [{ as: 'admin', expect: 200 }],
+  'metrics.import': async () => {
+    const exported = (await (await admin('/api/metrics/export')).json()) as { files: Record<string, string> };
+    return [
+      { as: 'admin', json: exported, expect: 200 },
+      { as: 'admin', json: { files: { 'broken.yaml': 'name: broken\nsql: SELECT nope\ndatasets: [sales]\n' } }, expect: 400 },
+    ];
+  },
+  'metrics.get': async () => {
+    const id = await createMetric('contract_get');
+    return [{ as: 'viewer', params: { id }, expect: 200 }, { as: 'viewer', params: { id: 'zz-missing' }, expect: 404 }];
+  },
+  'metrics.update': async () => {
+    const id = await createMetric('contract_update');
+    return [
+      { as: 'admin', params: { id }, json: { description: 'changed' }, expect: 200 },
+      { as: 'admin', params: { id }, json: { sql: 'SELECT nope FROM sales.orders' }, expect: 400 },
+      { as: 'admin', params: { id: 'zz-missing' }, json: { description: 'x' }, expect: 404 },
+    ];
+  },
+  'metrics.delete': async () => {
+    const id = await createMetric('contract_delete');
+    return [{ as: 'admin', params: { id }, expect: 204 }, { as: 'admin', params: { id }, expect: 404 }];
+  },
+  'metrics.value': async () => {
+    const id = await createMetric('contract_value');
+    return [{ as: 'viewer', params: { id }, expect: 200 }, { as: 'viewer', params: { id: 'zz-missing' }, expect: 404 }];
+  },
   'jobs.list': async () => [{ as: 'admin', expect: 200 }],
   'jobs.run': async () => {
     const jobs = (await (await admin('/api/jobs')).json()) as Array<{ name: string }>;
