@@ -2,20 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from './errors.ts';
 import type { WorkspacePaths } from './workspace.ts';
+import type { Metric } from '../src/repositories/metrics.ts';
 
-/** A certified metric as `da sync` delivers it (`server/metrics/<name>.yaml`). */
-export interface LocalMetric {
-  id: string;
-  name: string;
-  description: string;
-  sql: string;
-  datasets: string[];
-  owner: string;
-  unit: string;
-  grain: string;
-  tags: string[];
-  status: 'draft' | 'certified';
-}
+/** A certified metric as `da sync` delivers it (`server/metrics/<name>.yaml`): the server's Metric. */
+export type LocalMetric = Metric;
 
 export function metricsDir(ws: WorkspacePaths): string {
   return join(ws.serverDir, 'metrics');

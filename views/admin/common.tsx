@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { Flash } from '../../src/web/flash.ts';
 import { ADMIN_NAV, FlashMessage } from '../layout.tsx';
+import { formatBytes, formatCount } from '../format.ts';
 
 /** What a form shows again after a refused post: the values sent and an error per field. */
 export interface FormState {
@@ -60,15 +61,4 @@ export function Time({ iso, fallback = 'never', seconds = false }: { iso: string
   return <time datetime={iso}>{seconds ? `${iso.slice(0, 19).replace('T', ' ')} UTC` : formatTime(iso)}</time>;
 }
 
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
-  return `${v.toFixed(i ? 1 : 0)} ${units[i]}`;
-}
-
-export function formatCount(n: number | null | undefined): string {
-  return n === null || n === undefined ? '' : n.toLocaleString('en');
-}
+export { formatBytes, formatCount };
