@@ -1,5 +1,5 @@
 import type { Freshness } from '../src/sync/freshness.ts';
-import { FreshnessBadge, tableHref } from './catalog/shared.tsx';
+import { TableList, tableHref } from './catalog/shared.tsx';
 import { formatAge, formatBytes, formatCount, formatTime } from './format.ts';
 
 /** One row of the dashboard's table list. */
@@ -75,37 +75,12 @@ export function HomePage(p: HomePageProps) {
         {p.tables.length === 0 ? (
           <p class="note">No tables yet: an administrator registers sources and grants datasets.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="tables" class="stack">
-              <caption>{p.tables.length < p.total ? `${p.tables.length} of ${formatCount(p.total)}, those that need attention first` : 'Those that need attention first'}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">Description</th>
-                  <th scope="col" class="num">Rows</th>
-                  <th scope="col" class="num">Size</th>
-                  <th scope="col">Last sync</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.tables.map((t) => (
-                  <tr data-freshness={t.freshness}>
-                    <th scope="row">
-                      <a href={tableHref(t.id)}>
-                        <code>{t.id}</code>
-                      </a>
-                    </th>
-                    <td data-label="Description">{t.description ?? ''}</td>
-                    <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
-                    <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
-                    <td data-label="Last sync">
-                      <span title={formatTime(t.last_sync)}>{formatAge(t.last_sync, p.now)}</span> <FreshnessBadge freshness={t.freshness} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <TableList
+            rows={p.tables}
+            testId="tables"
+            caption={p.tables.length < p.total ? `${p.tables.length} of ${formatCount(p.total)}, those that need attention first` : 'Those that need attention first'}
+            lastSync={(t) => <span title={formatTime(t.last_sync)}>{formatAge(t.last_sync, p.now)}</span>}
+          />
         )}
         {p.tables.length < p.total ? (
           <p>

@@ -1,6 +1,6 @@
 import type { Freshness } from '../../src/sync/freshness.ts';
-import { formatBytes, formatCount, formatTime } from '../format.ts';
-import { FreshnessBadge, tableHref } from './shared.tsx';
+import { formatCount, formatTime } from '../format.ts';
+import { TableList } from './shared.tsx';
 import { AccessSection, type AccessSectionProps } from './access.tsx';
 
 /** One row of the catalog list. */
@@ -95,45 +95,20 @@ export function CatalogPage(p: CatalogPageProps) {
       {p.rows.length === 0 ? (
         <p class="note">{p.total === 0 ? 'No tables yet: an administrator registers sources and grants datasets.' : 'No table matches these filters.'}</p>
       ) : (
-        <div class="scroll">
-          <table data-testid="catalog-tables" class="stack">
-            <thead>
-              <tr>
-                <th scope="col">Table</th>
-                <th scope="col">Description</th>
-                <th scope="col" class="num">Rows</th>
-                <th scope="col" class="num">Size</th>
-                <th scope="col">Last sync</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.rows.map((t) => (
-                <tr data-table={t.id}>
-                  <th scope="row">
-                    <a href={tableHref(t.id)}>
-                      <code>{t.id}</code>
-                    </a>
-                  </th>
-                  <td data-label="Description">
-                    {t.description ?? ''}
-                    {t.matched_columns.length ? (
-                      <span class="note">
-                        {' '}
-                        (columns: {t.matched_columns.slice(0, 5).join(', ')}
-                        {t.matched_columns.length > 5 ? ', …' : ''})
-                      </span>
-                    ) : null}
-                  </td>
-                  <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
-                  <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
-                  <td data-label="Last sync">
-                    {formatTime(t.last_sync)} <FreshnessBadge freshness={t.freshness} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <TableList
+          rows={p.rows}
+          testId="catalog-tables"
+          note={(t) =>
+            t.matched_columns.length ? (
+              <span class="note">
+                {' '}
+                (columns: {t.matched_columns.slice(0, 5).join(', ')}
+                {t.matched_columns.length > 5 ? ', …' : ''})
+              </span>
+            ) : null
+          }
+          lastSync={(t) => formatTime(t.last_sync)}
+        />
       )}
       {p.pages > 1 ? (
         <nav aria-label="Pages" class="pages">

@@ -1,4 +1,6 @@
+import type { Child } from 'hono/jsx';
 import type { Freshness } from '../../src/sync/freshness.ts';
+import { formatBytes, formatCount } from '../format.ts';
 
 const FRESHNESS_TEXT: Record<Freshness, string> = {
   fresh: 'fresh',
@@ -20,4 +22,64 @@ export function FieldErrorText({ id, message }: { id: string; message?: string }
 /** The link to a table's page. */
 export function tableHref(id: string): string {
   return `/catalog/${encodeURIComponent(id)}`;
+}
+
+/** What a list of tables shows of each table. */
+export interface TableListRow {
+  id: string;
+  description: string | null;
+  rows: number | null;
+  size_bytes: number | null;
+  last_sync: string | null;
+  freshness: Freshness;
+}
+
+/**
+ * The list of tables the dashboard and the catalog both show: link, description, rows,
+ * size, last sync with its freshness badge. `note` adds to a row's description, `lastSync`
+ * writes its time (the badge follows).
+ */
+export function TableList<T extends TableListRow>(p: {
+  rows: T[];
+  testId: string;
+  caption?: string;
+  note?: (t: T) => Child;
+  lastSync: (t: T) => Child;
+}) {
+  return (
+    <div class="scroll">
+      <table data-testid={p.testId} class="stack">
+        {p.caption ? <caption>{p.caption}</caption> : null}
+        <thead>
+          <tr>
+            <th scope="col">Table</th>
+            <th scope="col">Description</th>
+            <th scope="col" class="num">Rows</th>
+            <th scope="col" class="num">Size</th>
+            <th scope="col">Last sync</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.rows.map((t) => (
+            <tr data-table={t.id} data-freshness={t.freshness}>
+              <th scope="row">
+                <a href={tableHref(t.id)}>
+                  <code>{t.id}</code>
+                </a>
+              </th>
+              <td data-label="Description">
+                {t.description ?? ''}
+                {p.note?.(t)}
+              </td>
+              <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
+              <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
+              <td data-label="Last sync">
+                {p.lastSync(t)} <FreshnessBadge freshness={t.freshness} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
