@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { cspViolations, launchBrowser } from './helpers/browser.ts';
+import { launchBrowser } from './helpers/browser.ts';
 import { testYaml } from './helpers/data.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
-import { formToken } from './helpers/web.ts';
+import { formToken, signInPage } from './helpers/web.ts';
 
 /**
  * The admin pages in a real browser against a real server: users (add, role, deactivate,
@@ -43,16 +43,8 @@ interface Session {
 }
 
 /** Signs in through the sign-in form (one session at a time: the browser's cookies are cleared first). */
-async function signIn(user: { email: string; password: string }, viewport = { width: 1100, height: 800 }): Promise<Session> {
-  const page = await browser.context.newPage();
-  await page.setViewportSize(viewport);
-  const violations = cspViolations(page);
-  await page.context().clearCookies();
-  await page.goto(`${server.url}/login`);
-  await page.fill('#email', user.email);
-  await page.fill('#password', user.password);
-  await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type=submit]')]);
-  return { page, violations };
+function signIn(user: { email: string; password: string }, viewport = { width: 1100, height: 800 }): Promise<Session> {
+  return signInPage(browser, server, user, { viewport });
 }
 
 async function shot(page: Page, name: string) {

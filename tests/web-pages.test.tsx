@@ -8,9 +8,9 @@ import { ConflictError } from '../src/errors.ts';
 import { createLogger } from '../src/log.ts';
 import { createPageRouter, definePage, safeNext } from '../src/web/router.ts';
 import { CsrfField } from '../views/layout.tsx';
-import { cspViolations, launchBrowser } from './helpers/browser.ts';
+import { launchBrowser } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { formToken } from './helpers/web.ts';
+import { formToken, sessionCookie as sessionCookieOf, signInPage } from './helpers/web.ts';
 
 /**
  * The page router's contract, on pages registered through it the way every page is: the
@@ -84,21 +84,11 @@ afterAll(async () => {
 });
 
 /** Signs in through the sign-in form of a fresh page; returns the page and the CSP violations it reports. */
-async function signedInPage(user: { email: string; password: string }): Promise<{ page: Page; violations: string[] }> {
-  const page = await browser.context.newPage();
-  const violations = cspViolations(page);
-  await page.context().clearCookies();
-  await page.goto(`${server.url}/login`);
-  await page.fill('#email', user.email);
-  await page.fill('#password', user.password);
-  await Promise.all([page.waitForURL(`${server.url}/`), page.click('button[type=submit]')]);
-  return { page, violations };
+function signedInPage(user: { email: string; password: string }): Promise<{ page: Page; violations: string[] }> {
+  return signInPage(browser, server, user);
 }
 
-const sessionCookie = async (user: { email: string; password: string }) => {
-  const res = await server.fetch('/auth/token', { method: 'POST', json: { email: user.email, password: user.password, cookie: true } });
-  return res.headers.get('set-cookie')!.split(';')[0]!;
-};
+const sessionCookie = (user: { email: string; password: string }) => sessionCookieOf(server, user);
 
 const formHeaders = (cookie: string) => ({ cookie, origin: server.url, 'content-type': 'application/x-www-form-urlencoded' });
 

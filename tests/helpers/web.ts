@@ -31,8 +31,10 @@ export async function signInPage(
   browser: { context: BrowserContext },
   server: TestServer,
   user: { email: string; password: string },
+  { viewport }: { viewport?: { width: number; height: number } } = {},
 ): Promise<{ page: Page; violations: string[] }> {
   const page = await browser.context.newPage();
+  if (viewport) await page.setViewportSize(viewport);
   const violations = cspViolations(page);
   await page.context().clearCookies();
   await page.goto(`${server.url}/login`);
