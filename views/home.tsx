@@ -1,16 +1,9 @@
 import type { Freshness } from '../src/sync/freshness.ts';
-import { TableList, tableHref } from './catalog/shared.tsx';
+import { TableList, tableHref, type TableListRow } from './catalog/shared.tsx';
 import { formatAge, formatBytes, formatCount, formatTime } from './format.ts';
 
 /** One row of the dashboard's table list. */
-export interface HomeTable {
-  id: string;
-  description: string | null;
-  rows: number | null;
-  size_bytes: number | null;
-  last_sync: string | null;
-  freshness: Freshness;
-}
+export type HomeTable = TableListRow;
 
 /** One server-side sync of one of the user's tables. */
 export interface HomeSync {

@@ -1,17 +1,10 @@
 import { CsrfField } from '../layout.tsx';
 import { FieldErrorText } from '../catalog/shared.tsx';
 import { formatTime } from '../format.ts';
+import type { PersonalAccessToken } from '../../src/repositories/tokens.ts';
 
 /** One personal access token as listed (never its secret). */
-export interface TokenRow {
-  id: string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
+export type TokenRow = Omit<PersonalAccessToken, 'user_id'>;
 
 /** One dataset the user may sync, with its tables and what the settings choose. */
 export interface SyncDataset {
