@@ -91,7 +91,13 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, config: Pick<Config, 'instan
     description: 'A JWT from POST /auth/token or a personal access token (dapat_…)',
   });
   const docs = new Hono<AppEnv>();
-  docs.get('/api/openapi.json', (c) => c.json(openApiDocument(app, serverUrl(c, config))));
+  // The routes are fixed once the app is built: the document is generated on first use and
+  // then only its `servers` entry follows the request.
+  let generated: ReturnType<typeof openApiDocument> | undefined;
+  docs.get('/api/openapi.json', (c) => {
+    generated ??= openApiDocument(app, '/');
+    return c.json({ ...generated, servers: [{ url: serverUrl(c, config), description: 'This server' }] });
+  });
   docs.get('/api/docs/assets/init.js', (c) =>
     c.body(INIT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
   );
