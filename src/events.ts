@@ -10,7 +10,31 @@ export type DomainEvent =
   | { type: 'job.finished'; at: string; name: string; runId: string; status: 'succeeded' | 'failed'; error: string | null }
   | { type: 'access.requested'; at: string; requestId: string; userId: string; dataset: string; reason: string }
   | { type: 'access.granted'; at: string; requestId: string; userId: string; dataset: string; decidedBy: string }
-  | { type: 'access.denied'; at: string; requestId: string; userId: string; dataset: string; decidedBy: string; note: string | null };
+  | { type: 'access.denied'; at: string; requestId: string; userId: string; dataset: string; decidedBy: string; note: string | null }
+  | ScriptRunEvent<'script.finished'>
+  | ScriptRunEvent<'script.failed'>
+  | {
+      type: 'memory.status_changed'; at: string; itemId: string; title: string;
+      from: string; to: string; by: string; note: string | null;
+      /** Who contributed the item: they are told about its fate. */
+      contributors: string[];
+    };
+
+/** A script run that ended: `script.finished` when it succeeded, `script.failed` otherwise. */
+export interface ScriptRunEvent<T extends 'script.finished' | 'script.failed'> {
+  type: T;
+  at: string;
+  scriptId: string;
+  name: string;
+  /** The owner's user id: the one notified. */
+  owner: string;
+  runId: string;
+  status: 'succeeded' | 'failed' | 'timed_out' | 'killed';
+  exitCode: number | null;
+  durationMs: number;
+  /** Why it failed, in words (null when it succeeded). */
+  reason: string | null;
+}
 
 export type EventType = DomainEvent['type'];
 export type EventOf<T extends EventType> = Extract<DomainEvent, { type: T }>;
