@@ -17,6 +17,14 @@ function describe(e: DomainEvent): { resource: string; result: 'ok' | 'error'; p
       return { resource: `access-requests/${e.requestId}`, result: 'ok', params: { user: e.userId, dataset: e.dataset, decided_by: e.decidedBy } };
     case 'access.denied':
       return { resource: `access-requests/${e.requestId}`, result: 'ok', params: { user: e.userId, dataset: e.dataset, decided_by: e.decidedBy, note: e.note } };
+    case 'script.finished':
+    case 'script.failed':
+      return {
+        resource: `scripts/${e.scriptId}/runs/${e.runId}`, result: e.type === 'script.finished' ? 'ok' : 'error',
+        params: { name: e.name, owner: e.owner, status: e.status, exit_code: e.exitCode, duration_ms: e.durationMs, reason: e.reason },
+      };
+    case 'memory.status_changed':
+      return { resource: `memory/${e.itemId}`, result: 'ok', params: { from: e.from, to: e.to, by: e.by, note: e.note } };
   }
 }
 
