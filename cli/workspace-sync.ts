@@ -330,8 +330,13 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
   if (filtered) {
     const wanted = new Set<string>();
     for (const t of opts.tables!) {
-      const hits = ids.filter((id) => id === t || manifest.tables[id]!.name === t);
-      if (!hits.length) throw new CliError(`no table ${t} in the manifest (you may not have access); run \`da status\` to list tables`);
+      // `sales.*`, `*_daily`: a glob matches table ids and plain names like an exact name does.
+      const glob = /[*?[]/.test(t) ? new Bun.Glob(t) : null;
+      const hits = ids.filter((id) => (glob ? glob.match(id) || glob.match(manifest.tables[id]!.name) : id === t || manifest.tables[id]!.name === t));
+      if (!hits.length) {
+        const what = glob ? `no table matches ${t}` : `no table ${t}`;
+        throw new CliError(`${what} in the manifest (you may not have access); run \`da status\` to list tables`);
+      }
       hits.forEach((h) => wanted.add(h));
     }
     ids = [...wanted];

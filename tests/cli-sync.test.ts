@@ -164,6 +164,32 @@ describe('da sync against a real server', () => {
     expect(unknown.stderr).toContain('no table nope');
   });
 
+  test('--table takes globs over ids and names', async () => {
+    await putServerTable(server, 'sales', 'customers', "SELECT i AS customer_id, 'customer ' || i AS name FROM range(130) t(i)");
+    const report = (await da.run(['sync', '--dry-run', '--table', 'sales.*', '--table', 'employ*', '--json'])).json();
+    expect(report.tables.changed.map((t: { id: string }) => t.id)).toEqual(['sales.customers']);
+    const none = await da.run(['sync', '--table', 'crm.*']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no table matches crm.*');
+  });
+
+  test('a dataset switched off in the sync settings is removed locally with a note, and comes back when switched on', async () => {
+    const put = (enabled: boolean) =>
+      server.fetch(`/api/users/${analyst.id}/settings`, {
+        method: 'PUT', token: analyst.token, json: { items: [{ dataset: 'hr', enabled, table_mode: 'all' }] },
+      });
+    expect((await put(false)).status).toBe(200);
+    const off = await da.run(['sync']);
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain('- hr.employees');
+    expect(off.stdout).toContain('switched off in your sync settings');
+    expect(existsSync(parquet('hr', 'employees'))).toBe(false);
+    expect((await put(true)).status).toBe(200);
+    const on = (await da.run(['sync', '--json'])).json();
+    expect(on.tables.added.map((t: { id: string }) => t.id)).toEqual(['hr.employees']);
+    expect(existsSync(parquet('hr', 'employees'))).toBe(true);
+  });
+
   test('a revoked dataset: its tables disappear locally', async () => {
     await setDatasetAccess(server, analyst.id, 'hr', 'none');
     const report = (await da.run(['sync', '--json'])).json();

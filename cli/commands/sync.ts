@@ -39,12 +39,13 @@ export class SyncCommand extends BaseCommand {
     examples: [
       ['Sync everything', '$0 sync'],
       ['Only two tables', '$0 sync --table sales.orders --table customers'],
+      ['Every table of one dataset', "$0 sync --table 'sales.*'"],
       ['What would change, as JSON', '$0 sync --dry-run --json'],
       ['Upload session notes only (Claude Code SessionEnd hook)', '$0 sync --upload-only --quiet'],
     ],
   });
 
-  table = Option.Array('--table', [], { description: 'Only this table (id `dataset.table` or name); repeatable' });
+  table = Option.Array('--table', [], { description: 'Only this table (id `dataset.table`, name, or a glob such as `sales.*`); repeatable' });
   uploadOnly = Option.Boolean('--upload-only', false, { description: 'Only upload sessions, artifacts and CLAUDE.local.md' });
   docsOnly = Option.Boolean('--docs-only', false, { description: 'Only docs, rules and profiles (no tables, no uploads)' });
   dryRun = Option.Boolean('--dry-run', false, { description: 'Report what would change; change nothing' });
@@ -112,6 +113,7 @@ export function summarise(r: SyncReport): string {
   for (const a of t.added) lines.push(`  + ${a.id} (${a.rows ?? '?'} rows)`);
   for (const c of t.changed) lines.push(`  ~ ${c.id} (${c.reason}${c.row_delta !== null ? `, ${c.row_delta >= 0 ? '+' : ''}${c.row_delta} rows` : ''})`);
   for (const d of t.removed) lines.push(`  - ${d.id}`);
+  if (t.removed.length) lines.push('  (removed: no longer readable by you, or switched off in your sync settings on the web settings page)');
   if (r.assets.updated.length || r.assets.removed.length) lines.push(`  docs: ${r.assets.updated.length} updated, ${r.assets.removed.length} removed`);
   const up = r.uploads.sessions.length + r.uploads.artifacts.length + (r.uploads.local_md ? 1 : 0);
   if (up) lines.push(`  uploaded: ${r.uploads.sessions.length} sessions, ${r.uploads.artifacts.length} artifacts${r.uploads.local_md ? ', CLAUDE.local.md' : ''}`);
