@@ -143,7 +143,7 @@ function wordsLeft(text: string): number {
 
 /**
  * A candidate with its title, content and tags scrubbed, or null when it is mostly secret
- * (more of it was removed than is left, or too little text is left to be worth reviewing).
+ * (twice as much was removed as is left, or too little text is left to be worth reviewing).
  */
 export function scrubCandidate(candidate: Candidate): Candidate | null {
   const title = scrubText(candidate.title).text;
@@ -151,6 +151,6 @@ export function scrubCandidate(candidate: Candidate): Candidate | null {
   const tags = candidate.tags.filter((t) => scrubText(t).text === t);
   const removedChars = candidate.content.length - content.replace(ALL_MARKERS, '').length;
   const keptChars = content.replace(ALL_MARKERS, '').replace(/\s+/g, ' ').trim().length;
-  if (removedChars > keptChars || wordsLeft(content) < 3 || wordsLeft(title) < 1) return null;
+  if (removedChars > 2 * keptChars || wordsLeft(content) < 3 || wordsLeft(title) < 1) return null;
   return { ...candidate, title, content, tags };
 }
