@@ -143,7 +143,9 @@ function wordsLeft(text: string): number {
 
 /**
  * A candidate with its title, content and tags scrubbed, or null when it is mostly secret
- * (twice as much was removed as is left, or too little text is left to be worth reviewing).
+ * (twice as much was removed as is left, more than one marker per two words left, or too
+ * few words left to be worth reviewing). Input scrubbed earlier arrives with markers in it,
+ * so markers count as removed text too.
  */
 export function scrubCandidate(candidate: Candidate): Candidate | null {
   const title = scrubText(candidate.title).text;
@@ -151,6 +153,8 @@ export function scrubCandidate(candidate: Candidate): Candidate | null {
   const tags = candidate.tags.filter((t) => scrubText(t).text === t);
   const removedChars = candidate.content.length - content.replace(ALL_MARKERS, '').length;
   const keptChars = content.replace(ALL_MARKERS, '').replace(/\s+/g, ' ').trim().length;
-  if (removedChars > 2 * keptChars || wordsLeft(content) < 3 || wordsLeft(title) < 1) return null;
+  const markers = (content.match(ALL_MARKERS) ?? []).length;
+  const words = wordsLeft(content);
+  if (removedChars > 2 * keptChars || words < 3 || markers * 2 > words || wordsLeft(title) < 1) return null;
   return { ...candidate, title, content, tags };
 }
