@@ -7,7 +7,13 @@
  * it has no way to approve, delete or change anything.
  */
 
-/** One uploaded file to read: a CLAUDE.local.md (`notes`) or a session transcript (`transcript`). */
+/**
+ * One uploaded file to read: a CLAUDE.local.md (`notes`, its markdown as uploaded) or a
+ * session transcript (`transcript`). A transcript is passed as plain text, one turn per line
+ * starting `user: ` or `assistant: ` (lines that follow belong to the same turn; tool calls
+ * and results may be left out or kept as turn text). The extractor removes secrets and
+ * personal data itself and cuts text longer than `ai.max_input_chars`.
+ */
 export interface ExtractionInput {
   kind: 'notes' | 'transcript';
   text: string;
