@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ConfigSchema, loadConfig } from '../src/config.ts';
 import { createLogger, silentLogger } from '../src/log.ts';
-import { createExtractor } from '../src/memory/llm/index.ts';
+import { createExtractor, transcriptFromJsonl } from '../src/memory/llm/index.ts';
 import type { Candidate, ExtractionInput } from '../src/memory/extractor.ts';
 
 const FIXTURES = `${import.meta.dir}/../fixtures/memory`;
@@ -209,5 +209,26 @@ describe('ai: config', () => {
     expect(() => load('ai:\n  base_url: not a url\n')).toThrow(/^config key ai.base_url: /);
     expect(() => load('ai:\n  timeout_s: 0\n')).toThrow(/^config key ai.timeout_s: /);
     expect(() => load('ai:\n  max_retries: 50\n')).toThrow(/^config key ai.max_retries: /);
+  });
+});
+
+describe('a session uploaded as .jsonl', () => {
+  test('becomes user/assistant lines without tool calls, tool results, thinking or meta lines', async () => {
+    const text = transcriptFromJsonl(await Bun.file(`${FIXTURES}/session.jsonl`).text());
+    expect(text).toBe(
+      [
+        "user: can you get me last week's revenue by channel from sales.orders?",
+        'assistant: Let me look at sales.orders first.',
+        'assistant: Web revenue is 18,422,000.',
+        'user: that is 100x too high',
+        "assistant: You're right. It turns out sales.orders.amount is stored in cents, so the sum has to be divided by 100.",
+        'user: Also note that refunds are in finance.refunds and have to be subtracted from revenue.',
+      ].join('\n'),
+    );
+    const found = await offline().extract({ kind: 'transcript', text, source: 's', contributor: 'u' });
+    expect(found.map((c) => c.title)).toEqual([
+      'sales.orders.amount is stored in cents',
+      'Refunds are in finance.refunds and have to be subtracted from revenue',
+    ]);
   });
 });

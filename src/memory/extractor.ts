@@ -11,7 +11,8 @@
  * One uploaded file to read: a CLAUDE.local.md (`notes`, its markdown as uploaded) or a
  * session transcript (`transcript`). A transcript is passed as plain text, one turn per line
  * starting `user: ` or `assistant: ` (lines that follow belong to the same turn; tool calls
- * and results may be left out or kept as turn text). The extractor removes secrets and
+ * and results left out: `transcriptFromJsonl` in src/memory/llm/ makes this text from an
+ * uploaded .jsonl session). The extractor removes secrets and
  * personal data itself and cuts text longer than `ai.max_input_chars`.
  */
 export interface ExtractionInput {

@@ -15,6 +15,7 @@ import { createRemoteExtractor } from './remote.ts';
 
 export { ExtractionError } from './remote.ts';
 export { CATEGORIES, type Category } from './candidates.ts';
+export { transcriptFromJsonl } from './transcript.ts';
 
 export const DEFAULT_MODELS = { openai: 'gpt-4.1-mini', anthropic: 'claude-haiku-4-5' } as const;
 
