@@ -9,11 +9,11 @@
 
 /**
  * One uploaded file to read: a CLAUDE.local.md (`notes`, its markdown as uploaded) or a
- * session transcript (`transcript`). A transcript is passed as plain text, one turn per line
- * starting `user: ` or `assistant: ` (lines that follow belong to the same turn; tool calls
- * and results left out: `transcriptFromJsonl` in src/memory/llm/ makes this text from an
- * uploaded .jsonl session). The extractor removes secrets and
- * personal data itself and cuts text longer than `ai.max_input_chars`.
+ * session transcript (`transcript`). A transcript is plain text, one turn per line starting
+ * `user: ` or `assistant: ` (lines that follow belong to the same turn), without tool calls
+ * and results: `transcriptFromJsonl` (src/memory/llm/) makes it from an uploaded .jsonl
+ * session. The extractor removes secrets and personal data itself and cuts text longer
+ * than `ai.max_input_chars`.
  */
 export interface ExtractionInput {
   kind: 'notes' | 'transcript';

@@ -26,8 +26,16 @@ const TRANSCRIPT_LEADS =
   /^(?:(?:ok(?:ay)?|so|good|great|right|thanks|ah|oh|yes|yeah|yep|no|nope|also|and|but|well|btw|by the way)[,!.]?\s+)*(?:(?:please\s+)?note that|(?:please\s+)?remember(?: that)?|(?:it\s+)?turns out(?: that)?|keep in mind(?: that)?|fyi,?|good to know:?|til:?|important:|for the record,?|be careful:?|watch out:?|heads up:?|i (?:found|learned|learnt|noticed|realised|realized) that)\s*/i;
 
 /** Text addressed to an AI rather than a fact about data; never turned into a candidate. */
-const INSTRUCTION_TO_AI =
-  /\b(ignore|disregard|forget|override)\b[^.\n]{0,40}\b(instructions?|prompts?|rules?|guidelines|above|previous|prior)\b|\b(approve|accept|mandate|publish)\b[^.\n]{0,20}\b(everything|all|every|each|this)\b|\b(system prompt|you are (?:now|an?|the) |as an ai|jailbreak|developer mode|act as)\b|^\s*(system|assistant|developer)\s*:/i;
+const INSTRUCTION_TO_AI = new RegExp(
+  [
+    String.raw`\b(ignore|disregard|forget|override)\b[^.\n]{0,30}\b(previous|prior|above|earlier|all|any|your|system)\b[^.\n]{0,20}\b(instructions?|prompts?|rules|guidelines|context)\b`,
+    String.raw`\b(approve|accept|mandate|publish)\s+(everything|all\b(?! refunds| orders| payments| invoices| transactions)|every (item|candidate|note|entry)|each (item|candidate|note)|this (item|candidate|note))`,
+    String.raw`\bmark\b[^.\n]{0,40}\bas (mandatory|approved)\b`,
+    String.raw`\b(system prompt|you are (now|an ai|a language model)|as an ai\b|jailbreak|developer mode)`,
+    String.raw`^\s*(system|assistant|developer)\s*:`,
+  ].join('|'),
+  'i',
+);
 
 /** Questions, pleasantries and process chatter from a session. */
 const CHIT_CHAT = /\?\s*$|^(hi|hello|hey|thanks|thank you|great|perfect|sure|ok(ay)?|cool|nice|sounds good|let me|i'll|i will|here(?:'s| is| are)|running|done)\b/i;
@@ -112,7 +120,11 @@ export function titleOf(text: string): string {
   let title = t;
   for (const m of t.matchAll(boundary)) {
     if (m.index! >= 12) {
-      title = t.slice(0, m.index);
+      const head = t.slice(0, m.index);
+      const tail = t.slice(m.index! + m[0].length);
+      // "Don't forget the rules for VAT: finance.vat_rates is …": the fact is after the colon.
+      if (m[0].startsWith(':') && !mentionsData(head) && mentionsData(tail)) return titleOf(tail);
+      title = head;
       break;
     }
   }
