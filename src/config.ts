@@ -58,6 +58,36 @@ const EmailSchema = z.object({
   from: z.string().min(3).max(254),
 }).strict();
 
+/**
+ * The LLM that reads analysts' notes and transcripts for corporate memory (src/memory/llm/).
+ * `offline` (the default) is the built-in heuristic extractor and never touches the network.
+ */
+const AiSchema = z
+  .object({
+    provider: z.enum(['offline', 'openai', 'anthropic']).default('offline'),
+    /** OpenAI-compatible (`…/v1`: OpenAI, a gateway, Ollama) or Anthropic API root; the vendor's when unset. */
+    base_url: z.string().url().optional(),
+    /** Usually `${OPENAI_API_KEY}` / `${ANTHROPIC_API_KEY}`; Ollama takes any non-empty value. */
+    api_key: z.string().min(1).optional(),
+    /** Default: gpt-4.1-mini (openai), claude-haiku-4-5 (anthropic). */
+    model: z.string().min(1).optional(),
+    /** Time limit of one request to the provider, in seconds. */
+    timeout_s: z.number().positive().max(600).default(60),
+    /** Further attempts after a 429, a 5xx or a timeout, with exponential backoff. */
+    max_retries: z.number().int().min(0).max(10).default(2),
+    /** First backoff delay in ms (doubled each retry, at most 30 s; a Retry-After header wins when longer). */
+    retry_delay_ms: z.number().int().min(0).max(60_000).default(1000),
+    /** Longer uploads are cut to this many characters before they are read. */
+    max_input_chars: z.number().int().min(1000).default(60_000),
+  })
+  .strict()
+  .superRefine((ai, ctx) => {
+    if (ai.provider !== 'offline' && !ai.api_key) {
+      ctx.addIssue({ code: 'custom', path: ['api_key'], message: `is needed with provider ${ai.provider} (e.g. api_key: \${${ai.provider === 'openai' ? 'OPENAI' : 'ANTHROPIC'}_API_KEY})` });
+    }
+  });
+export type AiConfig = z.infer<typeof AiSchema>;
+
 export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
@@ -207,6 +237,7 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    ai: AiSchema.prefault({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

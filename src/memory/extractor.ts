@@ -7,7 +7,14 @@
  * it has no way to approve, delete or change anything.
  */
 
-/** One uploaded file to read: a CLAUDE.local.md (`notes`) or a session transcript (`transcript`). */
+/**
+ * One uploaded file to read: a CLAUDE.local.md (`notes`, its markdown as uploaded) or a
+ * session transcript (`transcript`). A transcript is plain text, one turn per line starting
+ * `user: ` or `assistant: ` (lines that follow belong to the same turn), without tool calls
+ * and results: `transcriptFromJsonl` (src/memory/llm/) makes it from an uploaded .jsonl
+ * session. The extractor removes secrets and personal data itself and cuts text longer
+ * than `ai.max_input_chars`.
+ */
 export interface ExtractionInput {
   kind: 'notes' | 'transcript';
   text: string;
