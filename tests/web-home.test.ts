@@ -111,8 +111,11 @@ test('the dashboard: my tables\' freshness with stale and failed ones flagged, m
     method: 'POST', token: analyst.token, headers: { 'content-type': 'application/octet-stream' }, body: '{"role":"user"}\n',
   });
   expect(upload.status).toBe(201);
-  const item = await repos.knowledge.create({ id: crypto.randomUUID(), title: 'Revenue excludes VAT' });
-  await repos.knowledge.setStatus(item.id, 'mandatory');
+  const km = await server.createUser('km_admin');
+  const made = await server.fetch('/api/memory', { method: 'POST', token: km.token, json: { title: 'Revenue excludes VAT', content: 'orders.amount is net of VAT.' } });
+  const item = (await made.json()) as { id: string };
+  const setStatus = (status: string) => server.fetch(`/api/memory/${item.id}/status`, { method: 'POST', token: km.token, json: { status } });
+  expect((await setStatus('mandatory')).status).toBe(200);
 
   const { page, violations } = await signInPage(browser, server, analyst);
   try {
@@ -146,7 +149,7 @@ test('the dashboard: my tables\' freshness with stale and failed ones flagged, m
     expect(violations).toEqual([]);
   } finally {
     await page.close();
-    await repos.knowledge.setStatus(item.id, 'rejected');
+    await setStatus('revoked');
   }
 });
 
