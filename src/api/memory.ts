@@ -56,8 +56,9 @@ const HistorySchema = z
     at: z.string(),
     actor: z.string().nullable().openapi({ description: 'User id; null for the extraction job' }),
     action: z.enum(['created', 'edited', 'status', 'contributor']),
-    from_status: MemoryStatusSchema.nullable(),
-    to_status: MemoryStatusSchema.nullable(),
+    // Inline, not the MemoryStatus $ref: a nullable $ref loses its null in the document.
+    from_status: z.enum(MEMORY_STATUSES).nullable(),
+    to_status: z.enum(MEMORY_STATUSES).nullable(),
     note: z.string().nullable(),
     changes: z.record(z.string(), z.unknown()).nullable(),
   })
