@@ -157,7 +157,7 @@ test('a viewer\'s navigation has the dashboard, catalog and settings and no admi
   const viewer = await server.createUser('viewer');
   const html = await (await fetch(`${server.url}/`, { headers: { cookie: await sessionCookie(server, viewer) } })).text();
   const links = [...html.matchAll(/<nav class="main"[\s\S]*?<\/nav>/g)][0]![0].match(/href="[^"]+"/g);
-  expect(links).toEqual(['href="/"', 'href="/catalog"', 'href="/settings"']);
+  expect(links).toEqual(['href="/"', 'href="/catalog"', 'href="/memory"', 'href="/settings"']);
   expect(html).not.toContain('/admin/');
   expect(html).not.toContain('data-testid="uploads"'); // viewers do not upload
 
