@@ -64,7 +64,7 @@ export function MemoryListPage({ items, nextCursor, query, categories, rights, c
   const back = `/memory${Object.keys(query).length ? `?${new URLSearchParams(query as Record<string, string>)}` : ''}`;
   const more = nextCursor ? `/memory?${new URLSearchParams({ ...(query as Record<string, string>), cursor: nextCursor })}` : undefined;
   return (
-    <>
+    <main>
       <h1>Corporate memory</h1>
       <p class="muted">
         What analysts learned about the data, reviewed by admins. Approved items reach every analyst's agent with <code>da sync</code> (in{' '}
@@ -135,7 +135,7 @@ export function MemoryListPage({ items, nextCursor, query, categories, rights, c
           </form>
         </section>
       ) : null}
-    </>
+    </main>
   );
 }
 
@@ -175,7 +175,7 @@ export function MemoryItemPage({ item, rights, editable, history, names, dataset
   const who = (id: string | null) => (id ? (names[id] ?? id) : 'extraction job');
   const audience = item.audience;
   return (
-    <>
+    <main>
       <p><a href="/memory">← Corporate memory</a></p>
       <h1>{item.title} <Status status={item.status} /></h1>
       <p class="muted">
@@ -245,14 +245,15 @@ export function MemoryItemPage({ item, rights, editable, history, names, dataset
             {history.map((h) => (
               <li>
                 {formatTime(h.at)} · {who(h.actor)} · {h.action}
-                {h.to_status && h.action === 'status' ? ` ${h.from_status} → ${h.to_status}` : ''}
+                {h.action === 'status' && h.from_status !== h.to_status ? ` ${h.from_status} → ${h.to_status}` : ''}
+                {h.changes && (h.changes.audience !== undefined || h.changes.category !== undefined) ? ` (set ${Object.keys(h.changes).filter((k) => k !== 'status').join(' and ')})` : ''}
                 {h.note ? <span class="muted"> · {h.note}</span> : null}
               </li>
             ))}
           </ol>
         </section>
       ) : null}
-    </>
+    </main>
   );
 }
 
@@ -303,7 +304,7 @@ function ReviewTable({ items, rights, names, caption, testId }: { items: MemoryI
 /** /memory/review: the queue of pending items, decided one by one or ticked and decided together. */
 export function MemoryReviewPage({ pending, published, rights, names, csrf }: MemoryReviewProps) {
   return (
-    <>
+    <main>
       <h1>Review corporate memory</h1>
       <p class="muted">
         Approve what is true and useful; reject the rest (a rejected item is never proposed again).
@@ -332,6 +333,6 @@ export function MemoryReviewPage({ pending, published, rights, names, csrf }: Me
           </span>
         </fieldset>
       </form>
-    </>
+    </main>
   );
 }
