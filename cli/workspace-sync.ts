@@ -14,6 +14,12 @@ import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state
 import { NAME_PATTERN } from '../src/sync/paths.ts';
 import { ManifestSchema, type Manifest } from '../src/sync/manifest-schema.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
+import { RULE_FILE } from '../src/memory/digest.ts';
+
+/** Where Claude Code reads a project's rules; `da sync` owns the `km_*.md` files there. */
+export function claudeRulesDir(ws: WorkspacePaths): string {
+  return join(ws.root, '.claude', 'rules');
+}
 
 export type { Manifest };
 
@@ -87,6 +93,8 @@ const ASSET_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 /** A manifest asset path mapped under ./server/, or undefined when it could escape. */
 export function assetTarget(ws: WorkspacePaths, path: string): string | undefined {
   const segs = path.split('/');
+  // Mandatory corporate memory rules go where Claude Code reads project rules.
+  if (segs[0] === 'rules') return segs.length === 2 && RULE_FILE.test(segs[1]!) ? join(claudeRulesDir(ws), segs[1]!) : undefined;
   if (segs.length < 2 || segs.length > 10 || !['docs', 'profiles', 'metrics'].includes(segs[0]!)) return undefined;
   if (!segs.every((s) => ASSET_SEGMENT.test(s) && s !== '..')) return undefined;
   return join(ws.serverDir, ...segs);
@@ -536,6 +544,14 @@ async function syncAssets(run: SyncRun, manifest: Manifest) {
     const target = assetTarget(ws, path);
     if (target) rmSync(target, { force: true });
     delete state.assets[path];
+  }
+  // A km_*.md rule the server no longer delivers goes, even when the local state lost track of it.
+  if (!opts.dryRun && !run.halt) {
+    for (const name of listFiles(claudeRulesDir(ws), (n) => RULE_FILE.test(n))) {
+      if (name.includes('/') || manifest.assets[`rules/${name}`]) continue;
+      rmSync(join(claudeRulesDir(ws), name), { force: true });
+      if (!report.assets.removed.includes(`rules/${name}`)) report.assets.removed.push(`rules/${name}`);
+    }
   }
   run.save();
 }

@@ -1,11 +1,13 @@
 import type { Config } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
 import type { SyncEngine } from '../src/sync/engine.ts';
+import type { MemoryService } from '../src/memory/service.ts';
+import type { Extractor } from '../src/memory/extractor.ts';
 
 /** What jobs are given: the infrastructure and the services they use. */
 export interface JobContext {
   deps: AppDeps;
-  services: { sync: SyncEngine };
+  services: { sync: SyncEngine; memory: MemoryService; extractor: Extractor };
 }
 
 /** A built-in job: a plain function tests call directly, plus when it runs. */

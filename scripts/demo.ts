@@ -77,9 +77,36 @@ async function loadFixtureData() {
       (t) => `  ${t.table_id.padEnd(28)} ${t.status === 'ok' ? `${String(t.rows).padStart(8)} rows  ${((t.bytes ?? 0) / 1024).toFixed(1).padStart(8)} KiB` : `error: ${t.error}`}`,
     );
     process.stdout.write(`\ntables loaded (sync ${job.status}):\n${lines.join('\n')}\n`);
+    await loadMemoryUploads(call, token);
   } catch (err) {
     process.stderr.write(`da demo: loading the fixture data failed: ${(err as Error).message}\n`);
   }
+}
+
+/** The demo analyst whose notes and session the corporate memory collects. */
+const DEMO_ANALYST = { email: 'analyst@example.com', password: 'demo-analyst-password' };
+
+/**
+ * Corporate memory: uploads fixtures/memory/demo/CLAUDE.local.md and a session transcript as the
+ * demo analyst (as \`da sync\` would), then runs the extraction job, so the review queue at
+ * /memory/review has pending items. Unchanged uploads are not read again on a restart.
+ */
+async function loadMemoryUploads(call: (path: string, init?: RequestInit, token?: string) => Promise<any>, adminToken: string) {
+  const res = await fetch(`${url}/api/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+    body: JSON.stringify({ email: DEMO_ANALYST.email, name: 'Demo Analyst', role: 'analyst', password: DEMO_ANALYST.password }),
+  });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`creating the demo analyst answered ${res.status}: ${await res.text()}`);
+  const { access_token: token } = await call('/auth/token', { method: 'POST', body: JSON.stringify(DEMO_ANALYST) });
+  const upload = async (path: string, file: string) => {
+    const r = await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: Bun.file(file) });
+    if (!r.ok) throw new Error(`uploading ${file} answered ${r.status}: ${await r.text()}`);
+  };
+  await upload('/api/upload/local-md', 'fixtures/memory/demo/CLAUDE.local.md');
+  await upload('/api/upload/sessions?name=demo/session-revenue-by-channel.jsonl', 'fixtures/memory/demo/session-revenue-by-channel.jsonl');
+  const { job_id } = await call('/api/memory/collect', { method: 'POST' }, adminToken);
+  process.stderr.write(`== corporate memory: ${DEMO_ANALYST.email}'s notes and session uploaded, extraction started (job ${job_id}); review at ${url}/memory/review\n`);
 }
 
 // Say how to use it.
@@ -88,6 +115,7 @@ process.stdout.write(
     '',
     `da demo running at ${url}`,
     `  sign in:  ${env.DA_ADMIN_EMAIL} / ${env.DA_ADMIN_PASSWORD}  (web: ${url}/login)`,
+    `  analyst:  ${DEMO_ANALYST.email} / ${DEMO_ANALYST.password}`,
     `  API docs: ${url}/api/docs`,
     `  install:  curl -fsSL ${url}/cli/install.sh | sh   (or use ./dist/da)`,
     existsSync('dist/da') ? `  CLI:      ./dist/da login --server ${url} --email ${env.DA_ADMIN_EMAIL} --password ${env.DA_ADMIN_PASSWORD}` : '',

@@ -25,6 +25,9 @@ import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
 import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 import { createMetricsService, type MetricsService } from './metrics/service.ts';
+import { createMemoryService, type MemoryService } from './memory/service.ts';
+import type { Extractor } from './memory/extractor.ts';
+import { createExtractor } from './memory/llm/index.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -66,6 +69,16 @@ export interface Services {
   firstRun: FirstRun;
   /** The metrics catalog: definitions checked and evaluated through the query pool. */
   metrics: MetricsService;
+  /** Corporate memory: items, votes, governance, delivery (src/memory/service.ts). */
+  memory: MemoryService;
+  /** What reads analysts' uploads for the memory extraction job (src/memory/extractor.ts). */
+  extractor: Extractor;
+}
+
+/** What a caller of bootstrap may supply instead of what the config says. */
+export interface BootOptions {
+  /** The memory extractor (default: the one `ai:` configures). */
+  extractor?: Extractor;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -79,7 +92,7 @@ export interface Runtime {
  * admin exists, and builds every long-lived service eagerly. Jobs are registered but not
  * scheduled (`services.jobs.start()` does that in src/server.ts).
  */
-export async function bootstrap(config: Config, logger: Logger): Promise<Runtime> {
+export async function bootstrap(config: Config, logger: Logger, options: BootOptions = {}): Promise<Runtime> {
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openSystemDb(systemDbPath(config.dataDir), { logger });
   const repos = createDuckDbRepositories(db);
@@ -111,6 +124,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     logger,
   });
   const metrics = createMetricsService(repos.metrics, { config, access, catalog, snapshots, queryPool });
+  const memory = createMemoryService({ repo: repos.memory, users: repos.users, access, events, sources: config.sources });
   const services: Services = {
     events,
     sync,
@@ -120,6 +134,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     manifest: createManifestService(access, catalog, docs, {
       selections: createSyncSelections(repos.permissions, repos.changes.permissions),
       metrics,
+      memory,
     }),
     snapshots,
     queryPool,
@@ -129,6 +144,8 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     mailLinks: createMailLinks(deps, mailer),
     firstRun: await createFirstRun(deps),
     metrics,
+    memory,
+    extractor: options.extractor ?? createExtractor(config.ai, logger),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };

@@ -238,6 +238,13 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     ai: AiSchema.prefault({}),
+    memory: z
+      .object({
+        /** Cron pattern of the corporate memory extraction job; null turns it off (POST /api/memory/collect still runs it). */
+        collect_schedule: z.string().nullable().default('*/30 * * * *'),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

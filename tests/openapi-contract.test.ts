@@ -97,6 +97,13 @@ async function createMetric(name: string): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
+/** A pending corporate memory item proposed by the analyst; returns its id. */
+async function memoryItem(title = 'contract item'): Promise<string> {
+  const res = await server.fetch('/api/memory', { method: 'POST', token: tokenFor('analyst'), json: { title, content: 'Some knowledge.' } });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
 const MALFORMED = { type: 'application/json', data: '{"oops": ' };
 /** The server's body limit in this test: small, so a 413 costs little to provoke. */
 const BODY_LIMIT = 256 * 1024;
@@ -369,6 +376,63 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
   'metrics.value': async () => {
     const id = await createMetric('contract_value');
     return [{ as: 'viewer', params: { id }, expect: 200 }, { as: 'viewer', params: { id: 'zz-missing' }, expect: 404 }];
+  },
+  'memory.list': async () => [
+    { as: 'viewer', query: { q: 'knowledge', limit: '5' }, expect: 200 },
+    { as: 'viewer', query: { cursor: 'garbage' }, expect: 422 },
+  ],
+  'memory.create': async () => [
+    { as: 'analyst', json: { title: 'Revenue excludes VAT', content: 'Net amounts.', tags: ['vat'] }, expect: 201 },
+    { as: 'analyst', json: { title: '', content: 'x' }, expect: 422 },
+  ],
+  'memory.get': async () => {
+    const id = await memoryItem();
+    return [{ as: 'analyst', params: { id }, expect: 200 }, { as: 'viewer', params: { id: 'zz-missing' }, expect: 404 }];
+  },
+  'memory.update': async () => {
+    const id = await memoryItem();
+    return [
+      { as: 'analyst', params: { id }, json: { title: 'Better title' }, expect: 200 },
+      { as: 'admin', params: { id: 'zz-missing' }, json: { title: 'x' }, expect: 404 },
+      { as: 'analyst', params: { id }, json: { tags: 'not a list' }, expect: 422 },
+    ];
+  },
+  'memory.vote': async () => {
+    const id = await memoryItem();
+    await admin(`/api/memory/${id}/status`, { method: 'POST', json: { status: 'rejected' } });
+    const open = await memoryItem('open for votes');
+    return [
+      { as: 'analyst', params: { id: open }, json: { vote: 1 }, expect: 200 },
+      { as: 'analyst', params: { id: open }, json: { vote: 2 }, expect: 422 },
+      { as: 'analyst', params: { id }, json: { vote: 1 }, expect: 409 },
+      { as: 'analyst', params: { id: 'zz-missing' }, json: { vote: 1 }, expect: 404 },
+    ];
+  },
+  'memory.status': async () => {
+    const id = await memoryItem();
+    return [
+      { as: 'admin', params: { id }, json: { status: 'approved', note: 'ok' }, expect: 200 },
+      { as: 'admin', params: { id }, json: { status: 'approved' }, expect: 409 },
+      { as: 'admin', params: { id }, json: { status: 'mandatory' }, expect: 403 },
+      { as: 'km_admin', params: { id }, json: { status: 'mandatory', audience: { roles: ['analyst'] } }, expect: 200 },
+      { as: 'admin', params: { id: 'zz-missing' }, json: { status: 'approved' }, expect: 404 },
+      { as: 'admin', params: { id }, json: { status: 'pending' }, expect: 422 },
+    ];
+  },
+  'memory.batch': async () => {
+    const [a, b] = [await memoryItem('batch a'), await memoryItem('batch b')];
+    return [
+      { as: 'admin', json: { ids: [a, b], status: 'approved' }, expect: 200 },
+      { as: 'admin', json: { ids: [a], status: 'revoked' }, expect: 403 },
+      { as: 'admin', json: { ids: [a, b], status: 'approved' }, expect: 409 },
+      { as: 'admin', json: { ids: ['zz-missing'], status: 'approved' }, expect: 404 },
+      { as: 'admin', json: { ids: [], status: 'approved' }, expect: 422 },
+    ];
+  },
+  'memory.collect': async () => [{ as: 'admin', expect: 202 }],
+  'memory.history': async () => {
+    const id = await memoryItem();
+    return [{ as: 'admin', params: { id }, expect: 200 }, { as: 'admin', params: { id: 'zz-missing' }, expect: 404 }];
   },
   'jobs.list': async () => [{ as: 'admin', expect: 200 }],
   'jobs.run': async () => {

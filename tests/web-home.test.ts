@@ -111,8 +111,11 @@ test('the dashboard: my tables\' freshness with stale and failed ones flagged, m
     method: 'POST', token: analyst.token, headers: { 'content-type': 'application/octet-stream' }, body: '{"role":"user"}\n',
   });
   expect(upload.status).toBe(201);
-  const item = await repos.knowledge.create({ id: crypto.randomUUID(), title: 'Revenue excludes VAT' });
-  await repos.knowledge.setStatus(item.id, 'mandatory');
+  const km = await server.createUser('km_admin');
+  const made = await server.fetch('/api/memory', { method: 'POST', token: km.token, json: { title: 'Revenue excludes VAT', content: 'orders.amount is net of VAT.' } });
+  const item = (await made.json()) as { id: string };
+  const setStatus = (status: string) => server.fetch(`/api/memory/${item.id}/status`, { method: 'POST', token: km.token, json: { status } });
+  expect((await setStatus('mandatory')).status).toBe(200);
 
   const { page, violations } = await signInPage(browser, server, analyst);
   try {
@@ -146,7 +149,7 @@ test('the dashboard: my tables\' freshness with stale and failed ones flagged, m
     expect(violations).toEqual([]);
   } finally {
     await page.close();
-    await repos.knowledge.setStatus(item.id, 'rejected');
+    await setStatus('revoked');
   }
 });
 
@@ -154,7 +157,7 @@ test('a viewer\'s navigation has the dashboard, catalog and settings and no admi
   const viewer = await server.createUser('viewer');
   const html = await (await fetch(`${server.url}/`, { headers: { cookie: await sessionCookie(server, viewer) } })).text();
   const links = [...html.matchAll(/<nav class="main"[\s\S]*?<\/nav>/g)][0]![0].match(/href="[^"]+"/g);
-  expect(links).toEqual(['href="/"', 'href="/catalog"', 'href="/settings"']);
+  expect(links).toEqual(['href="/"', 'href="/catalog"', 'href="/memory"', 'href="/settings"']);
   expect(html).not.toContain('/admin/');
   expect(html).not.toContain('data-testid="uploads"'); // viewers do not upload
 

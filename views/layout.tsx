@@ -105,6 +105,7 @@ export interface LayoutProps {
 const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/catalog', label: 'Catalog' },
+  { href: '/memory', label: 'Memory' },
   { href: '/settings', label: 'Settings' },
 ];
 /** The administration's areas: the Admin menu here, and the links atop every admin page (views/admin/common.tsx). */

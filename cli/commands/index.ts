@@ -16,6 +16,11 @@ import { LoginCommand } from './login.ts';
 import { MetricsListCommand } from './metrics/list.ts';
 import { MetricsShowCommand } from './metrics/show.ts';
 import { MetricsValueCommand } from './metrics/value.ts';
+import { MemoryListCommand } from './memory/list.ts';
+import { MemorySearchCommand } from './memory/search.ts';
+import { MemoryShowCommand } from './memory/show.ts';
+import { MemoryAddCommand } from './memory/add.ts';
+import { MemoryVoteCommand } from './memory/vote.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
@@ -30,5 +35,6 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   AccessRequestCommand, AccessListCommand,
   SkillsListCommand, SkillsShowCommand,
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
+  MemoryListCommand, MemorySearchCommand, MemoryShowCommand, MemoryAddCommand, MemoryVoteCommand,
   DiagnoseCommand, InitCommand,
 ];

@@ -221,6 +221,7 @@ function renderClaudeMd(dataSection: string): string {
     '- `da query --json "SQL"` runs SQL locally (offline) on `./user/duckdb/analytics.duckdb`. Tables are `<dataset>.<table>`; a unique table name alone works too.',
     '- `da query --remote --json "SQL"` runs on the server (read-only) when a table is not synced.',
     '- Save intermediate results as your own tables (`CREATE TABLE my_… AS …`); they survive `da sync`. Never modify `./server/`.',
+    "- What the organisation knows about this data (corporate memory) is in `./server/docs/knowledge.md`, by category: read it before you analyse. Mandatory rules of it are in `.claude/rules/km_*.md`. `da memory search WORDS --json` searches it (offline too); `da memory add TITLE --content TEXT` proposes what you learned for review.",
     '- Put findings worth keeping in `CLAUDE.local.md`; `da sync` uploads it, and `./user/artifacts/`. Claude Code keeps the transcripts of this folder under `~/.claude/projects/`; `da sync` uploads them (at session end through a hook), as it does files you put in `./user/sessions/`.',
     '- `da skills list` and `da skills show <name>` explain every task in detail; `da diagnose --json` finds problems.',
     '- The `da` MCP server (`da mcp`, registered in `.mcp.json`) offers the same as tools: list_tables, describe_table, query (read-only), search_memory, sync.',

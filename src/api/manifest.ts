@@ -8,6 +8,8 @@ import type { DocsIndex } from '../sync/assets.ts';
 import type { AccessCache, TableCatalog } from '../sync/catalog.ts';
 import type { ManifestService } from '../sync/manifest.ts';
 import type { MetricsService } from '../metrics/service.ts';
+import type { MemoryService } from '../memory/service.ts';
+import { DIGEST_PATH } from '../memory/digest.ts';
 import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
@@ -46,7 +48,7 @@ const downloadTable = defineRoute({
 });
 const downloadAsset = defineRoute({
   access: 'analyst', method: 'get', path: '/api/assets/{path{.+}}', operationId: 'assets.download', tags: ['sync'],
-  summary: 'A document (`docs/…`), table profile (`profiles/<table_id>.json`) or certified metric (`metrics/<name>.yaml`, `docs/metrics.md`) listed in the manifest',
+  summary: 'A document (`docs/…`), table profile (`profiles/<table_id>.json`) certified metric (`metrics/<name>.yaml`, `docs/metrics.md`), mandatory knowledge rule (`rules/km_<id>.md`) or knowledge digest (`docs/knowledge.md`) listed in the manifest',
   request: { params: z.object({ path: z.string().max(1000).openapi({ param: { name: 'path', in: 'path' }, example: 'docs/rules/sql.md' }) }) },
   responses: {
     200: {
@@ -89,7 +91,7 @@ function serve(c: Context<AppEnv>, hash: string, body: () => Response): Response
 /** Manifest, table downloads and asset downloads: what `da sync` pulls. */
 export function createManifestRouter(
   deps: AppDeps,
-  plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService; metrics: MetricsService },
+  plane: { access: AccessCache; catalog: TableCatalog; docs: DocsIndex; manifest: ManifestService; metrics: MetricsService; memory: MemoryService },
 ) {
   return createRouter()
     .openapi(getManifest, async (c) => {
@@ -132,6 +134,11 @@ export function createManifestRouter(
         if (text === undefined) throw missing;
         const hash = new Bun.CryptoHasher('sha256').update(text).digest('hex');
         return serve(c, hash, () => new Response(text, { headers: { 'content-type': 'application/json' } }));
+      }
+      if (path === DIGEST_PATH || path.startsWith('rules/')) {
+        const asset = (await plane.memory.assetsFor(currentUser(c))).find((a) => a.path === path);
+        if (asset) return serve(c, asset.hash, () => new Response(asset.text, { headers: { 'content-type': 'text/markdown; charset=utf-8' } }));
+        if (path !== DIGEST_PATH) throw missing;
       }
       if (path === 'docs/metrics.md' || path.startsWith('metrics/')) {
         const asset = (await plane.metrics.assetsFor((d) => access.canRead(d))).find((a) => a.path === path);

@@ -283,4 +283,68 @@ CREATE TABLE metrics (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'corporate memory: items, contributors, votes, history, extraction cursor',
+    sql: `
+-- Corporate memory (replaces the unused knowledge_items/knowledge_votes of the first schema).
+-- tags is a JSON array of strings; audience is null (everyone) or {roles?, users?, datasets?}.
+-- fingerprint is the normalised title, which extraction dedups on (a rejected item keeps it,
+-- so what an admin rejected is never proposed again).
+CREATE TABLE memory_items (
+  id VARCHAR PRIMARY KEY,
+  title VARCHAR NOT NULL,
+  content VARCHAR NOT NULL,
+  category VARCHAR NOT NULL,
+  tags JSON NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('pending','approved','mandatory','rejected','revoked')),
+  audience JSON,
+  source VARCHAR,
+  fingerprint VARCHAR NOT NULL,
+  created_by VARCHAR,
+  created_at TIMESTAMP NOT NULL,
+  updated_at TIMESTAMP NOT NULL
+);
+
+-- Who contributed an item: its author or uploader, and everyone whose notes said it again.
+CREATE TABLE memory_contributors (
+  item_id VARCHAR NOT NULL,
+  user_id VARCHAR NOT NULL,
+  added_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (item_id, user_id)
+);
+
+-- One vote per user and item; a vote of 0 deletes the row.
+CREATE TABLE memory_votes (
+  item_id VARCHAR NOT NULL,
+  user_id VARCHAR NOT NULL,
+  vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+  voted_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (item_id, user_id)
+);
+
+-- Every change of an item, with who made it (null: the extraction job) and why.
+CREATE TABLE memory_history (
+  id VARCHAR PRIMARY KEY,
+  item_id VARCHAR NOT NULL,
+  changed_at TIMESTAMP NOT NULL,
+  actor VARCHAR,
+  action VARCHAR NOT NULL,
+  from_status VARCHAR,
+  to_status VARCHAR,
+  note VARCHAR,
+  changes JSON
+);
+
+-- The extraction cursor: each upload read, by its path under uploads/, with the content hash
+-- it had, so an unchanged file is not read again.
+CREATE TABLE memory_sources (
+  path VARCHAR PRIMARY KEY,
+  sha256 VARCHAR NOT NULL,
+  user_id VARCHAR NOT NULL,
+  items INTEGER NOT NULL,
+  extracted_at TIMESTAMP NOT NULL
+);
+`,
+  },
 ];

@@ -3,7 +3,7 @@ import { ACCESS_REQUESTS_METHODS, type AccessRequestsRepository } from './access
 import type { AuditRepository } from './audit.ts';
 import type { DataCatalogRepository } from './data-catalog.ts';
 import type { JobRunsRepository } from './job-runs.ts';
-import type { KnowledgeRepository } from './knowledge.ts';
+import type { MemoryRepository } from './memory.ts';
 import type { MetricsRepository } from './metrics.ts';
 import type { NotificationsRepository } from './notifications.ts';
 import { PERMISSIONS_METHODS, type PermissionsRepository } from './permissions.ts';
@@ -35,7 +35,7 @@ export interface Repositories {
   syncState: SyncStateRepository;
   tableRegistry: TableRegistryRepository;
   profiles: ProfilesRepository;
-  knowledge: KnowledgeRepository;
+  memory: MemoryRepository;
   scripts: ScriptsRepository;
   jobRuns: JobRunsRepository;
   notifications: NotificationsRepository;

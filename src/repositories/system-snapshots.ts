@@ -5,7 +5,7 @@
  */
 export const SNAPSHOT_TABLES = [
   'users', 'user_sync_settings', 'dataset_permissions', 'sync_state', 'sync_history', 'sync_jobs',
-  'knowledge_items', 'knowledge_votes', 'audit_log', 'telegram_links', 'script_registry',
+  'memory_items', 'memory_votes', 'memory_contributors', 'memory_history', 'audit_log', 'telegram_links', 'script_registry',
   'table_registry', 'table_profiles', 'personal_access_tokens', 'schema_migrations',
 ] as const;
 

@@ -5,6 +5,7 @@ import { isServed, type AccessCache, type TableCatalog } from './catalog.ts';
 import type { DocsIndex } from './assets.ts';
 import { SYNC_EVERYTHING, type SyncSelections } from './settings.ts';
 import type { MetricsService } from '../metrics/service.ts';
+import type { MemoryService } from '../memory/service.ts';
 
 export type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
 import type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
@@ -41,7 +42,7 @@ export function createManifestService(
   access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
-  { maxEntries = 256, selections, metrics }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService } = {},
+  { maxEntries = 256, selections, metrics, memory }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService; memory?: MemoryService } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
   // The datasets that have tables or documents, per catalog+docs version: computed once,
@@ -57,7 +58,11 @@ export function createManifestService(
       ]);
       const documents = docs.list();
       const metricList = metrics ? await metrics.all() : [];
-      const version = `${snapshot.version}|${documents.version}|${metrics?.version() ?? 0}`;
+      const version = `${snapshot.version}|${documents.version}|${metrics?.version() ?? 0}|${memory?.version() ?? 0}`;
+      // Corporate memory follows each item's audience (roles, users, datasets): its files are
+      // part of the cache key, so callers with the same datasets but other rules do not share.
+      const memoryAssets = memory ? await memory.assetsFor(user) : [];
+      const memoryKey = memoryAssets.map((a) => `${a.path}#${a.hash}`).join(',');
       if (known?.version !== version) {
         const datasets = new Set<string>();
         for (const t of snapshot.tables) datasets.add(t.dataset);
@@ -66,7 +71,7 @@ export function createManifestService(
         known = { version, datasets: [...datasets].sort() };
       }
       const readable = known.datasets.filter((d) => rule.canRead(d));
-      const key = `${seesAllDatasets(user.role) ? '*' : readable.join(',')}|${selection.key}`;
+      const key = `${seesAllDatasets(user.role) ? '*' : readable.join(',')}|${selection.key}|${memoryKey}`;
       const hit = cache.get(key);
       if (hit?.version === version) return hit.rendered;
 
@@ -85,6 +90,11 @@ export function createManifestService(
       }
       // Certified metrics over datasets the caller may read: docs/metrics.md and metrics/<name>.yaml.
       for (const a of metrics ? await metrics.assetsFor((d) => allowed.has(d)) : []) {
+        manifest.assets[a.path] = { hash: a.hash, size_bytes: Buffer.byteLength(a.text), url: assetUrl(a.path) };
+      }
+      // Mandatory items as rules (`rules/km_<id>.md`) and the digest (`docs/knowledge.md`, which
+      // wins over a document of that name while the caller has any item).
+      for (const a of memoryAssets) {
         manifest.assets[a.path] = { hash: a.hash, size_bytes: Buffer.byteLength(a.text), url: assetUrl(a.path) };
       }
       for (const t of snapshot.tables) {

@@ -40,7 +40,7 @@ export const homePage = definePage({
     const admin = seesAllDatasets(user.role);
     const [history, mandatory, link] = await Promise.all([
       repos.syncState.recentHistory(admin ? null : tables.map((t) => t.id), 10),
-      repos.knowledge.list({ status: 'mandatory' }),
+      services.memory.list(user, { status: 'mandatory', limit: 200 }).then((r) => r.items),
       repos.notifications.linkFor(user.id),
     ]);
     return c.render(

@@ -8,6 +8,7 @@ import { createApp, type App } from '../../src/app.ts';
 import type { AppDeps } from '../../src/context.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
 import type { Role } from '../../src/auth/roles.ts';
+import type { Extractor } from '../../src/memory/extractor.ts';
 
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -44,11 +45,12 @@ function readConfigText(file: string | undefined): string {
  * Starts the real app on an ephemeral loopback port with a fresh data directory.
  * `env` is what the server would read from its environment (e.g. DA_CONFIG); `yaml` is an
  * instance.yaml to use instead (written into the data directory); `logger` receives the
- * server's log (silent by default); `extend` adds routes (e.g. test pages) before it serves.
+ * server's log (silent by default); `extend` adds routes (e.g. test pages) before it serves;
+ * `extractor` reads uploads for the corporate memory extraction job.
  */
 export async function startTestServer(
   env: Record<string, string | undefined> = {},
-  opts: { yaml?: string; logger?: Logger; extend?: (app: App, runtime: Runtime) => void } = {},
+  opts: { yaml?: string; logger?: Logger; extend?: (app: App, runtime: Runtime) => void; extractor?: Extractor } = {},
 ): Promise<TestServer> {
   const dataDir = env.DA_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'da-test-'));
   // Tests sign in often from one address: unless a test sets its own, raise the login limits.
@@ -67,7 +69,7 @@ export async function startTestServer(
   });
   // Tests hash many passwords: a cheap argon2id cost unless the test sets its own.
   if (!readConfigText(configFile).includes('password_hash')) config.auth.password_hash = { memory_kib: 256, time_cost: 1 };
-  const runtime = await bootstrap(config, opts.logger ?? silentLogger);
+  const runtime = await bootstrap(config, opts.logger ?? silentLogger, { extractor: opts.extractor });
   const { deps, services } = runtime;
   const app = createApp(runtime);
   opts.extend?.(app, runtime);

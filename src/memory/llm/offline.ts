@@ -23,7 +23,7 @@ const FACT_WORDS =
 
 /** Phrases that introduce a learnt fact in conversation. */
 const TRANSCRIPT_LEADS =
-  /^(?:(?:ok(?:ay)?|so|good|great|right|thanks|ah|oh|yes|yeah|yep|no|nope|also|and|but|well|btw|by the way)[,!.]?\s+)*(?:(?:please\s+)?note that|(?:please\s+)?remember(?: that)?|(?:it\s+)?turns out(?: that)?|keep in mind(?: that)?|fyi,?|good to know:?|til:?|important:|for the record,?|be careful:?|watch out:?|heads up:?|i (?:found|learned|learnt|noticed|realised|realized) that)\s*/i;
+  /^(?:(?:ok(?:ay)?|so|good|great|right|thanks|ah|oh|yes|yeah|yep|no|nope|also|and|but|well|btw|by the way)[,!.]?\s+)*(?:(?:please\s+)?note that|(?:please\s+)?remember(?: that)?:?|(?:it\s+)?turns out(?: that)?|keep in mind(?: that)?|fyi,?|good to know:?|til:?|important:|for the record,?|be careful:?|watch out:?|heads up:?|i (?:found|learned|learnt|noticed|realised|realized) that)\s*/i;
 
 /** Text addressed to an AI rather than a fact about data; never turned into a candidate. */
 const INSTRUCTION_TO_AI = new RegExp(

@@ -4,7 +4,7 @@ import { createDuckDbAccessRequestsRepository } from './access-requests.ts';
 import { createDuckDbAuditRepository } from './audit.ts';
 import { createDuckDbDataCatalogRepository } from './data-catalog.ts';
 import { createDuckDbJobRunsRepository } from './job-runs.ts';
-import { createDuckDbKnowledgeRepository } from './knowledge.ts';
+import { createDuckDbMemoryRepository } from './memory.ts';
 import { createDuckDbMetricsRepository } from './metrics.ts';
 import { createDuckDbNotificationsRepository } from './notifications.ts';
 import { createDuckDbPermissionsRepository } from './permissions.ts';
@@ -27,7 +27,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     syncState: createDuckDbSyncStateRepository(db),
     tableRegistry: createDuckDbTableRegistryRepository(db),
     profiles: createDuckDbProfilesRepository(db),
-    knowledge: createDuckDbKnowledgeRepository(db),
+    memory: createDuckDbMemoryRepository(db),
     scripts: createDuckDbScriptsRepository(db),
     jobRuns: createDuckDbJobRunsRepository(db),
     notifications: createDuckDbNotificationsRepository(db),
