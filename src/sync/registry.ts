@@ -200,6 +200,9 @@ export async function reconcileSource(deps: AppDeps, engine: SourceAccess, datas
   const out: SourceReconciliation = {
     dataset, status: 'ok', auto_register: source.auto_register, registered: [], skipped: [], missing: [], returned: [], error: null,
   };
+  const mine = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
+  // Nothing to register and nothing that could go missing: leave a big warehouse unlisted.
+  if (!source.auto_register && !mine.length) return out;
   let offered: DiscoveredTable[];
   try {
     offered = await discoverTables(deps, engine, dataset);
@@ -209,7 +212,6 @@ export async function reconcileSource(deps: AppDeps, engine: SourceAccess, datas
     return out;
   }
   const offeredSources = new Set(offered.map((t) => t.source_table));
-  const mine = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
   const gone = mine.filter((t) => !offeredSources.has(t.source_table));
   out.missing = gone.map((t) => t.id);
   out.returned = mine.filter((t) => t.missing_since && offeredSources.has(t.source_table)).map((t) => t.id);
