@@ -9,7 +9,9 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let kbc: KeboolaStandIn;
 let dir: string;
-const source = () => ({ type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5 });
+const source = () => ({
+  type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5, auto_register: true, max_retries: 2, retry_backoff_ms: 10,
+});
 
 const ACCOUNT_COLUMNS = [
   { name: 'id', basetype: 'INTEGER' as const },
