@@ -27,7 +27,8 @@ async function jobView(deps: AppDeps, job: SyncJob, emails: Map<string, string>)
   return {
     id: job.id, status: job.status, requested_by: job.requested_by ? (emails.get(job.requested_by) ?? job.requested_by) : null,
     created_at: job.created_at, started_at: job.started_at, finished_at: job.finished_at,
-    total: job.tables?.length ?? tables.length, tables, error: job.error, message: result.message ?? null,
+    // A sync of every table registers new ones as it starts: once it has ended, its result counts them.
+    total: result.tables?.length ?? job.tables?.length ?? tables.length, tables, error: job.error, message: result.message ?? null,
     registration: (result.sources ?? []).flatMap((s) => {
       const parts = [
         s.registered.length ? `registered ${s.registered.join(', ')}` : '',
@@ -68,7 +69,7 @@ export const adminSyncPage = definePage({
         job={view}
         recentJobs={recent.map((j) => ({
           id: j.id, status: j.status, created_at: j.created_at, finished_at: j.finished_at,
-          requested_by: j.requested_by ? (emails.get(j.requested_by) ?? j.requested_by) : null, total: j.tables?.length ?? 0,
+          requested_by: j.requested_by ? (emails.get(j.requested_by) ?? j.requested_by) : null, total: (j.result as Partial<SyncJobResult> | null)?.tables?.length ?? j.tables?.length ?? 0,
         }))}
         history={history}
         syncing={services.sync.runningJobId() !== null}
