@@ -56,8 +56,12 @@ export interface PullResult {
  */
 export interface Connector {
   readonly type: SourceConfig['type'];
-  /** Every table the source offers now; throws when the source cannot be listed (bad credentials, missing folder). */
-  listTables(): Promise<SourceTable[]>;
+  /**
+   * Every table the source offers now; throws when the source cannot be listed (bad
+   * credentials, missing folder). `brief`: names, keys and descriptions are enough (each
+   * sync lists every source); a connector may then skip costly columns and row counts.
+   */
+  listTables(options?: { brief?: boolean }): Promise<SourceTable[]>;
   pull(request: PullRequest): Promise<PullResult>;
 }
 

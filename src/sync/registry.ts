@@ -78,9 +78,11 @@ function mustBeConfigured(deps: AppDeps, dataset: string) {
 }
 
 /** Lists the tables a source offers, marking registered ones and name collisions. */
-export async function discoverTables(deps: AppDeps, engine: SourceAccess, dataset: string): Promise<DiscoveredTable[]> {
+export async function discoverTables(
+  deps: AppDeps, engine: SourceAccess, dataset: string, options: { brief?: boolean } = {},
+): Promise<DiscoveredTable[]> {
   mustBeConfigured(deps, dataset);
-  const offered = await engine.connectorFor(dataset).listTables();
+  const offered = await engine.connectorFor(dataset).listTables(options);
   const registered = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
   const bySource = new Map(registered.map((t) => [t.source_table, t]));
   const byName = new Map(registered.map((t) => [t.name, t]));
@@ -205,7 +207,7 @@ export async function reconcileSource(deps: AppDeps, engine: SourceAccess, datas
   if (!source.auto_register && !mine.length) return out;
   let offered: DiscoveredTable[];
   try {
-    offered = await discoverTables(deps, engine, dataset);
+    offered = await discoverTables(deps, engine, dataset, { brief: true });
   } catch (err) {
     out.status = 'error';
     out.error = `listing the tables of source ${dataset} failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;

@@ -103,3 +103,14 @@ test('a source table outside the folder is refused', async () => {
     connector.pull({ source_table: '../hr/employees.csv', target: join(out, 'x.parquet'), mode: 'full', existing: null, watermark: null, primary_key: null, scratch_dir: out }),
   ).rejects.toThrow(/not a file name/);
 });
+
+test('a brief listing (what every sync does) names the files with their configured keys without reading them', async () => {
+  const connector = createLocalConnector('sales', {
+    type: 'local', path: resolve('fixtures/data/sales'), public: true, auto_register: true, tables: { orders: { primary_key: ['order_id'] } },
+  });
+  const brief = await connector.listTables({ brief: true });
+  const full = await connector.listTables();
+  expect(brief.map((t) => t.source_table)).toEqual(full.map((t) => t.source_table));
+  expect(brief.find((t) => t.name === 'orders')).toMatchObject({ primary_key: ['order_id'], columns: null, row_estimate: null });
+  expect(full.find((t) => t.name === 'orders')!.row_estimate).toBe(2000);
+});
