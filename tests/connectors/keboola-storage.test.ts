@@ -284,3 +284,29 @@ test('a sync over a server reports the full pull and the unconverted values in i
     await server.stop();
   }
 });
+
+test('without endpoint overrides, slices are read where each real stack keeps them', async () => {
+  const { sliceRequest } = await import('../../src/connectors/keboola/files.ts');
+  const { retryAfterMs, isRetryable } = await import('../../src/connectors/keboola/client.ts');
+  const aws = sliceRequest('s3://kbc-sapi-files/exp-2/1/part0.csv.gz', {
+    id: 1, url: '', isSliced: true, provider: 'aws', region: 'eu-central-1',
+    credentials: { AccessKeyId: 'ASIAX', SecretAccessKey: 's', SessionToken: 'tok' },
+  });
+  expect(aws.url).toStartWith('https://kbc-sapi-files.s3.eu-central-1.amazonaws.com/exp-2/1/part0.csv.gz?');
+  expect(new URL(aws.url).searchParams.get('X-Amz-Security-Token')).toBe('tok');
+  const azure = sliceRequest('azure://kbcfiles.blob.core.windows.net/exp-15/1/part0.csv.gz', {
+    id: 2, url: '', isSliced: true, provider: 'azure',
+    absCredentials: { SASConnectionString: 'BlobEndpoint=https://kbcfiles.blob.core.windows.net;SharedAccessSignature=sv=2021-08-06&sig=abc%3D' },
+  });
+  expect(azure.url).toBe('https://kbcfiles.blob.core.windows.net/exp-15/1/part0.csv.gz?sv=2021-08-06&sig=abc%3D');
+  const gcs = sliceRequest('gs://kbc-files/exp/1/part 0.csv.gz', {
+    id: 3, url: '', isSliced: true, provider: 'gcp', gcsCredentials: { access_token: 'ya29.x' },
+  });
+  expect(gcs).toEqual({ url: 'https://storage.googleapis.com/kbc-files/exp/1/part%200.csv.gz', headers: { authorization: 'Bearer ya29.x' } });
+  expect(() => sliceRequest('gs://b/o', { id: 4, url: '', isSliced: true, provider: 'gcp' })).toThrow(/no gcsCredentials/);
+  expect(() => sliceRequest('ftp://x/y', { id: 5, url: '', isSliced: true })).toThrow(/cannot read/);
+  expect(retryAfterMs('2')).toBe(2000);
+  expect(retryAfterMs(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
+  expect(retryAfterMs('soon')).toBeUndefined();
+  expect([500, 502, 503, 429, 501, 404].map(isRetryable)).toEqual([true, true, true, true, false, false]);
+});

@@ -51,7 +51,8 @@ export function sliceRequest(url: string, file: KbcFile, endpoints: StorageEndpo
       sessionToken: file.credentials.SessionToken,
       region: file.region,
       bucket: host,
-      ...(endpoints.s3 ? { endpoint: endpoints.s3 } : {}),
+      // AWS itself: virtual-hosted addresses (path style is deprecated there); another endpoint: path style.
+      ...(endpoints.s3 ? { endpoint: endpoints.s3 } : { virtualHostedStyle: true }),
     });
     return { url: s3.presign(decodeURIComponent(path), { expiresIn: 3600 }) };
   }
