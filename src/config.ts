@@ -50,6 +50,8 @@ const KeboolaSourceSchema = z.object({
   /** Retries of a 5xx (not 501) or 429 answer, with exponential backoff or the answer's Retry-After. */
   max_retries: z.number().int().min(0).max(20).default(6),
   retry_backoff_ms: z.number().int().positive().default(1000),
+  /** How long one Storage API call may take before it counts as failed (and is retried). */
+  request_timeout_ms: z.number().int().positive().default(120_000),
   /** S3 endpoint of AWS stacks' sliced files (default: AWS's for the file's region). */
   s3_endpoint: z.string().url().optional(),
   /** Google Cloud Storage endpoint of GCP stacks' files (default https://storage.googleapis.com). */

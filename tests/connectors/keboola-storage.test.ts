@@ -17,7 +17,7 @@ let n = 0;
 
 const source = (extra: Record<string, unknown> = {}) => ({
   type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5, auto_register: true,
-  max_retries: 3, retry_backoff_ms: 10, s3_endpoint: kbc.url, gcs_endpoint: `${kbc.url}/_gcs`, ...extra,
+  max_retries: 3, retry_backoff_ms: 10, request_timeout_ms: 5000, s3_endpoint: kbc.url, gcs_endpoint: `${kbc.url}/_gcs`, ...extra,
 });
 
 const ORDERS = [
@@ -309,4 +309,18 @@ test('without endpoint overrides, slices are read where each real stack keeps th
   expect(retryAfterMs(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
   expect(retryAfterMs('soon')).toBeUndefined();
   expect([500, 502, 503, 429, 501, 404].map(isRetryable)).toEqual([true, true, true, true, false, false]);
+});
+
+test('a Storage API that does not answer times out, is retried, and then fails the pull with a clear error', async () => {
+  addOrders('in.c-slow.orders');
+  kbc.failures.push(
+    { match: /^GET \/v2\/storage\/tables\/in\.c-slow\.orders$/, status: 200, delayMs: 3000 },
+    { match: /^GET \/v2\/storage\/tables\/in\.c-slow\.orders$/, status: 200, delayMs: 3000 },
+  );
+  const connector = createKeboolaConnector('crm', source({ request_timeout_ms: 200, max_retries: 1 }));
+  await expect(connector.pull(fullPull('in.c-slow.orders', target()))).rejects.toThrow(/in.c-slow.orders: .*unreachable: no answer within 0.2 s/);
+  // One slow answer is retried and the pull goes through.
+  kbc.failures.push({ match: /^GET \/v2\/storage\/tables\/in\.c-slow\.orders$/, status: 200, delayMs: 3000 });
+  const path = target();
+  expect((await connector.pull(fullPull('in.c-slow.orders', path))).rows_read).toBe(5);
 });

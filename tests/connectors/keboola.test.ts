@@ -10,7 +10,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 let kbc: KeboolaStandIn;
 let dir: string;
 const source = () => ({
-  type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5, auto_register: true, max_retries: 2, retry_backoff_ms: 10,
+  type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5, auto_register: true, max_retries: 2, retry_backoff_ms: 10, request_timeout_ms: 5000,
 });
 
 const ACCOUNT_COLUMNS = [

@@ -36,6 +36,8 @@ export interface InjectedFailure {
   match: RegExp;
   status: number;
   retryAfter?: string;
+  /** Answer only after this many ms (a source that hangs). */
+  delayMs?: number;
 }
 
 export interface KeboolaStandIn {
@@ -251,6 +253,7 @@ export function startKeboolaStandIn(opts: { token?: string } = {}): KeboolaStand
       const injected = stand.failures.findIndex((f) => f.match.test(line));
       if (injected >= 0) {
         const [f] = stand.failures.splice(injected, 1);
+        if (f!.delayMs) await Bun.sleep(f!.delayMs);
         return json({ error: 'Service temporarily unavailable', code: 'maintenance', status: 'error', exceptionId: 'exception-retry' }, f!.status,
           f!.retryAfter !== undefined ? { 'retry-after': f!.retryAfter } : {});
       }

@@ -73,11 +73,13 @@ export class KeboolaApiError extends Error {
   }
 }
 
-/** How a client retries: 5xx (except 501) and 429 answers, and failed connections. */
+/** How a client retries: 5xx (except 501) and 429 answers, failed connections and timeouts. */
 export interface RetryPolicy {
   maxRetries: number;
   /** First backoff; doubles with each retry (at most a minute) unless the answer says Retry-After. */
   backoffMs: number;
+  /** How long one attempt may take (an API call until its body is read, a download until it is written). */
+  timeoutMs?: number;
 }
 
 /** True for answers worth asking again: 429 and 5xx except 501 (Not Implemented never changes). */
@@ -107,10 +109,11 @@ export async function fetchWithRetry(
   for (let attempt = 0; ; attempt++) {
     let res: Response | undefined;
     let failure: unknown;
+    const signals = [init.signal, policy.timeoutMs ? AbortSignal.timeout(policy.timeoutMs) : undefined].filter((x): x is AbortSignal => !!x);
     try {
-      res = await doFetch(url, init);
+      res = await doFetch(url, { ...init, signal: signals.length ? AbortSignal.any(signals) : undefined });
     } catch (err) {
-      failure = err;
+      failure = policy.timeoutMs && (err as Error).name === 'TimeoutError' ? new Error(`no answer within ${policy.timeoutMs / 1000} s`) : err;
     }
     if (res && !isRetryable(res.status)) return res;
     if (attempt >= policy.maxRetries || init.signal?.aborted) {
@@ -122,6 +125,8 @@ export async function fetchWithRetry(
     await Bun.sleep(wait);
   }
 }
+
+const DOWNLOAD_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** A thin Storage API client: base URL and token from the source config. */
 export function createStorageClient(opts: { url: string; token: string; fetch?: typeof fetch; retry?: RetryPolicy }) {
@@ -142,7 +147,12 @@ export function createStorageClient(opts: { url: string; token: string; fetch?: 
     } catch (err) {
       throw new KeboolaApiError(`Keboola Storage API at ${base} is unreachable: ${(err as Error).message}`, 0);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new KeboolaApiError(`Keboola ${method} ${path.split('?')[0]} broke off: ${(err as Error).message}`, 0);
+    }
     if (!res.ok) {
       let detail = text.slice(0, 500);
       let exceptionId: string | null = null;
@@ -171,7 +181,8 @@ export function createStorageClient(opts: { url: string; token: string; fetch?: 
     async download(url: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
       let res: Response;
       try {
-        res = await fetchWithRetry(doFetch, url, { headers: init.headers, signal: init.signal }, retry);
+        // A slice may be large: an attempt gets half an hour, not an API call's time.
+        res = await fetchWithRetry(doFetch, url, { headers: init.headers, signal: init.signal }, { ...retry, timeoutMs: DOWNLOAD_TIMEOUT_MS });
       } catch (err) {
         throw new KeboolaApiError(`download of ${url.split('?')[0]} failed: ${(err as Error).message}`, 0);
       }

@@ -136,7 +136,7 @@ export function createKeboolaConnector(
 ): Connector {
   const client = createStorageClient({
     url: source.url, token: source.token, fetch: options.fetch,
-    retry: { maxRetries: source.max_retries, backoffMs: source.retry_backoff_ms },
+    retry: { maxRetries: source.max_retries, backoffMs: source.retry_backoff_ms, timeoutMs: source.request_timeout_ms },
   });
   const endpoints: StorageEndpoints = { s3: source.s3_endpoint, gcs: source.gcs_endpoint, azure: source.azure_endpoint };
 
@@ -221,58 +221,64 @@ export function createKeboolaConnector(
     },
 
     async pull(req: PullRequest): Promise<PullResult> {
-      const table = await client.getTable(req.source_table);
-      if (!columnsOf(table).length) throw new Error(`Keboola table ${req.source_table} reports no columns`);
-      const primaryKey = req.primary_key ?? (table.primaryKey?.length ? table.primaryKey : null);
-      const previous = parseWatermark(req.watermark);
-      let incremental = req.mode === 'incremental' && !!req.existing && !!previous;
-      if (incremental && !primaryKey?.length) throw new Error(`incremental sync of ${req.source_table} needs a primary key`);
-      const notes: string[] = [];
-      const now = Math.floor(Date.now() / 1000);
-      if (incremental && source.full_refresh_every && (previous!.full_at === null || (now - previous!.full_at) * 1000 >= source.full_refresh_every)) {
-        incremental = false;
-        notes.push(`pulled in full: the last full pull is older than full_refresh_every`);
-      }
-
-      const db = await openScratchDb({ threads: 2 });
       try {
-        let unconverted = new Map<string, number>();
-        const full = async (tag: string): Promise<PullResult> => {
-          const read = await readExport(db, table, null, req, tag);
-          const rows = await copyToParquet(db, read.select, req.target);
-          unconverted = read.unconverted;
-          if (read.cacheHit) notes.push('Keboola served the export from its cache');
-          return { mode: 'full', rows_read: rows, watermark: JSON.stringify({ changed_since: read.jobCreated, full_at: read.jobCreated }) };
-        };
-        let result: PullResult;
-        if (incremental) {
-          const read = await readExport(db, table, previous!.changed_since, req, 'changes');
-          const rows = await writeMerged(db, { existing: req.existing!, changedSql: read.select, primaryKey: primaryKey!, target: req.target });
-          unconverted = read.unconverted;
-          result = { mode: 'incremental', rows_read: rows, watermark: JSON.stringify({ changed_since: read.jobCreated, full_at: previous!.full_at }) };
-          // changedSince only sees rows whose import time moved: deletes and rows a full
-          // load dropped never show up. The source's row count tells.
-          const sourceRows = (await client.getTable(req.source_table)).rowsCount;
-          const [{ n }] = await db.all<{ n: string }>(`SELECT count(*)::BIGINT AS n FROM ${readParquet(req.target)}`);
-          if (typeof sourceRows === 'number' && sourceRows !== Number(n)) {
-            notes.push(`pulled in full: the source counts ${sourceRows} rows, the merged file ${n} (rows were deleted or a full load replaced them)`);
-            result = await full('full');
-          }
-        } else {
-          result = await full('full');
-        }
-        const note = unconvertedNote(unconverted);
-        if (note) notes.push(note);
-        return {
-          ...result,
-          ...(notes.length ? { notes } : {}),
-          ...(table.isTyped ? {} : { unconverted_values: [...unconverted.values()].reduce((a, b) => a + b, 0) }),
-        };
+        return await pullTable(req);
       } catch (err) {
         throw new Error(`Keboola table ${req.source_table}: ${(err as Error).message.split('\n')[0]}`);
-      } finally {
-        db.close();
       }
     },
   };
+
+  async function pullTable(req: PullRequest): Promise<PullResult> {
+    const table = await client.getTable(req.source_table);
+    if (!columnsOf(table).length) throw new Error(`Keboola table ${req.source_table} reports no columns`);
+    const primaryKey = req.primary_key ?? (table.primaryKey?.length ? table.primaryKey : null);
+    const previous = parseWatermark(req.watermark);
+    let incremental = req.mode === 'incremental' && !!req.existing && !!previous;
+    if (incremental && !primaryKey?.length) throw new Error(`incremental sync of ${req.source_table} needs a primary key`);
+    const notes: string[] = [];
+    const now = Math.floor(Date.now() / 1000);
+    if (incremental && source.full_refresh_every && (previous!.full_at === null || (now - previous!.full_at) * 1000 >= source.full_refresh_every)) {
+      incremental = false;
+      notes.push(`pulled in full: the last full pull is older than full_refresh_every`);
+    }
+
+    const db = await openScratchDb({ threads: 2 });
+    try {
+      let unconverted = new Map<string, number>();
+      const full = async (tag: string): Promise<PullResult> => {
+        const read = await readExport(db, table, null, req, tag);
+        const rows = await copyToParquet(db, read.select, req.target);
+        unconverted = read.unconverted;
+        if (read.cacheHit) notes.push('Keboola served the export from its cache');
+        return { mode: 'full', rows_read: rows, watermark: JSON.stringify({ changed_since: read.jobCreated, full_at: read.jobCreated }) };
+      };
+      let result: PullResult;
+      if (incremental) {
+        const read = await readExport(db, table, previous!.changed_since, req, 'changes');
+        const rows = await writeMerged(db, { existing: req.existing!, changedSql: read.select, primaryKey: primaryKey!, target: req.target });
+        unconverted = read.unconverted;
+        result = { mode: 'incremental', rows_read: rows, watermark: JSON.stringify({ changed_since: read.jobCreated, full_at: previous!.full_at }) };
+        // changedSince only sees rows whose import time moved: deletes and rows a full
+        // load dropped never show up. The source's row count tells.
+        const sourceRows = (await client.getTable(req.source_table)).rowsCount;
+        const [{ n }] = await db.all<{ n: string }>(`SELECT count(*)::BIGINT AS n FROM ${readParquet(req.target)}`);
+        if (typeof sourceRows === 'number' && sourceRows !== Number(n)) {
+          notes.push(`pulled in full: the source counts ${sourceRows} rows, the merged file ${n} (rows were deleted or a full load replaced them)`);
+          result = await full('full');
+        }
+      } else {
+        result = await full('full');
+      }
+      const note = unconvertedNote(unconverted);
+      if (note) notes.push(note);
+      return {
+        ...result,
+        ...(notes.length ? { notes } : {}),
+        ...(table.isTyped ? {} : { unconverted_values: [...unconverted.values()].reduce((a, b) => a + b, 0) }),
+      };
+    } finally {
+      db.close();
+    }
+  }
 }
