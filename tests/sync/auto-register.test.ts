@@ -128,6 +128,7 @@ test('a removed file marks its table missing; it stays served until it comes bac
     await page.goto(`${server.url}/catalog`);
     expect(await page.locator('tr[data-table="shop.customers"] [data-testid="missing-badge"]').textContent()).toContain('missing at source');
     expect(await page.locator('tr[data-table="shop.orders"] [data-testid="missing-badge"]').count()).toBe(0);
+    await page.screenshot({ path: '/tmp/auto-register-catalog.png', fullPage: true });
     await page.goto(`${server.url}/catalog/shop.customers`);
     expect(await page.getByTestId('missing-note').textContent()).toContain('still served');
     await page.goto(`${server.url}/admin/tables`);
