@@ -42,8 +42,9 @@ if (!healthy) {
 await loadFixtureData();
 
 /**
- * As the demo admin: registers every table of every configured source, syncs them,
- * waits for the sync and prints the tables loaded. Runs again harmlessly on a restart.
+ * As the demo admin: starts a sync now rather than waiting for the schedule (the sync
+ * registers every table of every configured source itself), waits for it and prints the
+ * tables loaded. Runs again harmlessly on a restart.
  */
 async function loadFixtureData() {
   const call = async (path: string, init: RequestInit = {}, token?: string) => {
@@ -60,11 +61,6 @@ async function loadFixtureData() {
       method: 'POST',
       body: JSON.stringify({ email: env.DA_ADMIN_EMAIL, password: env.DA_ADMIN_PASSWORD }),
     });
-    const { items: sources } = await call('/api/sources', {}, token);
-    for (const source of sources as Array<{ dataset: string }>) {
-      const { registered, skipped } = await call(`/api/sources/${source.dataset}/register-all`, { method: 'POST' }, token);
-      process.stderr.write(`== ${source.dataset}: ${registered.length} tables registered${skipped.length ? `, ${skipped.length} skipped` : ''}\n`);
-    }
     const { job_id } = await call('/api/sync/trigger', { method: 'POST' }, token);
     process.stderr.write(`== syncing (job ${job_id})\n`);
     let job: any;
@@ -73,6 +69,10 @@ async function loadFixtureData() {
       if (job.status === 'succeeded' || job.status === 'failed') break;
       await Bun.sleep(200);
     }
+    for (const s of job.sources as Array<{ dataset: string; registered: string[]; error: string | null }>) {
+      process.stderr.write(`== ${s.dataset}: ${s.error ?? `${s.registered.length} new tables registered`}\n`);
+    }
+    if (job.message) process.stderr.write(`== ${job.message}\n`);
     const lines = (job.tables as Array<{ table_id: string; status: string; rows: number | null; bytes: number | null; error: string | null }>).map(
       (t) => `  ${t.table_id.padEnd(28)} ${t.status === 'ok' ? `${String(t.rows).padStart(8)} rows  ${((t.bytes ?? 0) / 1024).toFixed(1).padStart(8)} KiB` : `error: ${t.error}`}`,
     );

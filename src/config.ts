@@ -24,7 +24,15 @@ const LocalSourceSchema = z.object({
   description: z.string().optional(),
   /** Keyed by the normalised table name (file name without extension). */
   tables: z.record(z.string(), LocalTableOptionsSchema).default({}),
+  /** Register new files on each sync (false: only an admin registers). */
+  auto_register: z.boolean().default(true),
 }).strict();
+
+/** `30m`, `12h`, `7d` → milliseconds. */
+const DurationSchema = z
+  .string()
+  .regex(/^\d+\s*[mhd]$/, 'must be a number of minutes, hours or days: 30m, 12h, 7d')
+  .transform((v) => Number(v.slice(0, -1).trim()) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[v.slice(-1) as 'm' | 'h' | 'd']);
 
 const KeboolaSourceSchema = z.object({
   type: z.literal('keboola'),
@@ -35,6 +43,21 @@ const KeboolaSourceSchema = z.object({
   /** Only these buckets are listed when set. */
   buckets: z.array(z.string()).optional(),
   poll_interval_ms: z.number().int().positive().default(1000),
+  /** Register new tables on each sync (false: only an admin registers; wise for projects with thousands of tables). */
+  auto_register: z.boolean().default(true),
+  /** Also pull incremental tables in full when the last full pull is older than this (`24h`, `7d`). */
+  full_refresh_every: DurationSchema.optional(),
+  /** Retries of a 5xx (not 501) or 429 answer, with exponential backoff or the answer's Retry-After. */
+  max_retries: z.number().int().min(0).max(20).default(6),
+  retry_backoff_ms: z.number().int().positive().default(1000),
+  /** How long one Storage API call may take before it counts as failed (and is retried). */
+  request_timeout_ms: z.number().int().positive().default(120_000),
+  /** S3 endpoint of AWS stacks' sliced files (default: AWS's for the file's region). */
+  s3_endpoint: z.string().url().optional(),
+  /** Google Cloud Storage endpoint of GCP stacks' files (default https://storage.googleapis.com). */
+  gcs_endpoint: z.string().url().optional(),
+  /** Blob endpoint of Azure stacks' files (default: the BlobEndpoint of the file's absCredentials). */
+  azure_endpoint: z.string().url().optional(),
 }).strict();
 
 /** Google sign-in (OpenID Connect, authorization code with PKCE); the endpoints are Google's unless set. */

@@ -23,7 +23,7 @@ beforeAll(async () => {
     startTestServer({}, {
       yaml: testYaml(
         'sources:\n' +
-          '  sales: { type: local, path: fixtures/data/sales, public: true, description: Orders of a coffee shop }\n' +
+          '  sales: { type: local, path: fixtures/data/sales, public: true, auto_register: false, description: Orders of a coffee shop }\n' +
           '  hr: { type: local, path: fixtures/data/hr, description: Restricted staff data }\n',
       ),
     }),

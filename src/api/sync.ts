@@ -32,8 +32,23 @@ const TableResultSchema = z
     duration_ms: z.number(),
     error: z.string().nullable(),
     profile_error: z.string().nullable().optional(),
+    notes: z.array(z.string()).optional().openapi({ description: 'What the connector reports, e.g. why an incremental table was pulled in full' }),
+    unconverted_values: z.number().optional().openapi({ description: 'Values of loosely typed columns that did not convert and became NULL' }),
   })
   .openapi('TableSyncResult');
+
+const SourceResultSchema = z
+  .object({
+    dataset: z.string(),
+    status: z.enum(['ok', 'error']),
+    auto_register: z.boolean(),
+    registered: z.array(z.string()).openapi({ description: 'Tables this sync registered' }),
+    skipped: z.array(z.object({ source_table: z.string(), reason: z.string() })),
+    missing: z.array(z.string()).openapi({ description: 'Registered tables the source no longer offers (still served)' }),
+    returned: z.array(z.string()).openapi({ description: 'Missing tables the source offers again' }),
+    error: z.string().nullable(),
+  })
+  .openapi('SyncSourceResult');
 
 const JobSchema = z
   .object({
@@ -42,6 +57,8 @@ const JobSchema = z
     requested_by: z.string().nullable(),
     requested_tables: z.array(z.string()).nullable(),
     tables: z.array(TableResultSchema).openapi({ description: 'Per-table results (filled when the job ends)' }),
+    sources: z.array(SourceResultSchema).openapi({ description: 'Per source, what automatic registration did (syncs of every table)' }),
+    message: z.string().nullable().openapi({ description: 'Set when the job had nothing to sync, and why' }),
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
@@ -103,11 +120,13 @@ export function createSyncRouter(deps: AppDeps, sync: SyncEngine) {
       const { job_id } = c.req.valid('param');
       const job = await deps.repos.syncState.getJob(job_id);
       if (!job) throw new NotFoundError(`sync job ${job_id} not found`);
-      const result = (job.result ?? {}) as { tables?: unknown[] };
+      const result = (job.result ?? {}) as { tables?: unknown[]; sources?: unknown[]; message?: string | null };
       return c.json(
         {
           job_id: job.id, status: job.status, requested_by: job.requested_by, requested_tables: job.tables,
           tables: (result.tables ?? []) as z.infer<typeof TableResultSchema>[],
+          sources: (result.sources ?? []) as z.infer<typeof SourceResultSchema>[],
+          message: result.message ?? null,
           created_at: job.created_at, started_at: job.started_at, finished_at: job.finished_at, error: job.error,
         },
         200,

@@ -41,10 +41,16 @@ export const RegisteredTableSchema = z
     registered_by: z.string().nullable(),
     registered_at: z.string().nullable(),
     updated_at: z.string().nullable(),
+    missing_since: z.string().nullable().openapi({
+      description: 'When the source stopped offering the table; its last file is still served until an admin unregisters it',
+    }),
   })
   .openapi('RegisteredTable');
 
-const TableWithStateSchema = RegisteredTableSchema.extend({ sync: SyncStateSchema.nullable() }).openapi('RegisteredTableWithState');
+const TableWithStateSchema = RegisteredTableSchema.extend({
+  missing: z.boolean().openapi({ description: 'The source no longer offers this table (see missing_since)' }),
+  sync: SyncStateSchema.nullable(),
+}).openapi('RegisteredTableWithState');
 
 const RegisterSchema = z
   .object({
@@ -73,6 +79,7 @@ const SourceSchema = z
     public: z.boolean(),
     description: z.string().nullable(),
     location: z.string().openapi({ description: 'Folder (local) or Storage API URL (keboola); never a token' }),
+    auto_register: z.boolean().openapi({ description: 'New tables are registered on each sync' }),
   })
   .openapi('Source');
 

@@ -42,14 +42,26 @@ export interface PullResult {
   mode: 'full' | 'incremental';
   /** Rows read from the source in this pull (all rows for full, changed rows for incremental). */
   rows_read: number;
-  /** The watermark to pass to the next incremental pull. */
+  /** The watermark to pass to the next incremental pull (the connector's own text; the engine only keeps it). */
   watermark: string | null;
+  /** What the admin should know about this pull (shown in the job result), e.g. why it was full. */
+  notes?: string[];
+  /** Values that did not convert to their column's type and were written as NULL. */
+  unconverted_values?: number;
 }
 
-/** A source of tables: lists what it offers and writes one table to a Parquet file. */
+/**
+ * A source of tables: lists what it offers (discovery: every sync registers the new ones
+ * and marks the vanished ones missing) and writes one table to a Parquet file.
+ */
 export interface Connector {
   readonly type: SourceConfig['type'];
-  listTables(): Promise<SourceTable[]>;
+  /**
+   * Every table the source offers now; throws when the source cannot be listed (bad
+   * credentials, missing folder). `brief`: names, keys and descriptions are enough (each
+   * sync lists every source); a connector may then skip costly columns and row counts.
+   */
+  listTables(options?: { brief?: boolean }): Promise<SourceTable[]>;
   pull(request: PullRequest): Promise<PullResult>;
 }
 

@@ -347,4 +347,17 @@ CREATE TABLE memory_sources (
 );
 `,
   },
+  {
+    version: 10,
+    name: 'registered tables whose source no longer offers them',
+    sql: `
+-- A registered table whose file or source table disappeared from its source: it keeps its
+-- last file and stays served until an admin unregisters it; the row goes when it reappears.
+-- A table of its own, not a column of table_registry (no ALTER TABLE: DuckDB 1.5 WAL replay).
+CREATE TABLE table_source_status (
+  table_id VARCHAR PRIMARY KEY,
+  missing_since TIMESTAMP NOT NULL
+);
+`,
+  },
 ];

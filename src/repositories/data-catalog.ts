@@ -19,6 +19,8 @@ export interface CatalogTable {
   /** Bytes of the stored profile text. */
   profile_size: number | null;
   profiled_at: string | null;
+  /** When the source stopped offering the table (its last file is still served); null while it does. */
+  missing_since: string | null;
 }
 
 /** Read-only queries the data plane (manifest, downloads, catalog, query scope) needs. */

@@ -13,6 +13,7 @@ import { finalNameOfTemp, fsyncFile, listTempEntries, removePath, scratchDirFor,
 import { parquetPath } from './paths.ts';
 import { profileParquet } from './profiler.ts';
 import { rebuildAnalyticsViews } from './views.ts';
+import { reconcileSource, type SourceReconciliation } from './registry.ts';
 
 /** The outcome of one table within a sync job (stored in the job's result). */
 export interface TableSyncResult {
@@ -28,6 +29,19 @@ export interface TableSyncResult {
   error: string | null;
   /** Set when the file synced but profiling it failed (the sync still counts). */
   profile_error?: string | null;
+  /** What the connector wants the admin to know (a full pull instead of an incremental one and why, values that did not convert). */
+  notes?: string[];
+  /** Values the source typed loosely that did not convert to the column's type and became NULL. */
+  unconverted_values?: number;
+}
+
+/** What a sync job stores as its result (GET /api/sync/jobs/{id} shows it). */
+export interface SyncJobResult {
+  tables: TableSyncResult[];
+  /** Per configured source: what automatic registration did (only for syncs of every table). */
+  sources?: SourceReconciliation[];
+  /** Set when the job had nothing to do or something the admin should act on. */
+  message?: string | null;
 }
 
 export interface TriggerResult {
@@ -122,6 +136,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       committed = true;
       renameSync(temp, target);
       Object.assign(result, { mode: pulled.mode, rows: facts.rows, rows_read: pulled.rows_read, bytes: facts.bytes, columns: facts.columns, hash: facts.hash });
+      if (pulled.notes?.length) result.notes = pulled.notes;
+      if (pulled.unconverted_values !== undefined) result.unconverted_values = pulled.unconverted_values;
     } catch (err) {
       // A committed file whose rename failed stays for recover() to move into place.
       if (!committed) removePath(temp);
@@ -149,24 +165,65 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
     return result;
   }
 
-  async function runJob(jobId: string, tables: RegisteredTable[]): Promise<void> {
+  /**
+   * Registers the new tables of every configured source and marks vanished ones missing;
+   * returns the enabled tables still offered. A source that fails is reported, the others go on.
+   */
+  async function reconcileSources(): Promise<{ sources: SourceReconciliation[]; tables: RegisteredTable[] }> {
+    const sources: SourceReconciliation[] = [];
+    for (const dataset of Object.keys(config.sources)) {
+      const outcome = await reconcileSource(deps, { connectorFor }, dataset);
+      if (outcome.status === 'error') logger.warn('source reconciliation failed', { dataset, error: outcome.error });
+      sources.push(outcome);
+    }
+    const tables = (await repos.tableRegistry.list()).filter((t) => t.enabled && !t.missing_since);
+    return { sources, tables };
+  }
+
+  /** Why a sync of every table had nothing to pull, in words an admin can act on. */
+  function nothingRegistered(sources: SourceReconciliation[]): string {
+    if (!Object.keys(config.sources).length) return 'Nothing was synced: no source is configured (add one under sources: in instance.yaml).';
+    const manual = sources.filter((s) => s.status === 'ok' && !s.auto_register).map((s) => s.dataset);
+    const failed = sources.filter((s) => s.status === 'error').map((s) => s.dataset);
+    const parts = ['Nothing was synced: no table is registered'];
+    if (manual.length) {
+      parts.push(`source ${manual.join(', ')} has auto_register: false; register tables at /admin/tables or POST /api/sources/{dataset}/register-all`);
+    }
+    if (failed.length) parts.push(`source ${failed.join(', ')} could not be listed`);
+    if (!manual.length && !failed.length) parts.push('the sources offer no tables, or every table is disabled or missing');
+    return parts.join('; ') + '.';
+  }
+
+  async function runJob(jobId: string, requested: RegisteredTable[] | null): Promise<void> {
     await repos.syncState.updateJob(jobId, { status: 'running' });
     const results: TableSyncResult[] = [];
+    const result: SyncJobResult = { tables: results };
     let jobError: string | null = null;
     let db: ScratchDb | undefined;
     try {
+      let tables = requested;
+      if (!tables) {
+        const reconciled = await reconcileSources();
+        result.sources = reconciled.sources;
+        tables = reconciled.tables;
+        if (!tables.length) result.message = nothingRegistered(reconciled.sources);
+      }
       db = await openScratchDb({ threads: 2 });
       for (const table of tables) results.push(await syncTable(table, jobId, db));
       await rebuildViews();
+      const problems: string[] = [];
       const failed = results.filter((r) => r.status === 'error');
-      if (failed.length) jobError = `${failed.length} of ${results.length} tables failed: ${failed.map((f) => f.table_id).join(', ')}`;
+      if (failed.length) problems.push(`${failed.length} of ${results.length} tables failed: ${failed.map((f) => f.table_id).join(', ')}`);
+      for (const s of result.sources ?? []) if (s.error) problems.push(s.error);
+      if (problems.length) jobError = problems.join('; ');
     } catch (err) {
       jobError = message(err);
       logger.error('sync job failed', { job_id: jobId, error: jobError });
     } finally {
       db?.close();
     }
-    await repos.syncState.updateJob(jobId, { status: jobError ? 'failed' : 'succeeded', result: { tables: results }, error: jobError });
+    if (result.message) logger.warn('sync job had nothing to sync', { job_id: jobId, message: result.message });
+    await repos.syncState.updateJob(jobId, { status: jobError ? 'failed' : 'succeeded', result, error: jobError });
     const failedTableIds = results.filter((r) => r.status === 'error').map((r) => r.table_id);
     logger.info('sync job finished', { job_id: jobId, tables: results.length, failed: failedTableIds.length });
     const tableIds = results.filter((r) => r.status === 'ok').map((r) => r.table_id);
@@ -194,7 +251,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
         if (unknown.length) throw new NotFoundError(`not registered: ${unknown.join(', ')}`);
         selected = [...new Set(opts.tables)].map((id) => byId.get(id)!);
       } else {
-        selected = registered.filter((t) => t.enabled);
+        selected = registered.filter((t) => t.enabled && !t.missing_since);
       }
       // Check and claim in one synchronous step: no await between them.
       if (active) return { job: (await repos.syncState.getJob(active.id))!, already_running: true };
@@ -203,7 +260,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       active = { id, done: new Promise<void>((r) => (release = r)) };
       try {
         const job = await repos.syncState.createJob({ id, requestedBy: opts.requestedBy ?? null, tables: selected.map((t) => t.id) });
-        void runJob(id, selected)
+        // A sync of every table first registers what the sources newly offer (inside the job: listing a source takes time).
+        void runJob(id, opts.tables?.length ? selected : null)
           .catch((err) => logger.error('sync job crashed', { job_id: id, error: message(err) }))
           .finally(() => {
             active = null;

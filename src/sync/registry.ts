@@ -6,6 +6,9 @@ import type { RegisteredTable } from '../repositories/table-registry.ts';
 import type { SyncEngine } from './engine.ts';
 import { NAME_PATTERN } from './paths.ts';
 
+/** What registration needs of the sync engine: the connector of a dataset. */
+export type SourceAccess = Pick<SyncEngine, 'connectorFor'>;
+
 /** A table a source offers, with what the registry knows about it. */
 export interface DiscoveredTable extends SourceTable {
   table_id: string;
@@ -31,6 +34,8 @@ export interface SourceInfo {
   description: string | null;
   /** Folder (local) or Storage API URL (keboola). */
   location: string;
+  /** New tables are registered on each sync. */
+  auto_register: boolean;
 }
 
 /** The configured sources, without secrets. */
@@ -41,6 +46,7 @@ export function listSources(sources: AppDeps['config']['sources']): SourceInfo[]
     public: s.public,
     description: s.description ?? null,
     location: s.type === 'local' ? s.path : s.url,
+    auto_register: s.auto_register,
   }));
 }
 
@@ -48,7 +54,7 @@ export function listSources(sources: AppDeps['config']['sources']): SourceInfo[]
 export type TableSyncFacts = Pick<SyncState, 'last_sync' | 'rows' | 'file_size_bytes' | 'columns' | 'hash' | 'watermark' | 'status' | 'error'>;
 
 /** The registered tables, each with its sync facts (null before its first sync). */
-export async function listTablesWithState(deps: AppDeps): Promise<Array<RegisteredTable & { sync: TableSyncFacts | null }>> {
+export async function listTablesWithState(deps: AppDeps): Promise<Array<RegisteredTable & { missing: boolean; sync: TableSyncFacts | null }>> {
   const { tableRegistry, syncState } = deps.repos;
   const [tables, states] = await Promise.all([tableRegistry.list(), syncState.list()]);
   const byId = new Map(states.map((s) => [s.table_id, s]));
@@ -56,6 +62,7 @@ export async function listTablesWithState(deps: AppDeps): Promise<Array<Register
     const s = byId.get(t.id);
     return {
       ...t,
+      missing: t.missing_since !== null,
       sync: s
         ? { last_sync: s.last_sync, rows: s.rows, file_size_bytes: s.file_size_bytes, columns: s.columns, hash: s.hash,
             watermark: s.watermark, status: s.status, error: s.error }
@@ -71,9 +78,11 @@ function mustBeConfigured(deps: AppDeps, dataset: string) {
 }
 
 /** Lists the tables a source offers, marking registered ones and name collisions. */
-export async function discoverTables(deps: AppDeps, engine: SyncEngine, dataset: string): Promise<DiscoveredTable[]> {
+export async function discoverTables(
+  deps: AppDeps, engine: SourceAccess, dataset: string, options: { brief?: boolean } = {},
+): Promise<DiscoveredTable[]> {
   mustBeConfigured(deps, dataset);
-  const offered = await engine.connectorFor(dataset).listTables();
+  const offered = await engine.connectorFor(dataset).listTables(options);
   const registered = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
   const bySource = new Map(registered.map((t) => [t.source_table, t]));
   const byName = new Map(registered.map((t) => [t.name, t]));
@@ -108,7 +117,7 @@ export async function updateTable(deps: AppDeps, id: string, patch: TablePatch):
 /** Registers one source table. A name that is taken is a conflict, never an overwrite. */
 export async function registerTable(
   deps: AppDeps,
-  engine: SyncEngine,
+  engine: SourceAccess,
   input: RegisterInput,
   actorId: string | null,
   discovered?: DiscoveredTable[],
@@ -140,8 +149,10 @@ export async function registerTable(
 }
 
 /** Registers every offered table not yet registered; colliding names are skipped and reported. */
-export async function registerAllTables(deps: AppDeps, engine: SyncEngine, dataset: string, actorId: string | null) {
-  const offered = await discoverTables(deps, engine, dataset);
+export async function registerAllTables(
+  deps: AppDeps, engine: SourceAccess, dataset: string, actorId: string | null, discovered?: DiscoveredTable[],
+) {
+  const offered = discovered ?? (await discoverTables(deps, engine, dataset));
   const registered: RegisteredTable[] = [];
   const skipped: Array<{ source_table: string; reason: string }> = [];
   for (const t of offered) {
@@ -161,4 +172,61 @@ function hasIncrementalSupport(deps: AppDeps, dataset: string, t: SourceTable): 
   const source = deps.config.sources[dataset]!;
   if (source.type === 'keboola') return true;
   return !!source.tables[t.name]?.watermark_column;
+}
+
+/** What one sync's look at one source changed in the registry. */
+export interface SourceReconciliation {
+  dataset: string;
+  status: 'ok' | 'error';
+  auto_register: boolean;
+  /** Tables registered by this sync. */
+  registered: string[];
+  /** Offered tables not registered because their name collides (with the reason). */
+  skipped: Array<{ source_table: string; reason: string }>;
+  /** Registered tables the source no longer offers (marked `missing`, still served). */
+  missing: string[];
+  /** Tables that were missing and are offered again. */
+  returned: string[];
+  /** Why the source could not be listed (its tables keep their state). */
+  error: string | null;
+}
+
+/**
+ * Brings the registry in line with what one source offers now: registers its new tables
+ * (unless the source says `auto_register: false`), marks registered tables it no longer
+ * offers as missing (they keep their last file) and clears the mark of those that are back.
+ * A source that cannot be listed changes nothing and reports why.
+ */
+export async function reconcileSource(deps: AppDeps, engine: SourceAccess, dataset: string): Promise<SourceReconciliation> {
+  const source = mustBeConfigured(deps, dataset);
+  const out: SourceReconciliation = {
+    dataset, status: 'ok', auto_register: source.auto_register, registered: [], skipped: [], missing: [], returned: [], error: null,
+  };
+  const mine = (await deps.repos.tableRegistry.list()).filter((t) => t.dataset === dataset);
+  // Nothing to register and nothing that could go missing: leave a big warehouse unlisted.
+  if (!source.auto_register && !mine.length) return out;
+  let offered: DiscoveredTable[];
+  try {
+    offered = await discoverTables(deps, engine, dataset, { brief: true });
+  } catch (err) {
+    out.status = 'error';
+    out.error = `listing the tables of source ${dataset} failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    return out;
+  }
+  const offeredSources = new Set(offered.map((t) => t.source_table));
+  const gone = mine.filter((t) => !offeredSources.has(t.source_table));
+  out.missing = gone.map((t) => t.id);
+  out.returned = mine.filter((t) => t.missing_since && offeredSources.has(t.source_table)).map((t) => t.id);
+  await deps.repos.tableRegistry.setMissing({ missing: out.missing, present: out.returned });
+  if (source.auto_register) {
+    try {
+      const { registered, skipped } = await registerAllTables(deps, engine, dataset, null, offered);
+      out.registered = registered.map((t) => t.id);
+      out.skipped = skipped;
+    } catch (err) {
+      out.status = 'error';
+      out.error = `registering the new tables of source ${dataset} failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    }
+  }
+  return out;
 }

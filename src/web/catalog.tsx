@@ -112,7 +112,7 @@ export const catalogPage = definePage({
       }
       matching.push({
         t, id: t.id, dataset: t.dataset, description: t.description, rows: t.rows, size_bytes: t.size_bytes,
-        last_sync: t.last_sync, freshness, matched_columns: matched,
+        last_sync: t.last_sync, freshness, matched_columns: matched, missing_since: t.missing_since,
       });
     }
     const order: Record<string, (a: CatalogTable, b: CatalogTable) => number> = {
@@ -242,7 +242,7 @@ async function renderTable(
       metrics={metrics}
       table={{
         id: table.id, dataset: table.dataset, name: table.name, description: table.description, rows: table.rows, columns: table.columns,
-        size_bytes: table.size_bytes, last_sync: table.last_sync, freshness,
+        size_bytes: table.size_bytes, last_sync: table.last_sync, freshness, missing_since: table.missing_since,
         // Source errors can name hosts and buckets: for the people who run the server (as the API).
         error: seesAllDatasets(user.role) ? table.error : null,
       }}

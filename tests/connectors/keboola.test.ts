@@ -9,7 +9,9 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let kbc: KeboolaStandIn;
 let dir: string;
-const source = () => ({ type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5 });
+const source = () => ({
+  type: 'keboola' as const, url: kbc.url, token: kbc.token, public: false, poll_interval_ms: 5, auto_register: true, max_retries: 2, retry_backoff_ms: 10, request_timeout_ms: 5000,
+});
 
 const ACCOUNT_COLUMNS = [
   { name: 'id', basetype: 'INTEGER' as const },
@@ -83,7 +85,10 @@ test('a full export runs the async job, downloads the sliced gzipped CSV and wri
   const target = join(dir, 'accounts.parquet');
   const result = await createKeboolaConnector('crm', source()).pull({ source_table: 'in.c-crm.accounts', ...pullArgs(target) });
   expect(result).toMatchObject({ mode: 'full', rows_read: 3 });
-  expect(result.watermark).toMatch(/^\d{4}-\d\d-\d\dT/);
+  // The watermark keeps unix seconds of the export for changedSince, and when the last full pull ran.
+  const wm = JSON.parse(result.watermark!) as { changed_since: number; full_at: number };
+  expect(wm.changed_since).toBeGreaterThan(1_600_000_000);
+  expect(wm.full_at).toBe(wm.changed_since);
   const { types, rows } = await read(target);
   expect(types).toEqual({
     id: 'BIGINT', name: 'VARCHAR', revenue: 'DECIMAL(12,2)', score: 'DOUBLE', active: 'BOOLEAN', signed_on: 'DATE', updated_at: 'TIMESTAMP',
@@ -115,13 +120,18 @@ test('an incremental export asks for changedSince and merges the changed rows on
     scratch_dir: dir, mode: 'incremental',
   });
   expect(inc).toMatchObject({ mode: 'incremental', rows_read: 2 });
-  expect(inc.watermark! > full.watermark!).toBe(true);
+  expect(JSON.parse(inc.watermark!).changed_since).toBeGreaterThanOrEqual(JSON.parse(full.watermark!).changed_since);
+  expect(JSON.parse(inc.watermark!).full_at).toBe(JSON.parse(full.watermark!).full_at);
   const { rows } = await read(second);
   expect(rows.map((r) => [r.id, r.name, r.revenue])).toEqual([
     ['1', 'Acme, Inc.', '1234.50'], ['2', 'Renamed', '99.99'], ['3', '', '-7.05'], ['4', 'New account', '10.00'],
   ]);
   const exportCall = kbc.requests.find((r) => r.startsWith('POST /v2/storage/tables/in.c-crm.accounts/export-async'));
   expect(exportCall).toBeDefined();
+  // changedSince in unix seconds, the columns named in their order.
+  expect(kbc.exports.at(-1)).toMatchObject({
+    changedSince: String(JSON.parse(full.watermark!).changed_since), columns: ACCOUNT_COLUMNS.map((c) => c.name).join(','), format: 'rfc', gzip: '1',
+  });
 });
 
 test('a failed export job fails the pull with Keboola\'s message', async () => {
@@ -139,16 +149,15 @@ test('a wrong token is reported with the Storage API\'s error', async () => {
   await expect(createKeboolaConnector('crm', { ...source(), token: 'wrong' }).listTables()).rejects.toThrow(/401: Invalid access token/);
 });
 
-test('a server configured with a Keboola source registers and syncs its tables, recording a failed export', async () => {
+test('a server configured with a Keboola source registers and syncs its tables by itself, recording a failed export', async () => {
   const configPath = join(dir, 'instance.yaml');
   writeFileSync(configPath, `sources:\n  crm:\n    type: keboola\n    url: ${kbc.url}\n    token: \${KBC_TOKEN}\n    poll_interval_ms: 5\n`);
   const server: TestServer = await startTestServer({ DA_CONFIG: configPath, KBC_TOKEN: kbc.token });
   try {
-    const reg = await server.fetch('/api/sources/crm/register-all', { method: 'POST', token: server.adminToken });
-    const body = (await reg.json()) as { registered: Array<{ id: string; sync_strategy: string }> };
-    expect(body.registered.map((t) => [t.id, t.sync_strategy])).toEqual([['crm.accounts', 'incremental'], ['crm.monthly_revenue', 'full']]);
     kbc.failExports.add('out.c-reports.Monthly-Revenue');
     const job = await server.services.sync.runNow();
+    const registered = await server.deps.repos.tableRegistry.list();
+    expect(registered.map((t) => [t.id, t.sync_strategy, t.registered_by])).toEqual([['crm.accounts', 'incremental', null], ['crm.monthly_revenue', 'full', null]]);
     const results = (job.result as { tables: Array<{ table_id: string; status: string; error: string | null; rows: number | null }> }).tables;
     expect(results.find((r) => r.table_id === 'crm.accounts')).toMatchObject({ status: 'ok', rows: 4 });
     expect(results.find((r) => r.table_id === 'crm.monthly_revenue')).toMatchObject({ status: 'error', error: expect.stringContaining('ended with status error') });

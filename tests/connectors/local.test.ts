@@ -45,7 +45,7 @@ test('two source tables that normalise to one name are reported as a collision',
 
 test('the local connector lists the fixture files with columns, keys and row counts', async () => {
   const connector = createLocalConnector('sales', {
-    type: 'local', path: resolve('fixtures/data/sales'), public: true,
+    type: 'local', path: resolve('fixtures/data/sales'), public: true, auto_register: true,
     tables: { orders: { primary_key: ['order_id'], watermark_column: 'updated_at' } },
   });
   const tables = await connector.listTables();
@@ -57,7 +57,7 @@ test('the local connector lists the fixture files with columns, keys and row cou
 });
 
 test('CSV, JSON and Parquet files become Parquet tables with their types', async () => {
-  const connector = createLocalConnector('hr', { type: 'local', path: resolve('fixtures/data/hr'), public: false, tables: {} });
+  const connector = createLocalConnector('hr', { type: 'local', path: resolve('fixtures/data/hr'), public: false, tables: {}, auto_register: true });
   const out = tempDir();
   for (const file of ['employees.csv', 'departments.json', 'salaries.parquet']) {
     const target = join(out, file + '.parquet');
@@ -73,7 +73,7 @@ test('CSV, JSON and Parquet files become Parquet tables with their types', async
 test('an incremental pull merges rows newer than the watermark on the primary key', async () => {
   const src = tempDir();
   cpSync(resolve('fixtures/data/sales/orders.csv'), join(src, 'orders.csv'));
-  const source = { type: 'local' as const, path: src, public: false, tables: { orders: { primary_key: ['order_id'], watermark_column: 'updated_at' } } };
+  const source = { type: 'local' as const, path: src, public: false, auto_register: true, tables: { orders: { primary_key: ['order_id'], watermark_column: 'updated_at' } } };
   const connector = createLocalConnector('sales', source);
   const out = tempDir();
   const first = join(out, 'v1.parquet');
@@ -97,9 +97,20 @@ test('an incremental pull merges rows newer than the watermark on the primary ke
 });
 
 test('a source table outside the folder is refused', async () => {
-  const connector = createLocalConnector('sales', { type: 'local', path: resolve('fixtures/data/sales'), public: true, tables: {} });
+  const connector = createLocalConnector('sales', { type: 'local', path: resolve('fixtures/data/sales'), public: true, tables: {}, auto_register: true });
   const out = tempDir();
   await expect(
     connector.pull({ source_table: '../hr/employees.csv', target: join(out, 'x.parquet'), mode: 'full', existing: null, watermark: null, primary_key: null, scratch_dir: out }),
   ).rejects.toThrow(/not a file name/);
+});
+
+test('a brief listing (what every sync does) names the files with their configured keys without reading them', async () => {
+  const connector = createLocalConnector('sales', {
+    type: 'local', path: resolve('fixtures/data/sales'), public: true, auto_register: true, tables: { orders: { primary_key: ['order_id'] } },
+  });
+  const brief = await connector.listTables({ brief: true });
+  const full = await connector.listTables();
+  expect(brief.map((t) => t.source_table)).toEqual(full.map((t) => t.source_table));
+  expect(brief.find((t) => t.name === 'orders')).toMatchObject({ primary_key: ['order_id'], columns: null, row_estimate: null });
+  expect(full.find((t) => t.name === 'orders')!.row_estimate).toBe(2000);
 });

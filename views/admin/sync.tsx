@@ -23,6 +23,8 @@ export interface JobTableRow {
   rows: number | null;
   duration_ms: number | null;
   error: string | null;
+  /** What the connector reported (a full pull instead of an incremental one, values that did not convert). */
+  notes?: string[];
 }
 
 export interface JobView {
@@ -37,6 +39,10 @@ export interface JobView {
   /** The tables it has finished (all of them once it has ended). */
   tables: JobTableRow[];
   error: string | null;
+  /** Why the job had nothing to sync, when it had nothing. */
+  message?: string | null;
+  /** What automatic registration did, one line per source that changed. */
+  registration?: string[];
 }
 
 export interface HistoryRow {
@@ -92,6 +98,18 @@ function Job({ job, refreshSeconds }: { job: JobView; refreshSeconds: number }) 
         </p>
       ) : null}
       {job.error ? <p class="error">{job.error}</p> : null}
+      {job.message ? (
+        <p class="error" data-testid="job-message">
+          {job.message}
+        </p>
+      ) : null}
+      {job.registration?.length ? (
+        <ul data-testid="job-registration">
+          {job.registration.map((line) => (
+            <li>{line}</li>
+          ))}
+        </ul>
+      ) : null}
       {job.tables.length ? (
         <div class="scroll">
           <table data-testid="job-tables">
@@ -116,7 +134,10 @@ function Job({ job, refreshSeconds }: { job: JobView; refreshSeconds: number }) 
                   </td>
                   <td class="num">{formatCount(t.rows)}</td>
                   <td class="num">{seconds(t.duration_ms)}</td>
-                  <td class="error">{t.error ?? ''}</td>
+                  <td class="error">
+                    {t.error ?? ''}
+                    {t.notes?.map((n) => <div class="note">{n}</div>)}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -10,6 +10,8 @@ export interface SourceRow {
   location: string;
   /** How many of its tables are registered. */
   registered: number;
+  /** New tables are registered on each sync. */
+  auto_register?: boolean;
 }
 
 /** A registered table with what its last sync left. */
@@ -26,6 +28,8 @@ export interface TableRow {
   error: string | null;
   rows: number | null;
   last_sync: string | null;
+  /** When the source stopped offering the table (its last file is still served); null while it does. */
+  missing_since?: string | null;
 }
 
 export interface TablesPageProps {
@@ -104,7 +108,10 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
                     <td>
                       <code>{s.location}</code>
                     </td>
-                    <td class="num">{s.registered}</td>
+                    <td class="num">
+                      {s.registered}
+                      <div class="note">{s.auto_register === false ? 'registered by an admin' : 'new tables register on each sync'}</div>
+                    </td>
                     <td>
                       <a href={`/admin/tables/sources/${encodeURIComponent(s.dataset)}`}>Discover tables<span class="visually-hidden"> of {s.dataset}</span></a>
                     </td>
@@ -119,7 +126,10 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
       <section aria-labelledby="registered">
         <h2 id="registered">Registered tables ({tables.length})</h2>
         {tables.length === 0 ? (
-          <p class="note">No tables are registered yet: discover a source's tables above and register them.</p>
+          <p class="note">
+            No tables are registered yet: the next sync registers the tables of every source (except those with{' '}
+            <code>auto_register: false</code>, whose tables you discover and register above).
+          </p>
         ) : (
           <div class="scroll">
             <table data-testid="tables">
@@ -144,6 +154,12 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
                       </th>
                       <td>
                         <StatusBadge status={t.status} /> <Time iso={t.last_sync} fallback="" />
+                        {t.missing_since ? (
+                          <div class="error" data-testid="missing">
+                            <span class="badge error">missing</span> the source no longer offers {t.source_table} (since{' '}
+                            <Time iso={t.missing_since} fallback="" />); its last file is still served until you unregister it
+                          </div>
+                        ) : null}
                         {t.rows !== null ? <div class="note">{formatCount(t.rows)} rows</div> : null}
                         {t.error ? <div class="error">{t.error}</div> : null}
                       </td>

@@ -14,6 +14,8 @@ export interface CatalogRow {
   freshness: Freshness;
   /** Columns whose name matched the search. */
   matched_columns: string[];
+  /** When the source stopped offering the table (its last file is still served). */
+  missing_since?: string | null;
 }
 
 /** The filters of the list, as the GET form sends them. */

@@ -32,6 +32,17 @@ export interface TableListRow {
   size_bytes: number | null;
   last_sync: string | null;
   freshness: Freshness;
+  /** When the source stopped offering the table (its last file is still served). */
+  missing_since?: string | null;
+}
+
+/** Marks a table its source no longer offers (its last file is still served). */
+export function MissingBadge({ since }: { since: string | null | undefined }) {
+  return since ? (
+    <span class="badge failed" data-testid="missing-badge" title={`The source no longer offers this table (since ${since}); its last file is still served`}>
+      missing at source
+    </span>
+  ) : null;
 }
 
 /**
@@ -74,7 +85,7 @@ export function TableList<T extends TableListRow>(p: {
               <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
               <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
               <td data-label="Last sync">
-                {p.lastSync(t)} <FreshnessBadge freshness={t.freshness} />
+                {p.lastSync(t)} <FreshnessBadge freshness={t.freshness} /> <MissingBadge since={t.missing_since} />
               </td>
             </tr>
           ))}

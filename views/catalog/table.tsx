@@ -4,7 +4,7 @@ import type { Freshness } from '../../src/sync/freshness.ts';
 import { CsrfField } from '../layout.tsx';
 import { formatBytes, formatCount, formatDateValue, formatTime, formatValue } from '../format.ts';
 import { Histogram, NullBar, TopValues } from './charts.tsx';
-import { FieldErrorText, FreshnessBadge, tableHref } from './shared.tsx';
+import { FieldErrorText, FreshnessBadge, MissingBadge, tableHref } from './shared.tsx';
 
 /** The facts of the table the page is about. */
 export interface TableFacts {
@@ -17,6 +17,8 @@ export interface TableFacts {
   size_bytes: number | null;
   last_sync: string | null;
   freshness: Freshness;
+  /** When the source stopped offering the table (its last file is still served). */
+  missing_since?: string | null;
   /** Why the last sync failed: for admins only (source errors can name hosts). */
   error: string | null;
 }
@@ -344,6 +346,12 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
         </li>
       </ul>
       {table.freshness === 'stale' ? <p class="note">Stale: not synced for longer than {staleAfter}.</p> : null}
+      {table.missing_since ? (
+        <p class="note" data-testid="missing-note">
+          <MissingBadge since={table.missing_since} /> The source no longer offers this table (since {formatTime(table.missing_since)}); the
+          last synced data is still served until an admin unregisters it.
+        </p>
+      ) : null}
       {table.error ? (
         <p class="error" data-testid="sync-error">
           Last sync failed: {table.error}

@@ -13,10 +13,10 @@ export class AdminListTablesCommand extends BaseCommand {
 
   async run() {
     const { items } = await this.authedClient().get<{
-      items: { id: string; sync_strategy: string; enabled: boolean; sync: { rows: number | null; last_sync: string | null; status: string } | null }[];
+      items: { id: string; sync_strategy: string; enabled: boolean; missing?: boolean; sync: { rows: number | null; last_sync: string | null; status: string } | null }[];
     }>('/api/tables');
     this.emit({ items }, () =>
-      formatTable(['id', 'strategy', 'enabled', 'rows', 'last sync', 'status'], items.map((t) => [t.id, t.sync_strategy, t.enabled, t.sync?.rows ?? '', t.sync?.last_sync ?? '', t.sync?.status ?? 'pending'])),
+      formatTable(['id', 'strategy', 'enabled', 'rows', 'last sync', 'status'], items.map((t) => [t.id, t.sync_strategy, t.enabled, t.sync?.rows ?? '', t.sync?.last_sync ?? '', t.missing ? 'missing' : (t.sync?.status ?? 'pending')])),
     );
   }
 }

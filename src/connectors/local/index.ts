@@ -55,7 +55,7 @@ export function createLocalConnector(dataset: string, source: LocalSource): Conn
   return {
     type: 'local',
 
-    async listTables() {
+    async listTables({ brief = false }: { brief?: boolean } = {}) {
       if (!existsSync(folder)) throw new Error(`source ${dataset}: folder ${folder} does not exist`);
       const files = readdirSync(folder)
         .filter((f) => !f.startsWith('.') && readerFor(f) && statSync(join(folder, f)).isFile())
@@ -70,13 +70,16 @@ export function createLocalConnector(dataset: string, source: LocalSource): Conn
           const options = source.tables[name] ?? {};
           let columns: SourceTable['columns'] = null;
           let rows: number | null = null;
-          try {
-            columns = await describe(db, reader);
-            if (statSync(path).size <= COUNT_LIMIT_BYTES) {
-              rows = Number((await db.all<{ n: string }>(`SELECT count(*)::BIGINT AS n FROM ${reader}`))[0]!.n);
+          // A brief listing reads no file at all.
+          if (!brief) {
+            try {
+              columns = await describe(db, reader);
+              if (statSync(path).size <= COUNT_LIMIT_BYTES) {
+                rows = Number((await db.all<{ n: string }>(`SELECT count(*)::BIGINT AS n FROM ${reader}`))[0]!.n);
+              }
+            } catch {
+              // An unreadable file is still listed; pulling it reports the reader's error.
             }
-          } catch {
-            // An unreadable file is still listed; pulling it reports the reader's error.
           }
           tables.push({
             source_table: file,

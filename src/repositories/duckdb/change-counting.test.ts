@@ -76,6 +76,7 @@ test('table registry: writes that change the catalog bump the data counter, the 
     insert: [{ ...TABLE, id: 'ds.t2', name: 't2' }],
     update: [TABLE.id, { description: 'changed' }],
     remove: ['ds.t2'],
+    setMissing: [{ missing: [TABLE.id], present: [] }],
   };
   await checkClassification(repos.tableRegistry, TABLE_REGISTRY_METHODS, calls, repos.changes.data, () => repos.dataCatalog.listTables());
 });

@@ -11,10 +11,11 @@ export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepo
         q.all(
           `SELECT r.id, r.folder AS dataset, r.name, r.description, r.enabled,
                   s.hash, s.rows, s.columns, s.file_size_bytes, s.last_sync, coalesce(s.status, 'pending') AS status, s.error,
-                  sha256(p.profile::VARCHAR) AS profile_hash, octet_length(encode(p.profile::VARCHAR)) AS profile_size, p.profiled_at
+                  sha256(p.profile::VARCHAR) AS profile_hash, octet_length(encode(p.profile::VARCHAR)) AS profile_size, p.profiled_at, m.missing_since
            FROM table_registry r
            LEFT JOIN sync_state s ON s.table_id = r.id
            LEFT JOIN table_profiles p ON p.table_id = r.id
+           LEFT JOIN table_source_status m ON m.table_id = r.id
            ORDER BY r.id`,
         ),
       );
@@ -34,6 +35,7 @@ export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepo
         profile_hash: (r.profile_hash as string | null) ?? null,
         profile_size: toNumber(r.profile_size),
         profiled_at: toIso(r.profiled_at),
+        missing_since: toIso(r.missing_since),
       }));
     },
 
@@ -43,14 +45,15 @@ export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepo
      */
     async fingerprint(): Promise<string> {
       const row = await db.read((q) =>
-        q.one<{ s: string; r: string; p: string }>(
+        q.one<{ s: string; r: string; p: string; m: string }>(
           `SELECT
              (SELECT count(*) || ':' || coalesce(bit_xor(hash(table_id, hash, status, error, rows, columns, file_size_bytes, last_sync)), 0) FROM sync_state) AS s,
              (SELECT count(*) || ':' || coalesce(bit_xor(hash(id, name, folder, description, enabled, registered_at, updated_at)), 0) FROM table_registry) AS r,
-             (SELECT count(*) || ':' || coalesce(bit_xor(hash(table_id, profiled_at)), 0) FROM table_profiles) AS p`,
+             (SELECT count(*) || ':' || coalesce(bit_xor(hash(table_id, profiled_at)), 0) FROM table_profiles) AS p,
+             (SELECT count(*) || ':' || coalesce(bit_xor(hash(table_id, missing_since)), 0) FROM table_source_status) AS m`,
         ),
       );
-      return `${row!.s}/${row!.r}/${row!.p}`;
+      return `${row!.s}/${row!.r}/${row!.p}/${row!.m}`;
     },
 
     /** The column names of every profiled table, by table id (to search the catalog by column). */

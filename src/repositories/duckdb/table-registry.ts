@@ -15,23 +15,26 @@ function toTable(r: Record<string, unknown>): RegisteredTable {
     registered_by: (r.registered_by as string | null) ?? null,
     registered_at: toIso(r.registered_at),
     updated_at: toIso(r.updated_at),
+    missing_since: toIso(r.missing_since),
   };
 }
+
+const SELECT = `SELECT r.*, m.missing_since FROM table_registry r LEFT JOIN table_source_status m ON m.table_id = r.id`;
 
 /** The registry of tables the server pulls from its sources (dataset = the spec's `folder`). */
 export function createDuckDbTableRegistryRepository(db: SystemDb): TableRegistryRepository {
   return {
     async list(): Promise<RegisteredTable[]> {
-      const rows = await db.read((q) => q.all(`SELECT * FROM table_registry ORDER BY id`));
+      const rows = await db.read((q) => q.all(`${SELECT} ORDER BY r.id`));
       return rows.map(toTable);
     },
 
     async get(id: string): Promise<RegisteredTable | undefined> {
-      const r = await db.read((q) => q.one(`SELECT * FROM table_registry WHERE id = ?`, [id]));
+      const r = await db.read((q) => q.one(`${SELECT} WHERE r.id = ?`, [id]));
       return r ? toTable(r) : undefined;
     },
 
-    async insert(t: Omit<RegisteredTable, 'registered_at' | 'updated_at' | 'enabled'> & { enabled?: boolean }): Promise<RegisteredTable> {
+    async insert(t: Omit<RegisteredTable, 'registered_at' | 'updated_at' | 'enabled' | 'missing_since'> & { enabled?: boolean }): Promise<RegisteredTable> {
       await db.write((q) =>
         q.run(
           `INSERT INTO table_registry (id, name, folder, source_table, sync_strategy, primary_key, description, enabled, registered_by, registered_at)
@@ -57,7 +60,27 @@ export function createDuckDbTableRegistryRepository(db: SystemDb): TableRegistry
     },
 
     async remove(id: string): Promise<void> {
-      await db.write((q) => q.run(`DELETE FROM table_registry WHERE id = ?`, [id]));
+      await db.write((q) =>
+        q.transaction(async () => {
+          await q.run(`DELETE FROM table_source_status WHERE table_id = ?`, [id]);
+          await q.run(`DELETE FROM table_registry WHERE id = ?`, [id]);
+        }),
+      );
+    },
+
+    async setMissing({ missing, present }: { missing: string[]; present: string[] }): Promise<void> {
+      if (!missing.length && !present.length) return;
+      await db.write((q) =>
+        q.transaction(async () => {
+          for (const id of present) await q.run(`DELETE FROM table_source_status WHERE table_id = ?`, [id]);
+          for (const id of missing) {
+            await q.run(
+              `INSERT INTO table_source_status (table_id, missing_since) VALUES (?, current_timestamp) ON CONFLICT (table_id) DO NOTHING`,
+              [id],
+            );
+          }
+        }),
+      );
     },
   };
 }

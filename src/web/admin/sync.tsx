@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../../context.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { SyncJob } from '../../repositories/sync-state.ts';
-import type { TableSyncResult } from '../../sync/engine.ts';
+import type { SyncJobResult } from '../../sync/engine.ts';
 import { listTablesWithState } from '../../sync/registry.ts';
 import { TableIdSchema } from '../../api/schemas.ts';
 import { SyncPage, type JobView } from '../../../views/admin/sync.tsx';
@@ -18,16 +18,26 @@ import { adminPage } from './common.ts';
 const REFRESH_SECONDS = 2;
 
 async function jobView(deps: AppDeps, job: SyncJob, emails: Map<string, string>): Promise<JobView> {
-  const result = (job.result ?? {}) as { tables?: TableSyncResult[] };
+  const result = (job.result ?? {}) as Partial<SyncJobResult>;
   const tables = result.tables
-    ? result.tables.map((t) => ({ table_id: t.table_id, status: t.status, rows: t.rows, duration_ms: t.duration_ms, error: t.error }))
+    ? result.tables.map((t) => ({ table_id: t.table_id, status: t.status, rows: t.rows, duration_ms: t.duration_ms, error: t.error, notes: t.notes }))
     : (await deps.repos.syncState.historyOfJob(job.id)).map((h) => ({
         table_id: h.table_id, status: h.status, rows: h.rows, duration_ms: h.duration_ms, error: h.error,
       }));
   return {
     id: job.id, status: job.status, requested_by: job.requested_by ? (emails.get(job.requested_by) ?? job.requested_by) : null,
     created_at: job.created_at, started_at: job.started_at, finished_at: job.finished_at,
-    total: job.tables?.length ?? tables.length, tables, error: job.error,
+    // A sync of every table registers new ones as it starts: once it has ended, its result counts them.
+    total: result.tables?.length ?? job.tables?.length ?? tables.length, tables, error: job.error, message: result.message ?? null,
+    registration: (result.sources ?? []).flatMap((s) => {
+      const parts = [
+        s.registered.length ? `registered ${s.registered.join(', ')}` : '',
+        s.missing.length ? `missing (still served) ${s.missing.join(', ')}` : '',
+        s.returned.length ? `offered again ${s.returned.join(', ')}` : '',
+        s.skipped.length ? `skipped ${s.skipped.map((k) => `${k.source_table} (${k.reason})`).join(', ')}` : '',
+      ].filter(Boolean);
+      return parts.length ? [`${s.dataset}: ${parts.join('; ')}`] : [];
+    }),
   };
 }
 
@@ -59,7 +69,7 @@ export const adminSyncPage = definePage({
         job={view}
         recentJobs={recent.map((j) => ({
           id: j.id, status: j.status, created_at: j.created_at, finished_at: j.finished_at,
-          requested_by: j.requested_by ? (emails.get(j.requested_by) ?? j.requested_by) : null, total: j.tables?.length ?? 0,
+          requested_by: j.requested_by ? (emails.get(j.requested_by) ?? j.requested_by) : null, total: (j.result as Partial<SyncJobResult> | null)?.tables?.length ?? j.tables?.length ?? 0,
         }))}
         history={history}
         syncing={services.sync.runningJobId() !== null}

@@ -51,7 +51,7 @@ async function renderTables(c: Context<AppEnv>, deps: AppDeps, csrf: string, fai
   const rows = tables.map((t) => ({
     id: t.id, dataset: t.dataset, source_table: t.source_table, description: t.description, sync_strategy: t.sync_strategy,
     primary_key: t.primary_key, enabled: t.enabled, status: t.sync?.status ?? 'pending', error: t.sync?.error ?? null,
-    rows: t.sync?.rows ?? null, last_sync: t.sync?.last_sync ?? null,
+    rows: t.sync?.rows ?? null, last_sync: t.sync?.last_sync ?? null, missing_since: t.missing_since,
   }));
   return c.render(<TablesPage sources={sources} tables={rows} failed={failed} csrf={csrf} />, { title: 'Tables' });
 }
