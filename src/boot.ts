@@ -25,6 +25,7 @@ import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
 import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 import { createMetricsService, type MetricsService } from './metrics/service.ts';
+import { createNotifications, type Notifications } from './notify/index.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -66,6 +67,8 @@ export interface Services {
   firstRun: FirstRun;
   /** The metrics catalog: definitions checked and evaluated through the query pool. */
   metrics: MetricsService;
+  /** Notifications over WebSocket and Telegram, and the dispatcher that sends them (src/notify/). */
+  notifications: Notifications;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -129,6 +132,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     mailLinks: createMailLinks(deps, mailer),
     firstRun: await createFirstRun(deps),
     metrics,
+    notifications: createNotifications(deps, { events, access, catalog }),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };
@@ -140,6 +144,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
  */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
+  await services.notifications.stop();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
   await services.mailLinks.settled();

@@ -38,6 +38,7 @@ async function main() {
     idleTimeout: 120,
   });
   runtime.services.jobs.start();
+  await runtime.services.notifications.start();
   logger.info('da server listening', { url: `http://localhost:${server.port}`, version: VERSION, data_dir: config.dataDir });
 
   let stopping = false;

@@ -1,0 +1,15 @@
+/** One check of the health job: what it looked at, whether it passed, and what it found. */
+export interface HealthFinding {
+  name: string;
+  ok: boolean;
+  detail: string;
+  checked_at: string;
+}
+
+/** What the health job found at its last run. */
+export interface HealthChecksRepository {
+  /** Replaces the findings with those of this run. */
+  record(findings: Array<Omit<HealthFinding, 'checked_at'>>): Promise<void>;
+  /** The findings of the last run, by name. */
+  list(): Promise<HealthFinding[]>;
+}
