@@ -48,7 +48,7 @@ export function startTelegramStandIn(token = '123456:stand-in-token'): TelegramS
     if (req.method === 'POST') {
       if (type.includes('application/json')) Object.assign(out, await req.json());
       else if (type.includes('form')) {
-        for (const [k, v] of (await req.formData()).entries()) out[k] = typeof v === 'string' ? v : v.name;
+        for (const [k, v] of (await req.formData()).entries()) out[k] = typeof v === 'string' ? v : (v as File).name;
       }
     }
     return out;
