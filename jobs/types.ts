@@ -1,11 +1,12 @@
 import type { Config } from '../src/config.ts';
 import type { AppDeps } from '../src/context.ts';
 import type { SyncEngine } from '../src/sync/engine.ts';
+import type { QueryPool } from '../src/query/pool.ts';
 
 /** What jobs are given: the infrastructure and the services they use. */
 export interface JobContext {
   deps: AppDeps;
-  services: { sync: SyncEngine };
+  services: { sync: SyncEngine; queryPool: QueryPool };
 }
 
 /** A built-in job: a plain function tests call directly, plus when it runs. */
