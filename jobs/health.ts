@@ -26,11 +26,10 @@ const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
  * failed checks as its reason.
  */
 export async function runHealthChecks({ deps, services }: JobContext, { minFreeBytes = MIN_FREE_BYTES } = {}): Promise<Finding[]> {
-  const { db, config } = deps;
+  const { config } = deps;
   const findings = await Promise.all([
     check('state_db', async () => {
-      const row = await db.read((q) => q.one<{ n: string }>(`SELECT count(*) AS n FROM schema_migrations`));
-      return `answers (${row?.n ?? 0} migrations applied)`;
+      return `answers (${await deps.repos.healthChecks.ping()} migrations applied)`;
     }),
     check('data_dir', async () => {
       const dir = join(config.dataDir, 'tmp');

@@ -10,6 +10,8 @@ export interface HealthFinding {
 export interface HealthChecksRepository {
   /** Replaces the findings with those of this run. */
   record(findings: Array<Omit<HealthFinding, 'checked_at'>>): Promise<void>;
+  /** Asks the state database a question: how many schema migrations it has applied. */
+  ping(): Promise<number>;
   /** The findings of the last run, by name. */
   list(): Promise<HealthFinding[]>;
 }

@@ -16,6 +16,11 @@ export function createDuckDbHealthChecksRepository(db: SystemDb): HealthChecksRe
       );
     },
 
+    async ping(): Promise<number> {
+      const row = await db.read((q) => q.one<{ n: string }>(`SELECT count(*) AS n FROM schema_migrations`));
+      return Number(row?.n ?? 0);
+    },
+
     async list(): Promise<HealthFinding[]> {
       const rows = await db.read((q) => q.all<Record<string, unknown>>(`SELECT * FROM health_checks ORDER BY name`));
       return rows.map((r) => ({ name: String(r.name), ok: Boolean(r.ok), detail: String(r.detail), checked_at: toIso(r.checked_at)! }));
