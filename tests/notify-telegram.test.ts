@@ -89,6 +89,36 @@ describe('long polling', () => {
     expect((await tg.nextMessage(CHAT, (t) => t.startsWith('Cannot run'))).text).toContain('scripts are not available');
   });
 
+  test('a long text reaches the chat in parts of at most 4096 characters; a channel turned off sends nothing', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `row ${i}: ${'y'.repeat(30)}`).join('\n');
+    const before = tg.sent.length;
+    await server.services.notifications.telegram!.sendText(String(CHAT), long);
+    const parts = tg.sent.slice(before).filter((m) => m.chat_id === CHAT);
+    expect(parts.length).toBeGreaterThan(2);
+    expect(parts.every((m) => m.text.length <= 4096)).toBe(true);
+    expect(parts.map((m) => m.text).join('\n')).toBe(long);
+
+    await server.fetch('/api/notifications/preferences', { method: 'PUT', token: analyst.token, json: { items: [{ event: 'access.granted', telegram: false }] } });
+    const done = new Promise<unknown[]>((resolve) => {
+      const off = server.services.notifications.onDelivered((e, d) => {
+        if (e.type !== 'access.granted') return;
+        off();
+        resolve(d);
+      });
+    });
+    const mark = tg.sent.length;
+    server.services.events.emit({ type: 'access.granted', at: new Date().toISOString(), requestId: 'r1', userId: analyst.id, dataset: 'hr', decidedBy: 'admin' });
+    expect(await done).toEqual([]);
+    server.services.events.emit({
+      type: 'script.failed', at: new Date().toISOString(), scriptId: 's1', name: 'daily_revenue', owner: analyst.id, runId: 'r9',
+      status: 'timed_out', exitCode: null, durationMs: 300000, reason: 'ran past its 300 s limit',
+    });
+    const next = await tg.nextMessage(CHAT, (t) => t.startsWith('❌ Script'));
+    expect(next.text).toBe('❌ Script daily_revenue timed out: ran past its 300 s limit (run r9).');
+    // The only message since is the script's: the grant was never sent there.
+    expect(tg.sent.slice(mark).filter((m) => m.chat_id === CHAT)).toEqual([next]);
+  });
+
   test('an expired code is refused, and is used up by the attempt', async () => {
     const hash = hashLinkCode(server.deps.key, '424242');
     await server.deps.repos.notifications.addLinkCode(hash, 7002, -1);

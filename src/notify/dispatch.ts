@@ -83,6 +83,8 @@ export async function dispatchEvent(deps: DispatchDeps, e: NotifiedEvent): Promi
   const [noSocket, noChat] = await Promise.all([repos.notifications.optedOut(e.type, 'websocket'), repos.notifications.optedOut(e.type, 'telegram')]);
   const delivered: Delivery[] = [];
   for (const { userId, message } of targets) {
+    // A deactivated account hears nothing more, also on a socket opened before.
+    if (e.type !== 'sync.finished' && e.type !== 'sync.failed' && !(await repos.users.get(userId))?.active) continue;
     if (!noSocket.has(userId) && hub.send(userId, message) > 0) delivered.push({ userId, channel: 'websocket', message });
     if (telegram && !noChat.has(userId)) {
       const link = await repos.notifications.linkFor(userId);
