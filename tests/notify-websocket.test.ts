@@ -246,3 +246,17 @@ test('a closed socket is removed from the hub', async () => {
   await serverDropped(user.id, 0);
   expect(server.services.notifications.hub.connectedUsers()).not.toContain(user.id);
 });
+
+test('a deactivated account hears nothing more on a socket it opened before', async () => {
+  const user = await server.createUser('analyst');
+  const client = await connect(`${wsUrl}?token=${user.token}`);
+  expect((await server.fetch(`/api/users/${user.id}`, { method: 'DELETE', token: server.adminToken })).status).toBeLessThan(300);
+  const done = delivered('script.finished');
+  server.services.events.emit({
+    type: 'script.finished', at: new Date().toISOString(), scriptId: 'sc9', name: 'x', owner: user.id, runId: 'r', status: 'succeeded', exitCode: 0, durationMs: 1, reason: null,
+  });
+  expect(await done).toEqual([]);
+  expect(client.messages).toEqual([]);
+  // And it cannot open a new one.
+  expect((await handshake(`/ws/notifications?token=${user.token}`)).status).toBe(401);
+});

@@ -146,6 +146,7 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
 
   const secret = config.webhook_secret ? Buffer.from(config.webhook_secret) : undefined;
   let polling: Promise<void> | undefined;
+  let stopped = false;
 
   return {
     mode: config.mode,
@@ -155,6 +156,7 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
     async start() {
       try {
         await bot.init();
+        if (stopped) return;
         if (config.mode === 'webhook') {
           await bot.api.setWebhook(`${deps.baseUrl!.replace(/\/$/, '')}${WEBHOOK_PATH}`, { secret_token: config.webhook_secret });
           logger.info('telegram webhook set', { bot: bot.botInfo.username });
@@ -168,6 +170,7 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
     },
 
     async stop() {
+      stopped = true;
       if (bot.isRunning()) await bot.stop().catch(() => {});
       await polling?.catch(() => {});
     },
