@@ -171,6 +171,21 @@ describe('messages', () => {
     admin.ws.close();
   });
 
+  test('a sync of only tables a user may not read is not sent to them; admins hear of it', async () => {
+    const outsider = await server.createUser('analyst');
+    const client = await connect(`${wsUrl}?token=${outsider.token}`);
+    const admin = await connect(`${wsUrl}?token=${server.adminToken}`);
+    const done = delivered('sync.finished');
+    const res = await server.fetch('/api/sync/trigger', { method: 'POST', token: server.adminToken, json: { tables: ['hr.employees'] } });
+    expect(res.status).toBe(202);
+    const deliveries = await done;
+    expect(deliveries.map((d) => d.userId)).not.toContain(outsider.id);
+    expect(await admin.next()).toMatchObject({ type: 'sync.finished', tables: ['hr.employees'] });
+    expect(client.messages).toEqual([]);
+    client.ws.close();
+    admin.ws.close();
+  });
+
   test('access.granted reaches the requester when an admin approves', async () => {
     const client = await connect(`${wsUrl}?token=${viewer.token}`);
     const asked = await server.fetch('/api/access-requests', { method: 'POST', token: viewer.token, json: { dataset: 'hr', reason: 'headcount' } });

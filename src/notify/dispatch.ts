@@ -52,9 +52,9 @@ async function recipients(deps: DispatchDeps, e: NotifiedEvent): Promise<Array<{
         const admin = seesAllDatasets(user.role);
         const rule = await deps.access.forUser({ id: user.id, email: user.email, role: user.role, name: user.name, via: 'jwt' } satisfies AuthUser);
         const readable = (t: string) => rule.canRead(datasetOf(t));
-        const message = messageOf(e, readable);
-        if (message.type.startsWith('sync.') && 'tables' in message && !admin && !message.tables.length && !message.failed_tables.length) continue;
-        out.push({ userId: id, message });
+        // Nobody but admins hears of a sync that touched none of their tables.
+        if (!admin && ![...e.tableIds, ...e.failedTableIds].some(readable)) continue;
+        out.push({ userId: id, message: messageOf(e, readable) });
       }
       return out;
     }
