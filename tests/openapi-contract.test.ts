@@ -389,6 +389,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     return [{ as: 'viewer', expect: 204 }, { as: 'viewer', expect: 404 }];
   },
   'notifications.preferences.get': async () => [{ as: 'viewer', expect: 200 }],
+  'notifications.socket': async () => [{ as: 'viewer', expect: 426 }, { as: 'anonymous', query: { token: 'nope' }, expect: 401 }],
   'notifications.preferences.put': async () => [
     { as: 'viewer', json: { items: [{ event: 'sync.finished', telegram: false }] }, expect: 200 },
     { as: 'viewer', json: { items: [{ event: 'nope' }] }, expect: 422 },
@@ -398,6 +399,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
 /** Operations whose success the test server cannot produce, with the reason. */
 const NO_SUCCESS: Record<string, string> = {
   'cli.download': 'no `da` executable is built in a test checkout',
+  'notifications.socket': 'its success is the WebSocket upgrade (101): tests/notify-websocket.test.ts opens it with a real client',
   'telegram.link.create': 'the contract server has no Telegram bot; tests/notify-telegram.test.ts links against a Bot API stand-in',
 };
 

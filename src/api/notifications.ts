@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import { Hono } from 'hono';
 import { upgradeWebSocket } from 'hono/bun';
 import type { ServerWebSocket } from 'bun';
 import type { AppDeps, AppEnv, AuthUser } from '../context.ts';
@@ -7,7 +6,7 @@ import type { Notifications } from '../notify/index.ts';
 import { channelChoices, saveChannelChoices } from '../notify/preferences.ts';
 import { NOTIFICATION_EVENTS } from '../repositories/notifications.ts';
 import { currentUser, resolveToken, sameOrigin } from '../auth/middleware.ts';
-import { createRouter, defineRoute } from './router.ts';
+import { createRouter, defineRoute, errorResponse, errorResponses } from './router.ts';
 import { problem } from './problem.ts';
 import { jsonBody, jsonResponse } from './schemas.ts';
 
@@ -66,7 +65,26 @@ export const SOCKET_PATH = '/ws/notifications';
 export function createNotificationSocketRouter(deps: AppDeps, notifications: Notifications) {
   const { hub } = notifications;
   const cap = deps.config.notifications.max_connections_per_user;
-  return new Hono<AppEnv>().get(SOCKET_PATH, async (c) => {
+  const router = createRouter();
+  // In the document for clients and agents; served by the plain handler below (`?token=` is read there).
+  router.openAPIRegistry.registerPath({
+    method: 'get', path: SOCKET_PATH, operationId: 'notifications.socket', tags,
+    summary: 'My notifications as a WebSocket: JSON text messages {type, at, …}; the server pings every notifications.ping_seconds',
+    description:
+      'Authenticated before the upgrade: `Authorization: Bearer`, `?token=<token>`, or the session cookie from a page of this server. ' +
+      'Message types: ' + NOTIFICATION_EVENTS.join(', ') + '. Channels turned off in /api/notifications/preferences are not sent.',
+    security: [{ bearerAuth: [] }],
+    request: { query: z.object({ token: z.string().optional().openapi({ description: 'A token, for clients that cannot send headers (browsers)' }) }) },
+    responses: {
+      101: { description: 'Switching to the WebSocket protocol' },
+      ...errorResponses('viewer'),
+      403: errorResponse('A session cookie sent from a page of another site'),
+      426: errorResponse('Not a WebSocket handshake'),
+      429: errorResponse('The user has notifications.max_connections_per_user sockets open already'),
+    },
+    'x-required-role': 'viewer',
+  } as Parameters<typeof router.openAPIRegistry.registerPath>[0]);
+  return router.get(SOCKET_PATH, async (c) => {
     let user: AuthUser | undefined = c.get('user');
     let refusal = c.get('authError');
     const queryToken = c.req.query('token');
