@@ -87,6 +87,9 @@ describe('long polling', () => {
     expect(list.text).not.toContain('someone_elses');
     tg.userSays(CHAT, '/run daily_revenue');
     expect((await tg.nextMessage(CHAT, (t) => t.startsWith('Cannot run'))).text).toContain('scripts are not available');
+    // What the bot did for the chat is in the audit trail, under the linked user.
+    const audit = (await (await server.fetch('/api/audit?action=telegram.run', { token: server.adminToken })).json()) as { items: Array<Record<string, unknown>> };
+    expect(audit.items[0]).toMatchObject({ action: 'telegram.run', user_id: analyst.id, result: 'refused', resource: `telegram/chats/${CHAT}` });
   });
 
   test('a long text reaches the chat in parts of at most 4096 characters; a channel turned off sends nothing', async () => {

@@ -6,6 +6,8 @@ import type { AuthUser } from '../context.ts';
 import { DomainError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { NotificationsRepository } from '../repositories/notifications.ts';
+import type { AuditRepository } from '../repositories/audit.ts';
+import { newId } from '../auth/secrets.ts';
 import type { User, UsersRepository } from '../repositories/users.ts';
 import type { Freshness } from '../sync/freshness.ts';
 import type { ChatSender } from './dispatch.ts';
@@ -26,7 +28,7 @@ export interface TelegramBotDeps {
   config: TelegramConfig;
   /** `instance.base_url`: where Telegram posts updates in webhook mode. */
   baseUrl: string | undefined;
-  repos: { users: Pick<UsersRepository, 'get'>; notifications: Pick<NotificationsRepository, 'userForChat'> };
+  repos: { users: Pick<UsersRepository, 'get'>; notifications: Pick<NotificationsRepository, 'userForChat'>; audit: Pick<AuditRepository, 'append'> };
   /** Linking, read late (the links confirm in the chat through this bot). */
   links: () => TelegramLinks;
   /** The tables a user may read, with how current each is. */
@@ -90,11 +92,23 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
     return user;
   }
   const authUser = (u: User): AuthUser => ({ id: u.id, email: u.email, role: u.role, name: u.name, via: 'jwt' });
+  /** What the bot did for a chat, in the audit trail like an API call (`via: telegram`). */
+  const record = (ctx: Context, action: string, userId: string | null, params: Record<string, unknown>, result: 'allowed' | 'refused' | 'error') =>
+    repos.audit
+      .append(
+        {
+          id: newId(), timestamp: new Date().toISOString(), request_id: null, user_id: userId, action, resource: `telegram/chats/${ctx.chat!.id}`,
+          params: { ...params, via: 'telegram' }, result, status: null, duration_ms: null, ip: null,
+        },
+        { urgent: true },
+      )
+      .catch((err) => logger.error('audit write failed', { error: String(err) }));
   const words = (err: unknown) => (err instanceof DomainError ? err.message : 'something went wrong; try again later');
 
   const chats = bot.chatType('private');
   chats.command('start', async (ctx) => {
     const code = await deps.links().issueCode(ctx.chat.id);
+    await record(ctx, 'telegram.code', null, {}, 'allowed');
     await reply(
       ctx,
       `Your link code: ${code}\n\nEnter it in da under Settings → Telegram, or run: da telegram link ${code}\n` +
@@ -131,8 +145,10 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
     if (!name) return void (await reply(ctx, 'Which script? /run NAME (see /scripts).'));
     try {
       const { runId } = await deps.scripts.run(user.id, name);
+      await record(ctx, 'telegram.run', user.id, { name, run_id: runId }, 'allowed');
       await reply(ctx, `Started ${name} (run ${runId}). I will tell you when it ends.`);
     } catch (err) {
+      await record(ctx, 'telegram.run', user.id, { name, error: words(err) }, err instanceof DomainError ? 'refused' : 'error');
       await reply(ctx, `Cannot run ${name}: ${words(err)}`);
     }
   });
@@ -140,6 +156,7 @@ export function createTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const user = await linkedUser(ctx);
     if (!user) return;
     await deps.links().unlink(user.id).catch(() => {});
+    await record(ctx, 'telegram.unlink', user.id, {}, 'allowed');
     await reply(ctx, `Unlinked from ${user.email}. No more notifications here; /start links again.`);
   });
   chats.on('message:text', (ctx) => reply(ctx, `I do not know that. ${HELP}`));
