@@ -3,11 +3,12 @@ import type { AppDeps } from '../src/context.ts';
 import type { SyncEngine } from '../src/sync/engine.ts';
 import type { MemoryService } from '../src/memory/service.ts';
 import type { Extractor } from '../src/memory/extractor.ts';
+import type { QueryPool } from '../src/query/pool.ts';
 
 /** What jobs are given: the infrastructure and the services they use. */
 export interface JobContext {
   deps: AppDeps;
-  services: { sync: SyncEngine; memory: MemoryService; extractor: Extractor };
+  services: { sync: SyncEngine; memory: MemoryService; extractor: Extractor; queryPool: QueryPool };
 }
 
 /** A built-in job: a plain function tests call directly, plus when it runs. */

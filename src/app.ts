@@ -28,6 +28,8 @@ import { createJobsRouter } from './api/jobs.ts';
 import { createAccessRequestsRouter } from './api/access-requests.ts';
 import { createMetricsRouter } from './api/metrics.ts';
 import { createMemoryRouter } from './api/memory.ts';
+import { createNotificationPreferencesRouter, createNotificationSocketRouter } from './api/notifications.ts';
+import { createTelegramRouter, createTelegramWebhookRouter } from './api/telegram.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -84,6 +86,10 @@ export function createApp(runtime: Runtime) {
   app.route('/', createAccessRequestsRouter(deps, services));
   app.route('/', createMetricsRouter(services.metrics));
   app.route('/', createMemoryRouter(services));
+  app.route('/', createNotificationPreferencesRouter(deps));
+  app.route('/', createNotificationSocketRouter(deps, services.notifications));
+  app.route('/', createTelegramRouter(services.notifications));
+  app.route('/', createTelegramWebhookRouter(services.notifications));
   mountDocs(app, deps.config);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.

@@ -28,6 +28,7 @@ import { createMetricsService, type MetricsService } from './metrics/service.ts'
 import { createMemoryService, type MemoryService } from './memory/service.ts';
 import type { Extractor } from './memory/extractor.ts';
 import { createExtractor } from './memory/llm/index.ts';
+import { createNotifications, type Notifications } from './notify/index.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -69,6 +70,8 @@ export interface Services {
   firstRun: FirstRun;
   /** The metrics catalog: definitions checked and evaluated through the query pool. */
   metrics: MetricsService;
+  /** Notifications over WebSocket and Telegram, and the dispatcher that sends them (src/notify/). */
+  notifications: Notifications;
   /** Corporate memory: items, votes, governance, delivery (src/memory/service.ts). */
   memory: MemoryService;
   /** What reads analysts' uploads for the memory extraction job (src/memory/extractor.ts). */
@@ -146,6 +149,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     metrics,
     memory,
     extractor: options.extractor ?? createExtractor(config.ai, logger),
+    notifications: createNotifications(deps, { events, access, catalog }),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   return { deps, services };
@@ -157,6 +161,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
  */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
+  await services.notifications.stop();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
   await services.mailLinks.settled();

@@ -73,6 +73,16 @@ const GoogleSignInSchema = z.object({
   userinfo_endpoint: z.string().url().default('https://openidconnect.googleapis.com/v1/userinfo'),
 }).strict();
 
+/** The Telegram bot (grammy): on when configured. `api_root` points it at another Bot API server. */
+const TelegramSchema = z.object({
+  token: z.string().min(1),
+  api_root: z.string().url().default('https://api.telegram.org'),
+  /** `polling`: the server asks Telegram for updates; `webhook`: Telegram posts them to `<base_url>/webhooks/telegram`. */
+  mode: z.enum(['polling', 'webhook']).default('polling'),
+  /** Telegram sends it in `X-Telegram-Bot-Api-Secret-Token`; webhook mode needs it. */
+  webhook_secret: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16-256 characters of A-Z, a-z, 0-9, _ and -').optional(),
+}).strict();
+
 /** Outgoing mail (sign-in links, password resets). */
 const EmailSchema = z.object({
   /** `smtp://user:pass@host:port` (STARTTLS when the server offers it) or `smtps://…` (TLS from the start). */
@@ -268,6 +278,17 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    notifications: z
+      .object({
+        /** Seconds between the pings the server sends on each notification WebSocket. */
+        ping_seconds: z.number().positive().default(30),
+        /** Notification WebSockets one user may hold open at once; more are refused. */
+        max_connections_per_user: z.number().int().positive().default(5),
+      })
+      .strict()
+      .prefault({}),
+    /** Telegram bot for notifications and a few commands; off unless configured. */
+    telegram: TelegramSchema.optional(),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -282,6 +303,11 @@ export const ConfigSchema = z
     // client chooses (a reset link pointing at another site would hand it the token).
     if (config.email && !config.instance.base_url) {
       ctx.addIssue({ code: 'custom', path: ['instance', 'base_url'], message: 'is needed with email: links in mails point there' });
+    }
+    if (config.telegram?.mode === 'webhook') {
+      // Without the secret anybody could post updates as Telegram; without the base URL there is nowhere to point Telegram.
+      if (!config.telegram.webhook_secret) ctx.addIssue({ code: 'custom', path: ['telegram', 'webhook_secret'], message: 'is needed with mode: webhook' });
+      if (!config.instance.base_url) ctx.addIssue({ code: 'custom', path: ['instance', 'base_url'], message: 'is needed with telegram mode: webhook (Telegram posts to <base_url>/webhooks/telegram)' });
     }
     if (config.auth.session_idle_seconds > config.auth.session_max_seconds) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'session_idle_seconds'], message: 'must not be longer than auth.session_max_seconds' });

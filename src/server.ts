@@ -38,6 +38,8 @@ async function main() {
     idleTimeout: 120,
   });
   runtime.services.jobs.start();
+  // Not awaited: a slow Telegram API must not hold up start-up (start() logs its own failures).
+  void runtime.services.notifications.start();
   logger.info('da server listening', { url: `http://localhost:${server.port}`, version: VERSION, data_dir: config.dataDir });
 
   let stopping = false;

@@ -443,11 +443,28 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
       { as: 'admin', params: { name: 'Not A Name' }, expect: 422 },
     ];
   },
+  'telegram.link.get': async () => [{ as: 'viewer', expect: 200 }],
+  'telegram.link.create': async () => [
+    { as: 'viewer', json: { code: '123456' }, expect: 404 },
+    { as: 'viewer', json: { code: 'abc' }, expect: 422 },
+  ],
+  'telegram.link.delete': async () => {
+    await server.deps.repos.notifications.link(users.viewer.id, 4242);
+    return [{ as: 'viewer', expect: 204 }, { as: 'viewer', expect: 404 }];
+  },
+  'notifications.preferences.get': async () => [{ as: 'viewer', expect: 200 }],
+  'notifications.socket': async () => [{ as: 'viewer', expect: 426 }, { as: 'anonymous', query: { token: 'nope' }, expect: 401 }],
+  'notifications.preferences.put': async () => [
+    { as: 'viewer', json: { items: [{ event: 'sync.finished', telegram: false }] }, expect: 200 },
+    { as: 'viewer', json: { items: [{ event: 'nope' }] }, expect: 422 },
+  ],
 };
 
 /** Operations whose success the test server cannot produce, with the reason. */
 const NO_SUCCESS: Record<string, string> = {
   'cli.download': 'no `da` executable is built in a test checkout',
+  'notifications.socket': 'its success is the WebSocket upgrade (101): tests/notify-websocket.test.ts opens it with a real client',
+  'telegram.link.create': 'the contract server has no Telegram bot; tests/notify-telegram.test.ts links against a Bot API stand-in',
 };
 
 function operations() {

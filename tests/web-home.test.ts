@@ -167,7 +167,7 @@ test('a viewer\'s navigation has the dashboard, catalog and settings and no admi
     expect(await page.isVisible('a[href="/admin/users"]')).toBe(false);
     await page.click('[data-testid=admin-menu] summary');
     const adminLinks = await page.$$eval('[data-testid=admin-menu] a', (as) => as.map((a) => `${a.getAttribute('href')} ${a.textContent}`));
-    expect(adminLinks).toEqual(['/admin/users Users', '/admin/tables Tables', '/admin/sync Sync', '/admin/access Access requests', '/admin/audit Audit log']);
+    expect(adminLinks).toEqual(['/admin/users Users', '/admin/tables Tables', '/admin/sync Sync', '/admin/access Access requests', '/admin/audit Audit log', '/admin/jobs Jobs']);
     expect(await page.isVisible('a[href="/admin/users"]')).toBe(true);
     // Keyboard users see where the focus is.
     await page.keyboard.press('Tab');

@@ -176,7 +176,11 @@ export function HomePage(p: HomePageProps) {
         <p data-testid="telegram">
           {p.telegram.linked
             ? `Linked${p.telegram.linked_at ? ` since ${formatTime(p.telegram.linked_at)}` : ''}.`
-            : 'Not linked. Linking a Telegram chat for notifications will be offered in your settings once notifications are set up on this server.'}
+            : (
+              <>
+                Not linked. Link a Telegram chat in <a href="/settings#telegram-title">your settings</a> to get your notifications there.
+              </>
+            )}
         </p>
       </section>
     </main>

@@ -115,6 +115,7 @@ export const ADMIN_NAV = [
   { href: '/admin/sync', label: 'Sync' },
   { href: '/admin/access', label: 'Access requests' },
   { href: '/admin/audit', label: 'Audit log' },
+  { href: '/admin/jobs', label: 'Jobs' },
 ];
 const ADMIN_ROLES = new Set(['admin', 'km_admin']);
 

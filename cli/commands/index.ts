@@ -28,6 +28,10 @@ import { QueryCommand } from './query.ts';
 import { StatusCommand } from './status.ts';
 import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
+import { TelegramLinkCommand } from './telegram/link.ts';
+import { TelegramStatusCommand } from './telegram/status.ts';
+import { TelegramUnlinkCommand } from './telegram/unlink.ts';
+import { NotificationsCommand } from './notifications/index.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
@@ -37,4 +41,5 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   MemoryListCommand, MemorySearchCommand, MemoryShowCommand, MemoryAddCommand, MemoryVoteCommand,
   DiagnoseCommand, InitCommand,
+  TelegramLinkCommand, TelegramStatusCommand, TelegramUnlinkCommand, NotificationsCommand,
 ];

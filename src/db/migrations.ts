@@ -348,6 +348,39 @@ CREATE TABLE memory_sources (
 `,
   },
   {
+    version: 9,
+    name: 'notifications: link codes, channel choices, health findings',
+    sql: `
+-- One-time codes the Telegram bot hands out on /start: stored as an HMAC of the code (never
+-- the code), good until expires_at, deleted when used. telegram_links (version 1) keeps the
+-- linked chat of each user.
+CREATE TABLE telegram_link_codes (
+  code_hash VARCHAR PRIMARY KEY,
+  chat_id BIGINT NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  expires_at TIMESTAMP NOT NULL
+);
+
+-- Which channel each user turned off or on for each kind of notification; no row: on.
+CREATE TABLE notification_preferences (
+  user_id VARCHAR NOT NULL,
+  event VARCHAR NOT NULL,
+  channel VARCHAR NOT NULL CHECK (channel IN ('websocket','telegram')),
+  enabled BOOLEAN NOT NULL,
+  updated_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (user_id, event, channel)
+);
+
+-- What the health job found at its last run, one row per check.
+CREATE TABLE health_checks (
+  name VARCHAR PRIMARY KEY,
+  ok BOOLEAN NOT NULL,
+  detail VARCHAR NOT NULL,
+  checked_at TIMESTAMP NOT NULL
+);
+`,
+  },
+  {
     version: 10,
     name: 'registered tables whose source no longer offers them',
     sql: `

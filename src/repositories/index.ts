@@ -2,6 +2,7 @@ import { countingWrites, createChangeCounter, type ChangeCounter } from '../cach
 import { ACCESS_REQUESTS_METHODS, type AccessRequestsRepository } from './access-requests.ts';
 import type { AuditRepository } from './audit.ts';
 import type { DataCatalogRepository } from './data-catalog.ts';
+import type { HealthChecksRepository } from './health-checks.ts';
 import type { JobRunsRepository } from './job-runs.ts';
 import type { MemoryRepository } from './memory.ts';
 import type { MetricsRepository } from './metrics.ts';
@@ -42,6 +43,7 @@ export interface Repositories {
   dataCatalog: DataCatalogRepository;
   systemSnapshots: SystemSnapshotsRepository;
   metrics: MetricsRepository;
+  healthChecks: HealthChecksRepository;
 }
 
 /** One store's repositories as its implementation builds them, before change counting. */

@@ -13,6 +13,7 @@ import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
 import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
 import { ADMIN_USER_PAGES } from './admin/users.tsx';
 import { MEMORY_PAGES } from './memory.tsx';
+import { ADMIN_JOB_PAGES } from './admin/jobs.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -43,4 +44,5 @@ export const PAGES: AnyPage[] = [
   ...ADMIN_AUDIT_PAGES,
   ...ADMIN_ACCESS_PAGES,
   ...MEMORY_PAGES,
+  ...ADMIN_JOB_PAGES,
 ];

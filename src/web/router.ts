@@ -123,7 +123,7 @@ const BROWSER_AUTH_PATHS = /^\/auth\/(?:magic-link\/verify|google\/(?:login|call
 
 /** Paths that answer machines (problem+json, scripts, files): everything else answers browsers with pages. */
 export function isMachinePath(path: string): boolean {
-  return /^\/(?:api|auth|cli)(?:\/|$)/.test(path) && !BROWSER_AUTH_PATHS.test(path);
+  return /^\/(?:api|auth|cli|ws|webhooks)(?:\/|$)/.test(path) && !BROWSER_AUTH_PATHS.test(path);
 }
 
 /**

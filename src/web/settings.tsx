@@ -16,6 +16,9 @@ import { visibleTables } from '../sync/catalog.ts';
 import { saveSyncSettings, type SyncSettingInput } from '../sync/settings.ts';
 import { SettingsPage, type SettingsFormState, type SyncDataset } from '../../views/settings/settings.tsx';
 import { definePage, type InvalidArgs } from './router.ts';
+import { LinkCodeSchema } from '../api/telegram.ts';
+import { channelChoices, EVENT_LABELS, saveChannelChoices } from '../notify/preferences.ts';
+import { NOTIFICATION_EVENTS, type NotificationEvent } from '../repositories/notifications.ts';
 
 const EXPIRY: ReadonlyArray<readonly [string, string]> = [
   ['30', 'in 30 days'],
@@ -55,10 +58,11 @@ async function syncDatasets({ deps, services, user }: Base): Promise<SyncDataset
 /** The settings page, with a refused form's errors and values when there are. */
 async function renderSettings(c: Context<AppEnv>, base: Base, state?: SettingsFormState) {
   const { deps, user, csrf } = base;
-  const [me, tokens, link, sync] = await Promise.all([
+  const [me, tokens, telegram, channels, sync] = await Promise.all([
     deps.repos.users.get(user.id),
     deps.repos.tokens.listPats(user.id),
-    deps.repos.notifications.linkFor(user.id),
+    base.services.notifications.links.status(user.id),
+    channelChoices(deps.repos.notifications, user.id),
     hasRole(user.role, 'analyst') ? syncDatasets(base) : undefined,
   ]);
   return c.render(
@@ -66,7 +70,9 @@ async function renderSettings(c: Context<AppEnv>, base: Base, state?: SettingsFo
       user={{ email: user.email, name: me?.name ?? user.name, role: user.role }}
       tokens={tokens.map(({ user_id: _, ...t }) => t)}
       sync={sync}
-      telegram={{ linked: !!link, linked_at: link?.linked_at ?? null }}
+      telegram={telegram}
+      channels={channels}
+      eventLabels={EVENT_LABELS}
       expiryChoices={EXPIRY}
       state={state}
       now={Date.now()}
@@ -191,5 +197,53 @@ export const syncSettingsAction = definePage({
   invalid: (c, args) => renderSettings(c, args as Base, { form: 'sync', errors: args.errors, values: args.values }),
 });
 
+/** POST /settings/telegram/link: as POST /api/telegram/link, with the code the bot sent. */
+export const telegramLinkAction = definePage({
+  path: '/settings/telegram/link',
+  access: 'viewer',
+  action: 'telegram.link.create',
+  form: LinkCodeSchema,
+  async post(c, { services, user, form, redirect }) {
+    if (!services.notifications.telegram) throw new ValidationError('Telegram is not set up on this server', [{ path: 'code', message: 'Telegram is not set up on this server.' }]);
+    await services.notifications.links.link(user.id, user.email, form.code);
+    return redirect('/settings', { message: 'Telegram is linked: your notifications go to that chat now.' });
+  },
+  invalid: refused('telegram'),
+});
+
+/** POST /settings/telegram/unlink: as DELETE /api/telegram/link. */
+export const telegramUnlinkAction = definePage({
+  path: '/settings/telegram/unlink',
+  access: 'viewer',
+  action: 'telegram.link.delete',
+  async post(c, { services, user, redirect }) {
+    await services.notifications.links.unlink(user.id);
+    return redirect('/settings', { message: 'Telegram is unlinked: no more notifications there.' });
+  },
+});
+
+/** POST /settings/notifications: as PUT /api/notifications/preferences; an unchecked box turns its channel off. */
+export const notificationsAction = definePage({
+  path: '/settings/notifications',
+  access: 'viewer',
+  action: 'notifications.preferences.put',
+  form: z.record(z.string(), z.union([z.string().max(200), z.array(z.string().max(200)).max(100)])),
+  async post(c, { deps, services, user, form, redirect }) {
+    const shown = form['events[]'];
+    const events = (Array.isArray(shown) ? shown : shown ? [shown] : []).filter((e): e is NotificationEvent => (NOTIFICATION_EVENTS as readonly string[]).includes(e));
+    // Telegram boxes are shown only when the server has a bot: without it, its choices stay as they are.
+    const telegram = !!services.notifications.telegram;
+    await saveChannelChoices(
+      deps.repos.notifications,
+      user.id,
+      events.map((event) => ({ event, websocket: form[`websocket_${event}`] === 'on', ...(telegram ? { telegram: form[`telegram_${event}`] === 'on' } : {}) })),
+    );
+    return redirect('/settings', { message: 'Your notification settings were saved.' });
+  },
+});
+
 /** Every route of the settings page. */
-export const SETTINGS_PAGES = [settingsPage, profileAction, passwordAction, createTokenAction, revokeTokenAction, syncSettingsAction];
+export const SETTINGS_PAGES = [
+  settingsPage, profileAction, passwordAction, createTokenAction, revokeTokenAction, syncSettingsAction,
+  telegramLinkAction, telegramUnlinkAction, notificationsAction,
+];

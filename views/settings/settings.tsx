@@ -2,6 +2,7 @@ import { CsrfField } from '../layout.tsx';
 import { FieldErrorText } from '../catalog/shared.tsx';
 import { formatTime } from '../format.ts';
 import type { PersonalAccessToken } from '../../src/repositories/tokens.ts';
+import type { EventChannels } from '../../src/notify/preferences.ts';
 
 /** One personal access token as listed (never its secret). */
 export type TokenRow = Omit<PersonalAccessToken, 'user_id'>;
@@ -20,7 +21,7 @@ export interface SyncDataset {
 
 /** Which form the errors and posted values belong to, when one was refused. */
 export interface SettingsFormState {
-  form: 'profile' | 'password' | 'token' | 'sync';
+  form: 'profile' | 'password' | 'token' | 'sync' | 'telegram' | 'notifications';
   errors: Array<{ path: string; message: string }>;
   values: Record<string, string | string[]>;
 }
@@ -30,7 +31,11 @@ export interface SettingsPageProps {
   tokens: TokenRow[];
   /** Analysts and above: per-dataset sync settings. */
   sync?: SyncDataset[];
-  telegram: { linked: boolean; linked_at: string | null };
+  telegram: { linked: boolean; linked_at: string | null; bot_enabled?: boolean; bot_username?: string | null };
+  /** Each kind of notification with the channels that carry it (absent: no notification settings shown). */
+  channels?: EventChannels[];
+  /** What each kind of notification is, in words. */
+  eventLabels?: Record<string, string>;
   expiryChoices: ReadonlyArray<readonly [string, string]>;
   state?: SettingsFormState;
   now: number;
@@ -106,7 +111,7 @@ function ErrorSummary({ state }: { state: SettingsFormState }) {
 }
 
 /** `/settings`: profile, password, personal access tokens, what `da sync` fetches, Telegram. */
-export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, state, now, passwords = true, csrf }: SettingsPageProps) {
+export function SettingsPage({ user, tokens, sync, telegram, channels, eventLabels = {}, expiryChoices, state, now, passwords = true, csrf }: SettingsPageProps) {
   const err = (form: SettingsFormState['form'], path: string) =>
     state?.form === form ? state.errors.find((e) => e.path === path)?.message : undefined;
   const posted = (form: SettingsFormState['form'], name: string) => {
@@ -225,14 +230,9 @@ export function SettingsPage({ user, tokens, sync, telegram, expiryChoices, stat
 
       {sync ? <SyncSettings datasets={sync} state={state} csrf={csrf} /> : null}
 
-      <section aria-labelledby="telegram-title">
-        <h2 id="telegram-title">Telegram</h2>
-        <p data-testid="telegram">
-          {telegram.linked
-            ? `Linked${telegram.linked_at ? ` since ${formatTime(telegram.linked_at)}` : ''}.`
-            : 'Not linked. Linking a Telegram chat for notifications will be offered here once notifications are set up on this server.'}
-        </p>
-      </section>
+      <TelegramSettings telegram={telegram} error={err('telegram', 'code')} code={posted('telegram', 'code')} csrf={csrf} />
+
+      {channels ? <NotificationSettings channels={channels} labels={eventLabels} telegram={telegram.bot_enabled === true} csrf={csrf} /> : null}
     </main>
   );
 }
@@ -293,6 +293,86 @@ function SyncSettings({ datasets, state, csrf }: { datasets: SyncDataset[]; stat
           <button type="submit">Save sync settings</button>
         </form>
       )}
+    </section>
+  );
+}
+
+/** Linking a Telegram chat: the state, the code form (or unlink), and how to get a code. */
+function TelegramSettings({ telegram, error, code, csrf }: { telegram: SettingsPageProps['telegram']; error?: string; code?: string; csrf: string }) {
+  const bot = telegram.bot_username ? `@${telegram.bot_username}` : 'the bot';
+  return (
+    <section aria-labelledby="telegram-title">
+      <h2 id="telegram-title">Telegram</h2>
+      {!telegram.bot_enabled && !telegram.linked ? (
+        <p data-testid="telegram">Not linked. Telegram is not set up on this server; notifications arrive on the web socket only.</p>
+      ) : telegram.linked ? (
+        <>
+          <p data-testid="telegram">Linked{telegram.linked_at ? ` since ${formatTime(telegram.linked_at)}` : ''}. Your notifications are sent to that chat.</p>
+          <form method="post" action="/settings/telegram/unlink" class="inline" data-testid="telegram-unlink">
+            <CsrfField token={csrf} />
+            <button type="submit">Unlink Telegram</button>
+          </form>
+        </>
+      ) : (
+        <>
+          <p data-testid="telegram">
+            Not linked. Send <code>/start</code> to {bot} in Telegram; it answers with a 6-digit code, good once for 10 minutes. Enter it here (or run{' '}
+            <code>da telegram link CODE</code>).
+          </p>
+          <form method="post" action="/settings/telegram/link" class="stacked short" data-testid="telegram-form">
+            <CsrfField token={csrf} />
+            <Field id="code" name="code" label="Code from the bot" value={code ?? ''} autocomplete="one-time-code" required maxlength={6} error={error} />
+            <button type="submit">Link Telegram</button>
+          </form>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Per kind of notification, a checkbox per channel; unchecked is off. */
+function NotificationSettings({ channels, labels, telegram, csrf }: { channels: EventChannels[]; labels: Record<string, string>; telegram: boolean; csrf: string }) {
+  const slug = (event: string) => event.replace('.', '_');
+  return (
+    <section aria-labelledby="notifications-title">
+      <h2 id="notifications-title">Notifications</h2>
+      <p class="note">
+        Where you hear of what happens: the web socket (<code>/ws/notifications</code>, for pages and tools that listen){telegram ? ' and your linked Telegram chat' : ''}.
+      </p>
+      <form method="post" action="/settings/notifications" data-testid="notifications-form">
+        <CsrfField token={csrf} />
+        <table class="stack">
+          <caption class="visually-hidden">Channels per kind of notification</caption>
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Web socket</th>
+              {telegram ? <th scope="col">Telegram</th> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {channels.map((c) => (
+              <tr data-event={c.event}>
+                <th scope="row">
+                  <input type="hidden" name="events[]" value={c.event} />
+                  {labels[c.event] ?? c.event}
+                </th>
+                <td data-label="Web socket">
+                  <input type="checkbox" id={`ws_${slug(c.event)}`} name={`websocket_${c.event}`} checked={c.websocket} />{' '}
+                  <label for={`ws_${slug(c.event)}`} class="visually-hidden">{`Web socket: ${labels[c.event] ?? c.event}`}</label>
+                </td>
+                {telegram ? (
+                  <td data-label="Telegram">
+                    <input type="checkbox" id={`tg_${slug(c.event)}`} name={`telegram_${c.event}`} checked={c.telegram} />{' '}
+                    <label for={`tg_${slug(c.event)}`} class="visually-hidden">{`Telegram: ${labels[c.event] ?? c.event}`}</label>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <button type="submit">Save notification settings</button>
+      </form>
     </section>
   );
 }

@@ -3,6 +3,7 @@ import { withChangeCounters, type Repositories, type StoreRepositories } from '.
 import { createDuckDbAccessRequestsRepository } from './access-requests.ts';
 import { createDuckDbAuditRepository } from './audit.ts';
 import { createDuckDbDataCatalogRepository } from './data-catalog.ts';
+import { createDuckDbHealthChecksRepository } from './health-checks.ts';
 import { createDuckDbJobRunsRepository } from './job-runs.ts';
 import { createDuckDbMemoryRepository } from './memory.ts';
 import { createDuckDbMetricsRepository } from './metrics.ts';
@@ -34,6 +35,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     dataCatalog: createDuckDbDataCatalogRepository(db),
     systemSnapshots: createDuckDbSystemSnapshotsRepository(db),
     metrics: createDuckDbMetricsRepository(db),
+    healthChecks: createDuckDbHealthChecksRepository(db),
   };
 }
 
