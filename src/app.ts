@@ -27,6 +27,7 @@ import { createQueryRouter } from './api/query.ts';
 import { createJobsRouter } from './api/jobs.ts';
 import { createAccessRequestsRouter } from './api/access-requests.ts';
 import { createMetricsRouter } from './api/metrics.ts';
+import { createScriptsRouter } from './api/scripts.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -82,6 +83,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createJobsRouter(services.jobs));
   app.route('/', createAccessRequestsRouter(deps, services));
   app.route('/', createMetricsRouter(services.metrics));
+  app.route('/', createScriptsRouter(services.scripts));
   mountDocs(app, deps.config);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.

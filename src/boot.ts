@@ -25,6 +25,7 @@ import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
 import { addBuiltInJobs } from '../jobs/index.ts';
 import { createUploadStore, type UploadStore } from './sync/uploads.ts';
 import { createMetricsService, type MetricsService } from './metrics/service.ts';
+import { createScriptsService, type ScriptsService } from './scripts/service.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -66,6 +67,8 @@ export interface Services {
   firstRun: FirstRun;
   /** The metrics catalog: definitions checked and evaluated through the query pool. */
   metrics: MetricsService;
+  /** User scripts: the registry, sandboxed runs and their schedules (src/scripts/). */
+  scripts: ScriptsService;
 }
 
 /** A server's infrastructure and services: what src/server.ts (or a test) serves. */
@@ -110,6 +113,9 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     queueMs: query.queue_timeout_ms,
     logger,
   });
+  const jobs = createJobRunner({ runs: repos.jobRuns, events, logger });
+  await repos.scripts.failUnfinished('the server stopped while this script was queued or running');
+  const scripts = createScriptsService({ config, repo: repos.scripts, users: repos.users, access, catalog, events, jobs, logger });
   const metrics = createMetricsService(repos.metrics, { config, access, catalog, snapshots, queryPool });
   const services: Services = {
     events,
@@ -123,14 +129,16 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
     }),
     snapshots,
     queryPool,
-    jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    jobs,
     uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
     mailer,
     mailLinks: createMailLinks(deps, mailer),
     firstRun: await createFirstRun(deps),
     metrics,
+    scripts,
   };
   addBuiltInJobs(services.jobs, { deps, services });
+  await services.scripts.scheduleAll();
   return { deps, services };
 }
 
@@ -140,6 +148,7 @@ export async function bootstrap(config: Config, logger: Logger): Promise<Runtime
  */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
+  await services.scripts.close();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
   await services.mailLinks.settled();

@@ -218,6 +218,8 @@ export const ConfigSchema = z
         cpu_s: z.number().int().positive().optional(),
         /** Largest file a run may write (prlimit --fsize), in MB. */
         max_file_mb: z.number().int().positive().default(100),
+        /** All files of one run together (work dir and $DA_OUT), in MB; past it the run is killed. */
+        max_disk_mb: z.number().int().positive().default(500),
         /** Processes (and threads) the sandbox user may have (prlimit --nproc). */
         max_processes: z.number().int().positive().default(256),
         /** stdout and stderr are each kept up to this many bytes; the rest is cut and the run marked truncated. */

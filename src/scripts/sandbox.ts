@@ -221,7 +221,10 @@ async function drain(stream: ReadableStream<Uint8Array>, max: number): Promise<{
   const kept: Uint8Array[] = [];
   let size = 0;
   let truncated = false;
-  for await (const chunk of stream) {
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value: chunk } = await reader.read();
+    if (done) break;
     if (size >= max) {
       truncated = true;
       continue;
@@ -376,7 +379,7 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     const oom = cgDir && cg ? oomKilled(cg, cgDir) : false;
     if (stopped) return { ...base, outcome: stopped, exitCode: null, signal: 'SIGKILL', reason: stopReason };
     // bwrap exits with 128 + n when the program was ended by signal n.
-    const signal = proc.signalCode ?? (code > 128 && code < 160 ? (SIGNALS[code - 128] ?? `signal ${code - 128}`) : null);
+    const signal: string | null = proc.signalCode ? String(proc.signalCode) : (code > 128 && code < 160 ? (SIGNALS[code - 128] ?? `signal ${code - 128}`) : null);
     if (oom) {
       return { ...base, outcome: 'out_of_memory', exitCode: signal ? null : code, signal, reason: `killed: out of memory (over ${limits.memoryMb} MB)` };
     }
