@@ -16,6 +16,11 @@ import { LoginCommand } from './login.ts';
 import { MetricsListCommand } from './metrics/list.ts';
 import { MetricsShowCommand } from './metrics/show.ts';
 import { MetricsValueCommand } from './metrics/value.ts';
+import { ScriptsDeployCommand } from './scripts/deploy.ts';
+import { ScriptsListCommand } from './scripts/list.ts';
+import { ScriptsLogsCommand } from './scripts/logs.ts';
+import { ScriptsRunCommand } from './scripts/run.ts';
+import { ScriptsUndeployCommand } from './scripts/undeploy.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
@@ -30,5 +35,6 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   AccessRequestCommand, AccessListCommand,
   SkillsListCommand, SkillsShowCommand,
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
+  ScriptsListCommand, ScriptsDeployCommand, ScriptsRunCommand, ScriptsLogsCommand, ScriptsUndeployCommand,
   DiagnoseCommand, InitCommand,
 ];
