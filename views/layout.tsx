@@ -105,6 +105,7 @@ export interface LayoutProps {
 const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/catalog', label: 'Catalog' },
+  { href: '/scripts', label: 'Scripts', analyst: true },
   { href: '/settings', label: 'Settings' },
 ];
 /** The administration's areas: the Admin menu here, and the links atop every admin page (views/admin/common.tsx). */
@@ -128,7 +129,7 @@ function Nav({ role, path }: { role: string; path?: string }) {
   return (
     <nav class="main" aria-label="Main">
       <ul>
-        {NAV.map((l) => (
+        {NAV.filter((l) => !('analyst' in l) || role !== 'viewer').map((l) => (
           <li>
             <a href={l.href} aria-current={isCurrent(l.href, path) ? 'page' : undefined}>{l.label}</a>
           </li>

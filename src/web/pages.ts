@@ -12,6 +12,7 @@ import { ADMIN_AUDIT_PAGES } from './admin/audit.tsx';
 import { ADMIN_SYNC_PAGES } from './admin/sync.tsx';
 import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
 import { ADMIN_USER_PAGES } from './admin/users.tsx';
+import { SCRIPT_PAGES } from './scripts.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -41,4 +42,5 @@ export const PAGES: AnyPage[] = [
   ...ADMIN_SYNC_PAGES,
   ...ADMIN_AUDIT_PAGES,
   ...ADMIN_ACCESS_PAGES,
+  ...SCRIPT_PAGES,
 ];
