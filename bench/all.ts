@@ -10,6 +10,7 @@ import { benchMcpQuery } from './mcp-query.ts';
 import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
+import { benchScriptSandbox } from './script-sandbox.ts';
 import { benchWebCatalog } from './web-catalog.ts';
 import { report } from './lib.ts';
 
@@ -21,6 +22,7 @@ for (const [name, run] of [
   ['profile', () => benchProfile()],
   ['web-catalog', () => benchWebCatalog()],
   ['mcp-query', () => benchMcpQuery()],
+  ['script-sandbox', () => benchScriptSandbox()],
 ] as const) {
   try {
     report(await run());

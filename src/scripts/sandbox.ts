@@ -2,8 +2,9 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { dirname, join } from 'node:path';
 
 /**
- * The script sandbox: one child process per run under bubblewrap, with every namespace
- * unshared (no network, no view of the host's processes or files), read-only binds of the
+ * The script sandbox: one child process per run under bubblewrap, with its own mount, pid,
+ * network, IPC and UTS namespaces (no network, no view of the host's processes or files;
+ * the user namespace too when the server is not root), read-only binds of the
  * runtime and of the files the run may read, a tmpfs /tmp, a per-run work dir, a non-root
  * uid, prlimit caps (CPU, file size, processes), a cgroup memory cap where the cgroup is
  * writable, a wall-clock limit that kills the whole tree, and capped output. Where
