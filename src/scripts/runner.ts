@@ -137,6 +137,15 @@ export function listArtifacts(dir: string): RunArtifact[] {
   return out;
 }
 
+/** The sandbox's reason, with the limit a failed program ran into when its errors say which. */
+function reasonOf(r: SandboxResult, limits: SandboxLimits): string | null {
+  if (r.outcome !== 'exited' || r.exitCode === 0) return r.reason;
+  if (/EFBIG|File too large/i.test(r.stderr)) return `${r.reason}: a file reached the ${limits.maxFileMb} MB file size limit`;
+  if (/EAGAIN|Resource temporarily unavailable/i.test(r.stderr)) return `${r.reason}: the limit of ${limits.maxProcesses} processes was reached`;
+  if (/out of memory|MemoryError/i.test(r.stderr)) return `${r.reason}: out of memory (limit ${limits.memoryMb} MB)`;
+  return r.reason;
+}
+
 function statusOf(r: SandboxResult): RunResult['status'] {
   if (r.outcome === 'timed_out') return 'timed_out';
   if (r.outcome === 'out_of_memory' || r.outcome === 'killed') return 'killed';
@@ -190,7 +199,7 @@ export async function runScript(opts: {
     return {
       status: statusOf(result),
       exit_code: result.exitCode,
-      reason: result.reason,
+      reason: reasonOf(result, limits),
       stdout: result.stdout,
       stderr: result.stderr,
       truncated: result.truncated,

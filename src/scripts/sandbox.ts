@@ -147,6 +147,22 @@ function memoryCgroup(): MemoryCgroup | null {
   return cachedCgroup;
 }
 
+let cachedPids: string | null | undefined;
+
+/** This process's cgroup v1 `pids` hierarchy, when a child of it can be made (v2 has pids.max beside memory.max). */
+function pidsCgroupParent(): string | null {
+  if (cachedPids !== undefined) return cachedPids;
+  cachedPids = null;
+  try {
+    const line = readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n').map((l) => l.split(':')).find(([, ctrl]) => ctrl?.split(',').includes('pids'));
+    if (line) {
+      const parent = join('/sys/fs/cgroup/pids', line[2] ?? '/');
+      if (writableCgroup(parent, 'pids.max')) cachedPids = parent;
+    }
+  } catch {}
+  return cachedPids;
+}
+
 /** Whether scripts can run here and how memory is capped (cached after the first call). */
 export function sandboxStatus(): SandboxStatus {
   const t = tools();
@@ -280,6 +296,12 @@ async function removeCgroup(dir: string): Promise<void> {
 
 let seq = 0;
 
+function tryWrite(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch {}
+}
+
 /**
  * Runs one command in the sandbox and reports how it ended. The program sees only /usr
  * (and the /lib links), the request's read-only mounts, /work (the host's `workDir`),
@@ -329,33 +351,49 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     ...req.command,
   );
 
-  // The cgroup is joined before bwrap starts, by a shell that then execs it: every process
-  // of the run is born inside it.
+  // The cgroups are joined before bwrap starts, by a shell that then execs it: every process
+  // of the run is born inside them. Memory is capped there; processes too (per run, where
+  // RLIMIT_NPROC counts every process of the uid).
+  const name = `da-script-${process.pid}-${++seq}`;
+  const cgDirs: string[] = [];
   let cgDir: string | null = null;
-  let command = bwrap;
   if (cg) {
-    cgDir = join(cg.parent, `da-script-${process.pid}-${++seq}`);
+    cgDir = join(cg.parent, name);
     try {
       mkdirSync(cgDir);
+      cgDirs.push(cgDir);
       const bytes = String(limits.memoryMb * 1024 * 1024);
       if (cg.version === 1) {
         writeFileSync(join(cgDir, 'memory.limit_in_bytes'), bytes);
         // Swap counts too where the kernel accounts it, so a run cannot swap its way past the cap.
-        try {
-          writeFileSync(join(cgDir, 'memory.memsw.limit_in_bytes'), bytes);
-        } catch {}
+        tryWrite(join(cgDir, 'memory.memsw.limit_in_bytes'), bytes);
       } else {
         writeFileSync(join(cgDir, 'memory.max'), bytes);
-        try {
-          writeFileSync(join(cgDir, 'memory.swap.max'), '0');
-        } catch {}
+        tryWrite(join(cgDir, 'memory.swap.max'), '0');
+        tryWrite(join(cgDir, 'pids.max'), String(limits.maxProcesses));
       }
-      command = [t.sh, '-c', 'echo $$ > "$1" && shift && exec "$@"', 'sh', join(cgDir, 'cgroup.procs'), ...bwrap];
     } catch {
       await removeCgroup(cgDir);
+      cgDirs.length = 0;
       cgDir = null;
     }
   }
+  const pidsParent = cg?.version === 2 ? null : pidsCgroupParent();
+  if (pidsParent) {
+    const dir = join(pidsParent, name);
+    try {
+      mkdirSync(dir);
+      cgDirs.push(dir);
+      writeFileSync(join(dir, 'pids.max'), String(limits.maxProcesses));
+    } catch {
+      await removeCgroup(dir);
+      cgDirs.splice(cgDirs.indexOf(dir), 1);
+    }
+  }
+  const joins = cgDirs.map((_, i) => `echo $$ > "$${i + 1}"`).join(' && ');
+  const command = cgDirs.length
+    ? [t.sh, '-c', `${joins} && shift ${cgDirs.length} && exec "$@"`, 'sh', ...cgDirs.map((d) => join(d, 'cgroup.procs')), ...bwrap]
+    : bwrap;
 
   const started = performance.now();
   const proc = Bun.spawn(command, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', env: {} });
@@ -366,7 +404,7 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
     stopped = outcome;
     stopReason = reason;
     proc.kill('SIGKILL');
-    if (cgDir) killCgroup(cgDir);
+    for (const d of cgDirs) killCgroup(d);
   };
   const timer = setTimeout(() => stop('timed_out', `timed out: ran longer than ${Math.round(limits.timeoutMs / 1000)} s and was killed`), limits.timeoutMs);
   const diskWatch = setInterval(() => {
@@ -389,6 +427,6 @@ export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> 
   } finally {
     clearTimeout(timer);
     clearInterval(diskWatch);
-    if (cgDir) await removeCgroup(cgDir);
+    for (const d of cgDirs) await removeCgroup(d);
   }
 }
