@@ -210,6 +210,8 @@ export const ConfigSchema = z
     /** User scripts: the sandbox's limits and how many runs are kept. */
     scripts: z
       .object({
+        /** Path of bubblewrap (default: `bwrap` on the system path); where it is missing, scripts are refused. */
+        bwrap: z.string().min(1).optional(),
         /** Wall-clock limit of one run, in seconds; past it the whole process tree is killed. */
         timeout_s: z.number().int().positive().default(300),
         /** Memory cap of one run (a cgroup where writable), in MB. */

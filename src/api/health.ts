@@ -63,7 +63,7 @@ export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthS
     checks.disk = { status: 'degraded', detail: (err as Error).message };
   }
   // Reported beside the checks, not as one: a server without bubblewrap is healthy, it only refuses scripts.
-  const sandbox = sandboxStatus();
+  const sandbox = sandboxStatus(deps.config.scripts.bwrap);
   const all = Object.values(checks);
   return {
     status: all.every((c) => c.status === 'ok') ? 'ok' : 'degraded',

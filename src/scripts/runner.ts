@@ -165,8 +165,10 @@ export async function runScript(opts: {
   source: string;
   files: ReadableFile[];
   limits: SandboxLimits;
+  /** Path of bubblewrap (default: `bwrap` on the system path). */
+  bwrap?: string;
 }): Promise<RunResult> {
-  const { runsDir, runId, language, source, files, limits } = opts;
+  const { runsDir, runId, language, source, files, limits, bwrap } = opts;
   const runtime = languageRuntime(language);
   const dir = runDir(runsDir, runId);
   const [src, work, out] = [join(dir, 'src'), join(dir, 'work'), join(dir, 'out')];
@@ -195,6 +197,7 @@ export async function runScript(opts: {
       writable: [{ source: out, target: SANDBOX_OUT }],
       env: { ...runtime.env, DA_DATA: SANDBOX_DATA, DA_OUT: SANDBOX_OUT, NO_COLOR: '1', DA_SQL_MEMORY: `${Math.max(16, Math.floor(limits.memoryMb * 0.6))}MB` },
       limits,
+      bwrap,
     });
     return {
       status: statusOf(result),

@@ -42,6 +42,8 @@ export interface SandboxRequest {
   writable?: SandboxMount[];
   env: Record<string, string>;
   limits: SandboxLimits;
+  /** Path of bubblewrap (default: `bwrap` on the system path). */
+  bwrap?: string;
 }
 
 /** How a sandboxed run ended. */
@@ -94,18 +96,21 @@ interface MemoryCgroup {
   parent: string;
 }
 
-let cachedTools: Tools | null | undefined;
+const cachedTools = new Map<string, Tools | null>();
 let cachedCgroup: MemoryCgroup | null | undefined;
 
-function tools(): Tools | null {
-  if (cachedTools !== undefined) return cachedTools;
+/** The programs the sandbox needs; `bwrapPath` instead of `bwrap` on the system path when given. */
+function tools(bwrapPath?: string): Tools | null {
+  const key = bwrapPath ?? '';
+  if (cachedTools.has(key)) return cachedTools.get(key)!;
   const which = (name: string) => Bun.which(name, { PATH: SYSTEM_PATH });
-  const bwrap = which('bwrap');
+  const bwrap = bwrapPath ? (existsSync(bwrapPath) ? bwrapPath : null) : which('bwrap');
   const prlimit = which('prlimit');
   const sh = which('sh');
   const setpriv = which('setpriv');
-  cachedTools = bwrap && prlimit && sh && (process.getuid?.() !== 0 || setpriv) ? { bwrap, prlimit, sh, setpriv } : null;
-  return cachedTools;
+  const found = bwrap && prlimit && sh && (process.getuid?.() !== 0 || setpriv) ? { bwrap, prlimit, sh, setpriv } : null;
+  cachedTools.set(key, found);
+  return found;
 }
 
 /** Tries to make (and remove) a child of `parent`: a cgroup we may use. */
@@ -164,15 +169,16 @@ function pidsCgroupParent(): string | null {
 }
 
 /** Whether scripts can run here and how memory is capped (cached after the first call). */
-export function sandboxStatus(): SandboxStatus {
-  const t = tools();
+export function sandboxStatus(bwrapPath?: string): SandboxStatus {
+  const t = tools(bwrapPath);
   const cg = memoryCgroup();
   const memory = cg ? (cg.version === 1 ? 'cgroup-v1' : 'cgroup-v2') : 'rlimit';
   const memoryDetail = cg
     ? `memory capped by a cgroup v${cg.version} child of ${cg.parent}`
     : 'no writable memory cgroup: memory capped by RLIMIT_DATA only';
   if (!t) {
-    const missing = ['bwrap', 'prlimit', 'sh', ...(process.getuid?.() === 0 ? ['setpriv'] : [])].filter((n) => !Bun.which(n, { PATH: SYSTEM_PATH }));
+    const missing = ['prlimit', 'sh', ...(process.getuid?.() === 0 ? ['setpriv'] : [])].filter((n) => !Bun.which(n, { PATH: SYSTEM_PATH }));
+    if (bwrapPath ? !existsSync(bwrapPath) : !Bun.which('bwrap', { PATH: SYSTEM_PATH })) missing.unshift(bwrapPath ?? 'bwrap');
     return {
       available: false,
       detail: `scripts are disabled: ${missing.join(', ')} not found (install the bubblewrap and util-linux packages); they never run unconfined`,
@@ -311,8 +317,8 @@ function tryWrite(path: string, text: string): void {
  * await runSandboxed({ command: ['/usr/bin/python3', '-I', '/script/main.py'], mounts, workDir, env: { DA_OUT: '/work/out' }, limits })
  */
 export async function runSandboxed(req: SandboxRequest): Promise<SandboxResult> {
-  const t = tools();
-  if (!t) throw new SandboxUnavailableError(sandboxStatus().detail);
+  const t = tools(req.bwrap);
+  if (!t) throw new SandboxUnavailableError(sandboxStatus(req.bwrap).detail);
   const { limits } = req;
   const root = process.getuid?.() === 0;
   const cg = memoryCgroup();

@@ -188,11 +188,11 @@ export function createScriptsService(inputs: ScriptsServiceInputs): ScriptsServi
     }
     // Taken now, at the start of the run: a grant revoked since the last run no longer applies.
     const files = await readableFiles({ access, catalog, dataDir: config.dataDir }, owner);
-    return runScript({ runsDir, runId, language: s.language, source: s.source, files, limits: sandboxLimits(config.scripts) });
+    return runScript({ runsDir, runId, language: s.language, source: s.source, files, limits: sandboxLimits(config.scripts), bwrap: config.scripts.bwrap });
   }
 
   async function start(s: Script, trigger: ScriptRun['trigger'], requestedBy: string | null): Promise<StartedRun> {
-    const status = sandboxStatus();
+    const status = sandboxStatus(config.scripts.bwrap);
     if (!status.available) throw new ServiceUnavailableError(status.detail, 3600);
     const runId = newId();
     await repo.queueRun({ id: runId, script_id: s.id, trigger, requested_by: requestedBy });
@@ -298,7 +298,7 @@ export function createScriptsService(inputs: ScriptsServiceInputs): ScriptsServi
       for (const s of await repo.list()) schedule(s);
     },
 
-    sandbox: sandboxStatus,
+    sandbox: () => sandboxStatus(config.scripts.bwrap),
 
     async close() {
       await Promise.allSettled([...inFlight]);
