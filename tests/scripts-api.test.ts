@@ -202,3 +202,14 @@ test('output past the cap is cut and the run marked truncated', async () => {
   expect(run.truncated).toBe(true);
   expect(run.stdout.length).toBeLessThanOrEqual(4096);
 });
+
+test('undeploying a script while it runs leaves no run and no files behind', async () => {
+  const { server, analyst } = w;
+  const id = await deploy(server, analyst.token, { name: 'undeployed-mid-run', language: 'javascript', source: `await Bun.sleep(500); require('fs').writeFileSync(process.env.DA_OUT + '/late.txt', 'x')` });
+  const started = await server.fetch(`/api/scripts/${id}/run`, { method: 'POST', token: analyst.token });
+  const { run_id } = (await started.json()) as { run_id: string };
+  expect((await server.fetch(`/api/scripts/${id}`, { method: 'DELETE', token: analyst.token })).status).toBe(204);
+  await server.services.scripts.close();
+  expect(existsSync(`${scriptRunsDir(server.dataDir)}/${run_id}`)).toBe(false);
+  expect(await server.deps.repos.scripts.getRun(run_id)).toBeUndefined();
+});

@@ -65,7 +65,8 @@ export interface ScriptsRepository {
   /** Records a run as `queued`, now. */
   queueRun(run: { id: string; script_id: string; trigger: ScriptRun['trigger']; requested_by: string | null }): Promise<ScriptRun>;
   startRun(id: string): Promise<void>;
-  finishRun(id: string, outcome: RunOutcome): Promise<ScriptRun>;
+  /** The finished run; undefined when it is gone (its script was undeployed meanwhile). */
+  finishRun(id: string, outcome: RunOutcome): Promise<ScriptRun | undefined>;
   getRun(id: string): Promise<ScriptRun | undefined>;
   /** Newest first. */
   listRuns(scriptId: string, limit: number): Promise<ScriptRun[]>;

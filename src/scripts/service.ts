@@ -209,6 +209,12 @@ export function createScriptsService(inputs: ScriptsServiceInputs): ScriptsServi
         release();
       }
       const run = await repo.finishRun(runId, result);
+      if (!run) {
+        // Undeployed while it ran: nothing is kept, nobody is told.
+        rmSync(runDir(runsDir, runId), { recursive: true, force: true });
+        const now = new Date().toISOString();
+        return { ...result, id: runId, script_id: s.id, trigger, requested_by: requestedBy, queued_at: now, started_at: now, finished_at: now };
+      }
       const ok = run.status === 'succeeded';
       const base = {
         at: new Date().toISOString(), scriptId: s.id, name: s.name, owner: s.owner, runId,

@@ -118,7 +118,7 @@ export function createDuckDbScriptsRepository(db: SystemDb): ScriptsRepository {
           [o.status, o.exit_code, o.reason, o.stdout, o.stderr, o.truncated, o.duration_ms, JSON.stringify(o.artifacts), id],
         ),
       );
-      return (await getRun(id))!;
+      return getRun(id);
     },
 
     getRun,
