@@ -11,6 +11,7 @@ import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
 import { benchServerStart } from './server-start.ts';
+import { benchScriptSandbox } from './script-sandbox.ts';
 import { benchWebCatalog } from './web-catalog.ts';
 import { report } from './lib.ts';
 
@@ -23,6 +24,7 @@ for (const [name, run] of [
   ['web-catalog', () => benchWebCatalog()],
   ['mcp-query', () => benchMcpQuery()],
   ['server-start', () => benchServerStart()],
+  ['script-sandbox', () => benchScriptSandbox()],
 ] as const) {
   try {
     report(await run());

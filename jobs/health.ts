@@ -21,7 +21,7 @@ const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 /**
  * The server's self-check, every 5 minutes: the state database answers, the data directory
  * takes a write and has free space (above `minFreeBytes`), the query pool runs `SELECT 1`,
- * and whether the script sandbox (bubblewrap) is installed (informational). The findings
+ * and whether the script sandbox can run scripts (informational, as the script registry sees it). The findings
  * are kept (health_checks, shown on /admin/jobs); any failed check fails the run, with the
  * failed checks as its reason.
  */
@@ -48,9 +48,12 @@ export async function runHealthChecks({ deps, services }: JobContext, { minFreeB
       return `answers SELECT 1 in ${r.elapsed_ms} ms`;
     }),
   ]);
-  // Informational until the script runner reports its own availability.
-  const bwrap = Bun.which('bwrap');
-  findings.push({ name: 'sandbox', ok: true, detail: bwrap ? `bubblewrap at ${bwrap}` : 'bubblewrap is not installed: scripts cannot run on this server' });
+  // Informational: a server without bubblewrap works, it only refuses to run scripts.
+  const sandbox = services.scripts.sandbox();
+  findings.push({
+    name: 'sandbox', ok: true,
+    detail: sandbox.available ? `${sandbox.detail}; memory: ${sandbox.memoryDetail}` : `scripts cannot run on this server: ${sandbox.detail}`,
+  });
   await deps.repos.healthChecks.record(findings);
   const failed = findings.filter((f) => !f.ok);
   for (const f of failed) deps.logger.warn('health check failed', { check: f.name, detail: f.detail });

@@ -30,11 +30,13 @@ apt_install() {
 case "${1:-}" in
   demo)
     shift
+    # bubblewrap: the sandbox user scripts run in (without it the server refuses to run them).
+    apt_install bubblewrap
     exec bun scripts/demo.ts "$@"
     ;;
   test)
     shift
-    apt_install chromium
+    apt_install chromium bubblewrap
     exec bun scripts/test.ts "$@"
     ;;
   *)

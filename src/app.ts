@@ -30,6 +30,7 @@ import { createMetricsRouter } from './api/metrics.ts';
 import { createMemoryRouter } from './api/memory.ts';
 import { createNotificationPreferencesRouter, createNotificationSocketRouter } from './api/notifications.ts';
 import { createTelegramRouter, createTelegramWebhookRouter } from './api/telegram.ts';
+import { createScriptsRouter } from './api/scripts.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -90,6 +91,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createNotificationSocketRouter(deps, services.notifications));
   app.route('/', createTelegramRouter(services.notifications));
   app.route('/', createTelegramWebhookRouter(services.notifications));
+  app.route('/', createScriptsRouter(services.scripts));
   mountDocs(app, deps.config);
 
   // Machines (/api, /auth, /cli) get problem+json; browsers everywhere else get an HTML page.

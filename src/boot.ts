@@ -29,6 +29,8 @@ import { createMemoryService, type MemoryService } from './memory/service.ts';
 import type { Extractor } from './memory/extractor.ts';
 import { createExtractor } from './memory/llm/index.ts';
 import { createNotifications, type Notifications } from './notify/index.ts';
+import { registryScriptsPort } from './notify/scripts-port.ts';
+import { createScriptsService, type ScriptsService } from './scripts/service.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -70,6 +72,8 @@ export interface Services {
   firstRun: FirstRun;
   /** The metrics catalog: definitions checked and evaluated through the query pool. */
   metrics: MetricsService;
+  /** User scripts: the registry, sandboxed runs and their schedules (src/scripts/). */
+  scripts: ScriptsService;
   /** Notifications over WebSocket and Telegram, and the dispatcher that sends them (src/notify/). */
   notifications: Notifications;
   /** Corporate memory: items, votes, governance, delivery (src/memory/service.ts). */
@@ -126,6 +130,9 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     queueMs: query.queue_timeout_ms,
     logger,
   });
+  const jobs = createJobRunner({ runs: repos.jobRuns, events, logger });
+  await repos.scripts.failUnfinished('the server stopped while this script was queued or running');
+  const scripts = createScriptsService({ config, repo: repos.scripts, users: repos.users, access, catalog, events, jobs, logger });
   const metrics = createMetricsService(repos.metrics, { config, access, catalog, snapshots, queryPool });
   const memory = createMemoryService({ repo: repos.memory, users: repos.users, access, events, sources: config.sources });
   const services: Services = {
@@ -141,7 +148,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     }),
     snapshots,
     queryPool,
-    jobs: createJobRunner({ runs: repos.jobRuns, events, logger }),
+    jobs,
     uploads: createUploadStore({ dataDir: config.dataDir, quota: { bytes: config.uploads.quota_bytes, files: config.uploads.quota_files } }),
     mailer,
     mailLinks: createMailLinks(deps, mailer),
@@ -149,9 +156,11 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     metrics,
     memory,
     extractor: options.extractor ?? createExtractor(config.ai, logger),
-    notifications: createNotifications(deps, { events, access, catalog }),
+    notifications: createNotifications(deps, { events, access, catalog, scripts: registryScriptsPort(scripts, repos.users) }),
+    scripts,
   };
   addBuiltInJobs(services.jobs, { deps, services });
+  await services.scripts.scheduleAll();
   return { deps, services };
 }
 
@@ -162,6 +171,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
   await services.notifications.stop();
+  await services.scripts.close();
   await services.sync.close().catch(() => {});
   services.queryPool.close();
   await services.mailLinks.settled();

@@ -289,6 +289,36 @@ export const ConfigSchema = z
       .prefault({}),
     /** Telegram bot for notifications and a few commands; off unless configured. */
     telegram: TelegramSchema.optional(),
+    /** User scripts: the sandbox's limits and how many runs are kept. */
+    scripts: z
+      .object({
+        /** Path of bubblewrap (default: `bwrap` on the system path); where it is missing, scripts are refused. */
+        bwrap: z.string().min(1).optional(),
+        /** Wall-clock limit of one run, in seconds; past it the whole process tree is killed. */
+        timeout_s: z.number().int().positive().default(300),
+        /** Memory cap of one run (a cgroup where writable), in MB. */
+        memory_mb: z.number().int().positive().default(512),
+        /** CPU seconds one run may use (prlimit --cpu); default: the wall-clock limit. */
+        cpu_s: z.number().int().positive().optional(),
+        /** Largest file a run may write (prlimit --fsize), in MB. */
+        max_file_mb: z.number().int().positive().default(100),
+        /** All files of one run together (work dir and $DA_OUT), in MB; past it the run is killed. */
+        max_disk_mb: z.number().int().positive().default(500),
+        /** Processes (and threads) the sandbox user may have (prlimit --nproc). */
+        max_processes: z.number().int().positive().default(256),
+        /** stdout and stderr are each kept up to this many bytes; the rest is cut and the run marked truncated. */
+        max_output_bytes: z.number().int().positive().default(256 * 1024),
+        /** Largest script source accepted, in bytes. */
+        max_source_bytes: z.number().int().positive().default(256 * 1024),
+        /** Runs at once on this server; more wait queued. */
+        max_concurrent: z.number().int().positive().default(2),
+        /** Retention: the newest this many runs of each script are kept… */
+        keep_runs: z.number().int().positive().default(50),
+        /** …and none older than this many days. */
+        run_days: z.number().int().positive().default(30),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

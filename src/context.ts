@@ -25,7 +25,7 @@ export interface AuthUser {
   role: Role;
   name: string | null;
   /** How the caller proved who they are. */
-  via: 'jwt' | 'pat' | 'cookie';
+  via: 'jwt' | 'pat' | 'cookie' | 'telegram';
   /** JWT id and expiry (for logout), or the PAT id. */
   jti?: string;
   exp?: number;

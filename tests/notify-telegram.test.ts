@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from '../src/config.ts';
 import { hashLinkCode } from '../src/notify/link-codes.ts';
 import { splitMessage } from '../src/notify/messages.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { deploy } from './helpers/scripts.ts';
 import { testYaml } from './helpers/data.ts';
 import { startTelegramStandIn, type TelegramStandIn } from './stand-ins/telegram.ts';
 
@@ -78,18 +79,25 @@ describe('long polling', () => {
     expect((await tg.nextMessage(CHAT, (t) => t.includes('/run NAME'))).text).toContain('/unlink');
   });
 
-  test('/scripts lists only my scripts; /run says plainly that scripts cannot run yet', async () => {
-    await server.deps.repos.scripts.deploy({ id: 's1', name: 'daily_revenue', owner: analyst.id, schedule: null, source: 'SELECT 1' });
-    await server.deps.repos.scripts.deploy({ id: 's2', name: 'someone_elses', owner: 'other-user', schedule: null, source: 'SELECT 1' });
+  test('/scripts lists only my scripts; /run runs one of mine in the sandbox and the result comes back to the chat', async () => {
+    const other = await server.createUser('analyst');
+    await deploy(server, analyst.token, { name: 'daily_revenue', language: 'typescript', source: 'console.log("revenue ok")' });
+    await deploy(server, other.token, { name: 'someone_elses', language: 'typescript', source: 'console.log("not yours")' });
     tg.userSays(CHAT, '/scripts');
     const list = await tg.nextMessage(CHAT, (t) => t.startsWith('Your scripts'));
-    expect(list.text).toContain('daily_revenue');
+    expect(list.text).toContain('daily_revenue (never run)');
     expect(list.text).not.toContain('someone_elses');
+    tg.userSays(CHAT, '/run someone_elses');
+    expect((await tg.nextMessage(CHAT, (t) => t.startsWith('Cannot run'))).text).toContain('you have no script named someone_elses');
     tg.userSays(CHAT, '/run daily_revenue');
-    expect((await tg.nextMessage(CHAT, (t) => t.startsWith('Cannot run'))).text).toContain('scripts are not available');
+    const started = await tg.nextMessage(CHAT, (t) => t.startsWith('Started daily_revenue'));
+    const runId = /\(run ([^)]+)\)/.exec(started.text)![1];
+    const finished = await tg.nextMessage(CHAT, (t) => t.startsWith('✅ Script daily_revenue'));
+    expect(finished.text).toContain(`(run ${runId})`);
     // What the bot did for the chat is in the audit trail, under the linked user.
     const audit = (await (await server.fetch('/api/audit?action=telegram.run', { token: server.adminToken })).json()) as { items: Array<Record<string, unknown>> };
-    expect(audit.items[0]).toMatchObject({ action: 'telegram.run', user_id: analyst.id, result: 'refused', resource: `telegram/chats/${CHAT}` });
+    expect(audit.items[0]).toMatchObject({ action: 'telegram.run', user_id: analyst.id, resource: `telegram/chats/${CHAT}` });
+    expect(audit.items.map((i) => i.result)).toContain('refused');
   });
 
   test('a long text reaches the chat in parts of at most 4096 characters; a channel turned off sends nothing', async () => {

@@ -458,7 +458,71 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'viewer', json: { items: [{ event: 'sync.finished', telegram: false }] }, expect: 200 },
     { as: 'viewer', json: { items: [{ event: 'nope' }] }, expect: 422 },
   ],
+  'scripts.list': async () => [{ as: 'analyst', expect: 200 }],
+  'scripts.create': async () => [
+    { as: 'analyst', json: { name: 'contract-created', language: 'sql', source: 'SELECT 1' }, expect: 201 },
+    { as: 'analyst', json: { name: 'contract-created', language: 'sql', source: 'SELECT 1' }, expect: 409 },
+    { as: 'analyst', json: { name: 'contract-bad', language: 'cobol', source: 'x' }, expect: 422 },
+  ],
+  'scripts.get': async () => {
+    const id = await createScript('contract-get');
+    return [{ as: { token: users.analyst.token }, params: { id }, expect: 200 }, { as: 'admin', params: { id: 'zz-missing' }, expect: 404 }];
+  },
+  'scripts.update': async () => {
+    const id = await createScript('contract-update');
+    return [
+      { as: { token: users.analyst.token }, params: { id }, json: { schedule: '0 7 * * *' }, expect: 200 },
+      { as: { token: users.analyst.token }, params: { id }, json: { schedule: 'not cron' }, expect: 422 },
+      { as: 'admin', params: { id: 'zz-missing' }, json: {}, expect: 404 },
+    ];
+  },
+  'scripts.delete': async () => {
+    const id = await createScript('contract-delete');
+    return [{ as: { token: users.analyst.token }, params: { id }, expect: 204 }, { as: 'admin', params: { id }, expect: 404 }];
+  },
+  'scripts.run': async () => {
+    const id = await createScript('contract-run');
+    return [
+      { as: { token: users.analyst.token }, params: { id }, query: { wait: 'true' }, expect: 200 },
+      { as: { token: users.analyst.token }, params: { id }, expect: 202 },
+      { as: { token: users.analyst.token }, params: { id }, query: { wait: 'maybe' }, expect: 422 },
+      { as: 'admin', params: { id: 'zz-missing' }, expect: 404 },
+    ];
+  },
+  'scripts.runs.list': async () => {
+    const { id } = await createScriptRun('contract-runs');
+    return [{ as: { token: users.analyst.token }, params: { id }, expect: 200 }, { as: 'admin', params: { id: 'zz-missing' }, expect: 404 }];
+  },
+  'scripts.runs.get': async () => {
+    const { id, run_id } = await createScriptRun('contract-run-get');
+    return [{ as: { token: users.analyst.token }, params: { id, run_id }, expect: 200 }, { as: 'admin', params: { id, run_id: 'zz-missing' }, expect: 404 }];
+  },
+  'scripts.artifacts.get': async () => {
+    const { id, run_id } = await createScriptRun('contract-artifact');
+    return [
+      { as: { token: users.analyst.token }, params: { id, run_id, name: 'out.txt' }, expect: 200 },
+      { as: { token: users.analyst.token }, params: { id, run_id, name: 'missing.txt' }, expect: 404 },
+    ];
+  },
 };
+
+/** A script of the analyst's that writes one artifact, out.txt. */
+async function createScript(name: string): Promise<string> {
+  const res = await server.fetch('/api/scripts', {
+    method: 'POST', token: users.analyst.token,
+    json: { name, language: 'javascript', source: "require('fs').writeFileSync(process.env.DA_OUT + '/out.txt', 'x')" },
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** A script that has run once (waited for). */
+async function createScriptRun(name: string): Promise<{ id: string; run_id: string }> {
+  const id = await createScript(name);
+  const res = await server.fetch(`/api/scripts/${id}/run?wait=true`, { method: 'POST', token: users.analyst.token });
+  expect(res.status).toBe(200);
+  return { id, run_id: ((await res.json()) as { run_id: string }).run_id };
+}
 
 /** Operations whose success the test server cannot produce, with the reason. */
 const NO_SUCCESS: Record<string, string> = {

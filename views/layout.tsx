@@ -106,6 +106,7 @@ const NAV = [
   { href: '/', label: 'Dashboard' },
   { href: '/catalog', label: 'Catalog' },
   { href: '/memory', label: 'Memory' },
+  { href: '/scripts', label: 'Scripts', analyst: true },
   { href: '/settings', label: 'Settings' },
 ];
 /** The administration's areas: the Admin menu here, and the links atop every admin page (views/admin/common.tsx). */
@@ -130,7 +131,7 @@ function Nav({ role, path }: { role: string; path?: string }) {
   return (
     <nav class="main" aria-label="Main">
       <ul>
-        {NAV.map((l) => (
+        {NAV.filter((l) => !('analyst' in l) || role !== 'viewer').map((l) => (
           <li>
             <a href={l.href} aria-current={isCurrent(l.href, path) ? 'page' : undefined}>{l.label}</a>
           </li>

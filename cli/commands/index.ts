@@ -21,6 +21,11 @@ import { MemorySearchCommand } from './memory/search.ts';
 import { MemoryShowCommand } from './memory/show.ts';
 import { MemoryAddCommand } from './memory/add.ts';
 import { MemoryVoteCommand } from './memory/vote.ts';
+import { ScriptsDeployCommand } from './scripts/deploy.ts';
+import { ScriptsListCommand } from './scripts/list.ts';
+import { ScriptsLogsCommand } from './scripts/logs.ts';
+import { ScriptsRunCommand } from './scripts/run.ts';
+import { ScriptsUndeployCommand } from './scripts/undeploy.ts';
 import { LogoutCommand } from './logout.ts';
 import { McpCommand } from './mcp.ts';
 import { ExploreCommand } from './explore.ts';
@@ -40,6 +45,7 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   SkillsListCommand, SkillsShowCommand,
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   MemoryListCommand, MemorySearchCommand, MemoryShowCommand, MemoryAddCommand, MemoryVoteCommand,
+  ScriptsListCommand, ScriptsDeployCommand, ScriptsRunCommand, ScriptsLogsCommand, ScriptsUndeployCommand,
   DiagnoseCommand, InitCommand,
   TelegramLinkCommand, TelegramStatusCommand, TelegramUnlinkCommand, NotificationsCommand,
 ];

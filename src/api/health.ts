@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { statfsSync, accessSync, constants, mkdirSync } from 'node:fs';
 import type { AppDeps } from '../context.ts';
 import { VERSION } from '../version.ts';
+import { sandboxStatus } from '../scripts/sandbox.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
 
@@ -12,6 +13,13 @@ export const HealthSchema = z
     version: z.string(),
     schema_version: z.number().int(),
     checks: z.record(z.string(), CheckSchema),
+    script_sandbox: z
+      .object({
+        available: z.boolean().openapi({ description: 'False: bubblewrap is missing and scripts are refused (never run unconfined)' }),
+        memory: z.enum(['cgroup-v1', 'cgroup-v2', 'rlimit']).openapi({ description: 'How a run\'s memory is capped' }),
+        detail: z.string(),
+      })
+      .openapi({ description: 'Whether user scripts can run here, and how they are confined' }),
   })
   .openapi('Health');
 
@@ -54,12 +62,15 @@ export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthS
   } catch (err) {
     checks.disk = { status: 'degraded', detail: (err as Error).message };
   }
+  // Reported beside the checks, not as one: a server without bubblewrap is healthy, it only refuses scripts.
+  const sandbox = sandboxStatus(deps.config.scripts.bwrap);
   const all = Object.values(checks);
   return {
     status: all.every((c) => c.status === 'ok') ? 'ok' : 'degraded',
     version: VERSION,
     schema_version: deps.db.schemaVersion,
     checks,
+    script_sandbox: { available: sandbox.available, memory: sandbox.memory, detail: sandbox.detail },
   };
 }
 

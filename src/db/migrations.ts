@@ -348,6 +348,45 @@ CREATE TABLE memory_sources (
 `,
   },
   {
+    version: 8,
+    name: 'user scripts and their runs',
+    sql: `
+-- Deployed user scripts (replacing the unused script_registry of the first schema). A name is
+-- unique per owner. schedule is a cron pattern or null.
+CREATE TABLE scripts (
+  id VARCHAR PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  owner VARCHAR NOT NULL,
+  language VARCHAR NOT NULL CHECK (language IN ('sql','typescript','javascript','python')),
+  source VARCHAR NOT NULL,
+  schedule VARCHAR,
+  enabled BOOLEAN NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  updated_at TIMESTAMP NOT NULL,
+  UNIQUE (owner, name)
+);
+
+-- One row per run: what ran, how it ended, its (capped) output and the files it left in $DA_OUT.
+CREATE TABLE script_runs (
+  id VARCHAR PRIMARY KEY,
+  script_id VARCHAR NOT NULL,
+  trigger VARCHAR NOT NULL CHECK (trigger IN ('manual','schedule')),
+  requested_by VARCHAR,
+  status VARCHAR NOT NULL CHECK (status IN ('queued','running','succeeded','failed','timed_out','killed')),
+  exit_code INTEGER,
+  reason VARCHAR,
+  stdout VARCHAR NOT NULL,
+  stderr VARCHAR NOT NULL,
+  truncated BOOLEAN NOT NULL,
+  duration_ms INTEGER,
+  artifacts JSON NOT NULL,
+  queued_at TIMESTAMP NOT NULL,
+  started_at TIMESTAMP,
+  finished_at TIMESTAMP
+);
+`,
+  },
+  {
     version: 9,
     name: 'notifications: link codes, channel choices, health findings',
     sql: `

@@ -6,7 +6,7 @@ import { startDispatch, type Delivery } from './dispatch.ts';
 import { createNotificationHub, type NotificationHub } from './hub.ts';
 import { createTelegramLinks, type TelegramLinks } from './link-codes.ts';
 import type { NotifiedEvent } from './messages.ts';
-import { registryScriptsPort, type ScriptsPort } from './scripts-port.ts';
+import type { ScriptsPort } from './scripts-port.ts';
 import { createTelegramBot, type TelegramBot } from './telegram.ts';
 
 /** Notifications of one server: the WebSocket hub, the Telegram bot (when configured), linking, and the dispatcher. */
@@ -27,11 +27,8 @@ export interface NotificationsOptions {
   events: EventBus;
   access: AccessCache;
   catalog: TableCatalog;
-  /**
-   * The script registry as the bot uses it. Default: listing from the scripts repository,
-   * running refused ("scripts are not available"): the registry replaces it once it exists.
-   */
-  scripts?: ScriptsPort;
+  /** The script registry as the bot uses it (`registryScriptsPort`). */
+  scripts: ScriptsPort;
 }
 
 /** Builds the notification parts and subscribes the dispatcher to the event bus. */
@@ -42,7 +39,7 @@ export function createNotifications(deps: AppDeps, opts: NotificationsOptions): 
     maxPerUser: config.notifications.max_connections_per_user,
     logger,
   });
-  const scripts = opts.scripts ?? registryScriptsPort(repos.scripts);
+  const { scripts } = opts;
   const listeners = new Set<(e: NotifiedEvent, d: Delivery[]) => void>();
   let links: TelegramLinks;
   const telegram = config.telegram

@@ -5,8 +5,9 @@
  */
 export const SNAPSHOT_TABLES = [
   'users', 'user_sync_settings', 'dataset_permissions', 'sync_state', 'sync_history', 'sync_jobs',
-  'memory_items', 'memory_votes', 'memory_contributors', 'memory_history', 'audit_log', 'telegram_links', 'script_registry',
-  'table_registry', 'table_profiles', 'personal_access_tokens', 'schema_migrations',
+  'memory_items', 'memory_votes', 'memory_contributors', 'memory_history', 'audit_log', 'telegram_links', 'scripts', 'script_runs',
+  'table_registry', 'table_source_status', 'table_profiles', 'personal_access_tokens', 'schema_migrations', 'job_runs', 'health_checks',
+  'notification_preferences', 'access_requests', 'metrics',
 ] as const;
 
 /** Columns never exported, whatever table they are in (`sync_state.hash` is a file hash, not a secret). */

@@ -14,6 +14,7 @@ import { ADMIN_TABLE_PAGES } from './admin/tables.tsx';
 import { ADMIN_USER_PAGES } from './admin/users.tsx';
 import { MEMORY_PAGES } from './memory.tsx';
 import { ADMIN_JOB_PAGES } from './admin/jobs.tsx';
+import { SCRIPT_PAGES } from './scripts.tsx';
 
 /**
  * Every page of the web UI. A new page is a file in src/web/ (definePage, a view in views/)
@@ -45,4 +46,5 @@ export const PAGES: AnyPage[] = [
   ...ADMIN_ACCESS_PAGES,
   ...MEMORY_PAGES,
   ...ADMIN_JOB_PAGES,
+  ...SCRIPT_PAGES,
 ];
