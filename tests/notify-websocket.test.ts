@@ -4,6 +4,7 @@ import type { Delivery } from '../src/notify/dispatch.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { testYaml } from './helpers/data.ts';
 import { sessionCookie } from './helpers/web.ts';
+import { deploy } from './helpers/scripts.ts';
 
 /**
  * GET /ws/notifications with a real WebSocket client (Bun's): authentication before the
@@ -210,6 +211,19 @@ describe('messages', () => {
     expect(bystander.messages).toEqual([]);
     owner.ws.close();
     bystander.ws.close();
+  });
+
+  test('a real script run (deployed and run through the API, in the sandbox) reaches its owner as script.finished, a failing one as script.failed', async () => {
+    const owner = await connect(`${wsUrl}?token=${analyst.token}`);
+    const ok = await deploy(server, analyst.token, { name: 'ws_ok', language: 'typescript', source: 'console.log("fine")' });
+    const run = await server.fetch(`/api/scripts/${ok}/run`, { method: 'POST', token: analyst.token });
+    expect(run.status).toBe(202);
+    const { run_id } = (await run.json()) as { run_id: string };
+    expect(await owner.next()).toMatchObject({ type: 'script.finished', script_id: ok, name: 'ws_ok', run_id, status: 'succeeded', exit_code: 0 });
+    const bad = await deploy(server, analyst.token, { name: 'ws_bad', language: 'sql', source: 'SELECT * FROM no_such_table' });
+    expect((await server.fetch(`/api/scripts/${bad}/run`, { method: 'POST', token: analyst.token })).status).toBe(202);
+    expect(await owner.next()).toMatchObject({ type: 'script.failed', script_id: bad, name: 'ws_bad', status: 'failed' });
+    owner.ws.close();
   });
 
   test('memory.status_changed reaches the contributors', async () => {
