@@ -52,7 +52,7 @@ export async function runHealthChecks({ deps, services }: JobContext, { minFreeB
   const sandbox = services.scripts.sandbox();
   findings.push({
     name: 'sandbox', ok: true,
-    detail: sandbox.available ? `${sandbox.detail}; memory: ${sandbox.memoryDetail}` : `scripts cannot run on this server: ${sandbox.detail}`,
+    detail: sandbox.available ? sandbox.detail : `scripts cannot run on this server: ${sandbox.detail}`,
   });
   await deps.repos.healthChecks.record(findings);
   const failed = findings.filter((f) => !f.ok);

@@ -21,6 +21,8 @@ if (existsSync('scripts/build-cli.ts')) {
 }
 
 const url = `http://localhost:${env.PORT}`;
+/** The demo analyst whose notes and session the corporate memory collects. */
+const DEMO_ANALYST = { email: 'analyst@example.com', password: 'demo-analyst-password' };
 const server = spawn('bun', ['src/server.ts'], { stdio: 'inherit', env: { ...env, DA_DEMO: '1' } });
 process.on('SIGINT', () => server.kill('SIGINT'));
 process.on('SIGTERM', () => server.kill('SIGTERM'));
@@ -82,9 +84,6 @@ async function loadFixtureData() {
     process.stderr.write(`da demo: loading the fixture data failed: ${(err as Error).message}\n`);
   }
 }
-
-/** The demo analyst whose notes and session the corporate memory collects. */
-const DEMO_ANALYST = { email: 'analyst@example.com', password: 'demo-analyst-password' };
 
 /**
  * Corporate memory: uploads fixtures/memory/demo/CLAUDE.local.md and a session transcript as the
