@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { RemoteRun } from '../../cli/commands/scripts/shared.ts';
 import { join } from 'node:path';
 import { seedTable, testYaml } from './data.ts';
 import { startTestServer, type TestServer } from './server.ts';
@@ -43,17 +44,8 @@ export async function deploy(server: TestServer, token: string, body: { name: st
   return ((await res.json()) as { id: string }).id;
 }
 
-export interface RunBody {
-  run_id: string;
-  status: string;
-  exit_code: number | null;
-  reason: string | null;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  duration_ms: number | null;
-  artifacts: Array<{ name: string; size_bytes: number; url: string }>;
-}
+/** A run as the API returns it (the CLI's type of it). */
+export type RunBody = RemoteRun;
 
 /** Runs a script with wait=true and returns the finished run. */
 export async function runAndWait(server: TestServer, token: string, id: string): Promise<RunBody> {
