@@ -23,6 +23,7 @@ import { QueryCommand } from './query.ts';
 import { StatusCommand } from './status.ts';
 import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
+import { ServerStartCommand } from './server/start.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
@@ -31,4 +32,5 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   SkillsListCommand, SkillsShowCommand,
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   DiagnoseCommand, InitCommand,
+  ServerStartCommand,
 ];

@@ -30,7 +30,7 @@ test('an empty file is migrated to the latest schema with every state table', as
     const names = rows.map((r) => r.table_name);
     for (const t of SPEC_TABLES) expect(names).toContain(t);
     // No backup is taken of a database that had nothing in it.
-    expect(existsSync(`${path}.v0.bak`)).toBe(false);
+    expect(existsSync(`${path}.pre-v${MIGRATIONS[MIGRATIONS.length - 1]!.version}`)).toBe(false);
   } finally {
     await db.close();
   }
@@ -46,7 +46,7 @@ test('a database at an older version is copied before it is migrated, and keeps 
   const db = await openSystemDb(path, { migrations: [...MIGRATIONS, next] });
   try {
     expect(db.schemaVersion).toBe(next.version);
-    const backup = `${path}.v${MIGRATIONS[MIGRATIONS.length - 1]!.version}.bak`;
+    const backup = `${path}.pre-v${next.version}`;
     expect(existsSync(backup)).toBe(true);
     const row = await db.read((q) => q.one<{ email: string; locale: string | null }>(`SELECT email, locale FROM users WHERE id = 'u1'`));
     expect(row).toEqual({ email: 'a@example.com', locale: null });
