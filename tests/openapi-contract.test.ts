@@ -379,6 +379,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
       { as: 'admin', params: { name: 'Not A Name' }, expect: 422 },
     ];
   },
+  'backup.create': async () => [{ as: 'admin', expect: 200 }],
 };
 
 /** Operations whose success the test server cannot produce, with the reason. */

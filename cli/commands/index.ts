@@ -24,6 +24,8 @@ import { StatusCommand } from './status.ts';
 import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
 import { ServerStartCommand } from './server/start.ts';
+import { ServerBackupCommand } from './server/backup.ts';
+import { ServerRestoreCommand } from './server/restore.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
@@ -32,5 +34,5 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   SkillsListCommand, SkillsShowCommand,
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   DiagnoseCommand, InitCommand,
-  ServerStartCommand,
+  ServerStartCommand, ServerBackupCommand, ServerRestoreCommand,
 ];

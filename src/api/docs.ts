@@ -42,6 +42,7 @@ function serverUrl(c: Context<AppEnv>, config: Pick<Config, 'instance' | 'server
 /** What each tag groups, for the docs page; a tag not listed here gets a generic line. */
 const TAG_DESCRIPTIONS: Record<string, string> = {
   audit: 'The audit trail of every request',
+  backup: 'Backups of the whole server (restore with `da server restore`)',
   auth: 'Sign-in, sign-out, passwords, links by mail, personal access tokens, your own profile',
   catalog: 'The tables you may read, with their profiles',
   cli: 'Downloads of the `da` command-line tool and its installer',

@@ -27,6 +27,13 @@ export interface SystemDb {
   ping(): Promise<void>;
   /** Flushes the WAL into the database file. */
   checkpoint(): Promise<void>;
+  /**
+   * A consistent copy for backups: holding the write queue, checkpoints, copies the
+   * database file to `target`, then runs `during` (e.g. to pin other files in the same
+   * instant) before any later write runs. A write queued meanwhile is either in the copy
+   * or waits until it is done.
+   */
+  copyTo<T>(target: string, during: () => Promise<T>): Promise<T>;
   /** Checkpoints and closes every connection and the instance. */
   close(): Promise<void>;
 }
@@ -123,6 +130,14 @@ export async function openSystemDb(path: string, options: OpenSystemDbOptions = 
     },
     async checkpoint() {
       await writer.exclusive((q) => q.run('CHECKPOINT'));
+    },
+    copyTo(target, during) {
+      if (path === ':memory:') return Promise.reject(new Error('an in-memory state database cannot be copied'));
+      return writer.exclusive(async (q) => {
+        await q.run('CHECKPOINT');
+        copyFileSync(path, target);
+        return during();
+      });
     },
     async close() {
       if (closed) return;
