@@ -4,6 +4,10 @@ import type { AppDeps } from '../context.ts';
 import { VERSION } from '../version.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
+import { MIGRATIONS } from '../db/migrations.ts';
+import { DATA_LAYOUT_VERSION } from '../ops/versions.ts';
+
+const LATEST_SCHEMA = Math.max(0, ...MIGRATIONS.map((m) => m.version));
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'degraded', 'failed']), detail: z.string() });
 export const HealthSchema = z
@@ -12,6 +16,8 @@ export const HealthSchema = z
     version: z.string(),
     schema_version: z.number().int(),
     checks: z.record(z.string(), CheckSchema),
+    schema_latest: z.number().int().openapi({ description: 'The newest state schema this server knows (schema_version equals it once migrated)' }),
+    data_version: z.number().int().openapi({ description: 'Layout version of the data directory (state/, parquet/, uploads/, docs/)' }),
   })
   .openapi('Health');
 
@@ -60,6 +66,8 @@ export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthS
     version: VERSION,
     schema_version: deps.db.schemaVersion,
     checks,
+    schema_latest: LATEST_SCHEMA,
+    data_version: DATA_LAYOUT_VERSION,
   };
 }
 
