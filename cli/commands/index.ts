@@ -26,6 +26,7 @@ import { WhoamiCommand } from './whoami.ts';
 import { ServerStartCommand } from './server/start.ts';
 import { ServerBackupCommand } from './server/backup.ts';
 import { ServerRestoreCommand } from './server/restore.ts';
+import { ServerDeployCommand, ServerHealthCommand, ServerLogsCommand, ServerRollbackCommand, ServerStatusCommand } from './server/kamal.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
@@ -35,4 +36,5 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   MetricsListCommand, MetricsShowCommand, MetricsValueCommand,
   DiagnoseCommand, InitCommand,
   ServerStartCommand, ServerBackupCommand, ServerRestoreCommand,
+  ServerStatusCommand, ServerLogsCommand, ServerDeployCommand, ServerRollbackCommand, ServerHealthCommand,
 ];
