@@ -24,6 +24,10 @@ import { StatusCommand } from './status.ts';
 import { SyncCommand } from './sync.ts';
 import { WhoamiCommand } from './whoami.ts';
 import { ServerStartCommand } from './server/start.ts';
+import { SetupInitCommand } from './setup/init.ts';
+import { SetupTestConnectionCommand } from './setup/test-connection.ts';
+import { SetupFirstSyncCommand } from './setup/first-sync.ts';
+import { SetupVerifyCommand } from './setup/verify.ts';
 import { ServerBackupCommand } from './server/backup.ts';
 import { ServerRestoreCommand } from './server/restore.ts';
 import { ServerDeployCommand, ServerHealthCommand, ServerLogsCommand, ServerRollbackCommand, ServerStatusCommand } from './server/kamal.ts';
@@ -37,4 +41,5 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   DiagnoseCommand, InitCommand,
   ServerStartCommand, ServerBackupCommand, ServerRestoreCommand,
   ServerStatusCommand, ServerLogsCommand, ServerDeployCommand, ServerRollbackCommand, ServerHealthCommand,
+  SetupInitCommand, SetupTestConnectionCommand, SetupFirstSyncCommand, SetupVerifyCommand,
 ];
