@@ -166,6 +166,26 @@ describe('backup and restore', () => {
     expect(r.stderr).toContain('403');
   });
 
+  test('a Parquet file that no longer has its recorded hash fails the backup, and no file is left', async () => {
+    const path = join(server.dataDir, 'parquet', 'sales', 'customers.parquet');
+    const original = readFileSync(path);
+    const damaged = Buffer.from(original);
+    damaged[200] = damaged[200]! ^ 0xff;
+    writeFileSync(path, damaged);
+    try {
+      const out = tempDir();
+      const r = await da.runInProcess(['server', 'backup', '--out', join(out, 'x.tar.gz')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('no file was written');
+      expect(readdirSync(out)).toEqual([]);
+      // The server cleaned up its staging folder.
+      expect(readdirSync(join(server.dataDir, 'tmp')).filter((n) => n.startsWith('backup-'))).toEqual([]);
+    } finally {
+      writeFileSync(path, original);
+    }
+  });
+
   test('the scheduled job writes archives into backup.dir and keeps the newest backup.keep', async () => {
     const dir = tempDir();
     const deps = { ...server.deps, config: { ...server.deps.config, backup: { schedule: '0 2 * * *', dir, keep: 2 } } };
