@@ -8,6 +8,7 @@ import { seedTable } from './helpers/data.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { backupJob } from '../jobs/backup.ts';
 import { readTar, writeTar } from '../src/ops/archive.ts';
+import { tempPathFor } from '../src/sync/files.ts';
 
 const dirs: string[] = [];
 function tempDir(prefix = 'da-ops-'): string {
@@ -199,4 +200,41 @@ describe('backup and restore', () => {
     expect(left.map((n) => join(dir, n))).toEqual([results[1]!.path, results[2]!.path].sort());
     expect(server.deps.config.backup.schedule).toBeNull();
   }, 60_000);
+});
+
+test('a backup taken between a sync committing a table and renaming its file holds the committed file', async () => {
+  const server = await startTestServer();
+  const da = createDaSandbox({ DA_SERVER: server.url, DA_TOKEN: server.adminToken });
+  const work = tempDir();
+  try {
+    const old = await seedTable(server, { dataset: 'sales', table: 'orders', select: 'SELECT range AS id FROM range(10)' });
+    // What the sync engine leaves for an instant: the new file under its temporary name and
+    // sync_state already naming it (the commit point), the old file still in place.
+    const scratch = join(work, 'new.parquet');
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(':memory:');
+    const conn = await inst.connect();
+    await conn.run(`COPY (SELECT range AS id FROM range(25)) TO '${scratch}' (FORMAT parquet)`);
+    conn.closeSync();
+    inst.closeSync();
+    const bytes = readFileSync(scratch);
+    const hash = new Bun.CryptoHasher('sha256').update(bytes).digest('hex');
+    writeFileSync(tempPathFor(old.path, 'job-1'), bytes);
+    await server.deps.repos.syncState.recordSuccess({ tableId: old.id, rows: 25, fileSizeBytes: bytes.length, columns: 1, hash });
+
+    const backup = await da.runInProcess(['server', 'backup', '--out', join(work, 'b.tar.gz')]);
+    expect(backup.code).toBe(0);
+    const restore = await da.runInProcess(['server', 'restore', join(work, 'b.tar.gz'), '--data-dir', join(work, 'restored')]);
+    expect(restore.code).toBe(0);
+    const restoredFile = readFileSync(join(work, 'restored', 'parquet', 'sales', 'orders.parquet'));
+    expect(new Bun.CryptoHasher('sha256').update(restoredFile).digest('hex')).toBe(hash);
+    expect(readdirSync(join(work, 'restored', 'parquet', 'sales')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  } finally {
+    da.cleanup();
+    await server.stop();
+  }
+}, 60_000);
+
+afterAll(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
