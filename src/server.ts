@@ -51,6 +51,12 @@ export async function startServer(env: Record<string, string | undefined> = proc
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof SchemaTooNewError || err instanceof MigrationFailedError || e.name === 'ValidationError') throw new StartupError(e.message, 1);
+    // DuckDB's lock: another process (a second server, a container still running) holds the state database.
+    const text = String(e?.message ?? '');
+    if (/Could not set lock on file/.test(text)) {
+      const pid = /\(PID (\d+)\)/.exec(text)?.[1];
+      throw new StartupError(`the data directory ${config.dataDir} is in use by another process${pid ? ` (PID ${pid})` : ''}; stop it first (two servers must never share a data directory)`, 1);
+    }
     if (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM') {
       throw new StartupError(`the data directory ${config.dataDir} is not writable (${e.code}${e.path ? `: ${e.path}` : ''}); set DA_DATA_DIR to a folder this user may write`, 1);
     }

@@ -147,6 +147,18 @@ describe('da server start refuses what it cannot run with one line', () => {
     }
   }, 60_000);
 
+  test('a data directory another server holds: exit 1, saying so', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'da-ops-lock-'));
+    const first = await spawnBinaryServer({ DA_DATA_DIR: dataDir });
+    try {
+      const second = await spawnBinaryServer({ DA_DATA_DIR: dataDir }, { waitHealthy: false });
+      expect(await second.exited).toBe(1);
+      expect(second.output().trim()).toBe(`da server: the data directory ${dataDir} is in use by another process (PID ${first.child.pid}); stop it first (two servers must never share a data directory)`);
+    } finally {
+      expect(await first.stop()).toBe(0);
+    }
+  }, 60_000);
+
   test('a data directory it may not write: exit 1, naming the folder', async () => {
     if (process.getuid?.() === 0) {
       // root writes anywhere; a read-only place is still refused: a folder under a file.
