@@ -27,7 +27,17 @@ export class ServerBackupCommand extends BaseCommand {
 
   async run() {
     const client = this.authedClient();
-    const res = await client.request('POST', '/api/backup');
+    let res: Response;
+    try {
+      res = await client.request('POST', '/api/backup');
+    } catch (err) {
+      // Reachable, but the connection dropped before the answer began: the server gave up
+      // on the backup (e.g. a file that does not match its recorded hash; its log says why).
+      if (err instanceof CliError && err.details.reason === 'unreachable' && ['ConnectionClosed', 'ECONNRESET', 'EPIPE'].includes(String(err.details.code))) {
+        throw new CliError(`the server broke off the backup before sending it; no file was written — see the server log for why`, EXIT.failure, {}, { cause: err });
+      }
+      throw err;
+    }
     const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'da-backup.tar.gz';
     const target = resolve(this.context.cwd, this.out ?? name);
     if (this.out && existsSync(target) && statSync(target).isDirectory()) return this.save(res, join(target, name));
