@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../src/config.ts';
-import { createDaSandbox } from './helpers/cli.ts';
+import { createDaSandbox, ensureCliBuilt } from './helpers/cli.ts';
 import { copyFixtures } from './helpers/fixtures.ts';
 import { startTestServer } from './helpers/server.ts';
 
@@ -61,6 +61,28 @@ describe('da setup init', () => {
     expect(badName.stderr).toContain('dataset name must match');
     expect(existsSync(join(dir, 'instance.yaml'))).toBe(false);
   });
+});
+
+describe('da setup init in a terminal', () => {
+  // `script` gives the command a terminal, so it asks; the answers are typed ahead.
+  test.skipIf(!Bun.which('script'))('asks for the name, URL, sources and mail, and writes what was answered', async () => {
+    const fx = copyFixtures();
+    dirs.push(fx.dir);
+    const dir = tempDir();
+    const bin = await ensureCliBuilt();
+    const answers = ['acme', 'https://da.acme.example', 'nosuch=/nonexistent', `sales=${fx.sales}`, 'y', '', '', '30 2 * * *', ''].join('\n') + '\n';
+    const proc = Bun.spawn(['script', '-qec', `${bin} setup init`, '/dev/null'], {
+      cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir, TERM: 'dumb' }, stdin: new Blob([answers]), stdout: 'pipe', stderr: 'pipe',
+    });
+    const [code, out] = await Promise.all([proc.exited, new Response(proc.stdout).text()]);
+    expect({ code, out: code ? out : '' }).toEqual({ code: 0, out: '' });
+    expect(out).toContain('/nonexistent does not exist');
+    const config = loadConfig({ DA_CONFIG: join(dir, 'instance.yaml') }, dir);
+    expect(config.instance).toMatchObject({ name: 'acme', base_url: 'https://da.acme.example' });
+    expect(Object.keys(config.sources)).toEqual(['sales']);
+    expect(config.sources.sales).toMatchObject({ path: fx.sales, public: true });
+    expect(config.backup.schedule).toBe('30 2 * * *');
+  }, 60_000);
 });
 
 describe('da setup test-connection', () => {

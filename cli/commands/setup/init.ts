@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { BaseCommand } from '../../base.ts';
 import { CliError, EXIT } from '../../errors.ts';
 
@@ -128,8 +128,16 @@ export class SetupInitCommand extends BaseCommand {
 
   private async ask() {
     const rl = createInterface({ input: this.context.stdin, output: this.context.stderr });
+    // Lines are read from a queue, not with rl.question: answers typed (or pasted) ahead of
+    // their question are kept for it.
+    const lines = rl[Symbol.asyncIterator]();
     try {
-      const q = async (text: string, fallback = '') => (await rl.question(fallback ? `${text} [${fallback}]: ` : `${text}: `)).trim() || fallback;
+      const q = async (text: string, fallback = '') => {
+        this.context.stderr.write(fallback ? `${text} [${fallback}]: ` : `${text}: `);
+        const { value, done } = await lines.next();
+        if (done) throw new CliError('the input ended before every question was answered; nothing was written');
+        return String(value).trim() || fallback;
+      };
       const name = await q('Instance name', 'da');
       const baseUrl = (await q('Public URL (empty: none yet)')) || undefined;
       const sources: SourceSpec[] = [];
