@@ -4,6 +4,7 @@
  *
  * @example bun bench/all.ts
  */
+import { benchBackup } from './backup.ts';
 import { benchDownload } from './download.ts';
 import { benchManifest } from './manifest.ts';
 import { benchMcpQuery } from './mcp-query.ts';
@@ -25,9 +26,11 @@ for (const [name, run] of [
   ['mcp-query', () => benchMcpQuery()],
   ['server-start', () => benchServerStart()],
   ['script-sandbox', () => benchScriptSandbox()],
+  ['backup', () => benchBackup()],
 ] as const) {
   try {
-    report(await run());
+    const results = await run();
+    for (const r of Array.isArray(results) ? results : [results]) report(r);
   } catch (err) {
     console.error(`${name}: could not run: ${err instanceof Error ? err.message : String(err)}`);
   }

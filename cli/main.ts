@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point of the `da` executable (compiled by scripts/build-cli.ts). */
 import { errorDetail, oneLine, processGuard, wantsDetail } from './errors.ts';
-import { runCli } from './run.ts';
+import { QUERY_WORKER_ARG } from '../src/ops/binary.ts';
 
 /**
  * Anything that escapes a command ends the process with one line, not the runtime's dump of
@@ -17,6 +17,16 @@ function fatal(err: unknown): void {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-const code = await runCli(process.argv.slice(2));
-// Flush stdout before leaving: a piped `da … --json` must not lose its document.
-process.exitCode = code;
+// The server's query pool starts workers as `da __query-worker OPTIONS` (src/query/pool.ts).
+// Checked before the CLI loads: a worker needs neither clipanion nor the commands, and
+// nothing of the CLI may run in a process that executes user SQL. Dynamic imports keep the
+// two apart; `bun build --compile` still bundles both.
+if (process.argv[2] === QUERY_WORKER_ARG) {
+  const { runQueryWorkerProcess } = await import('../src/query/worker.ts');
+  runQueryWorkerProcess(process.argv[3]);
+} else {
+  const { runCli } = await import('./run.ts');
+  const code = await runCli(process.argv.slice(2));
+  // Flush stdout before leaving: a piped `da … --json` must not lose its document.
+  process.exitCode = code;
+}

@@ -10,6 +10,7 @@ const PLACEHOLDERS: Record<string, string> = {
   '--server': 'URL', '--limit': 'N', '--concurrency': 'N', '--format': 'FORMAT', '--table': 'TABLE', '--sample': 'N',
   '--component': 'NAME', '--email': 'EMAIL', '--role': 'ROLE', '--password': 'PASSWORD', '--token': 'TOKEN',
   '--timeout': 'SECONDS', '--max-rows': 'N', '--workspace': 'DIR', '--primary-key': 'COLUMN', '--symptom': 'TEXT',
+  '--out': 'FILE', '--data-dir': 'DIR', '--config': 'FILE', '--config-file': 'FILE', '--destination': 'NAME', '--source': 'NAME=FOLDER',
 };
 
 /** Replaces clipanion's `--name #0` by `--name PLACEHOLDER` (upper-cased name unless listed above). */

@@ -25,6 +25,7 @@ import { createCatalogRouter } from './api/catalog.ts';
 import { createManifestRouter } from './api/manifest.ts';
 import { createQueryRouter } from './api/query.ts';
 import { createJobsRouter } from './api/jobs.ts';
+import { createBackupRouter } from './api/backup.ts';
 import { createAccessRequestsRouter } from './api/access-requests.ts';
 import { createMetricsRouter } from './api/metrics.ts';
 import { createMemoryRouter } from './api/memory.ts';
@@ -84,6 +85,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createManifestRouter(deps, services));
   app.route('/', createQueryRouter(deps, services));
   app.route('/', createJobsRouter(services.jobs));
+  app.route('/', createBackupRouter(deps));
   app.route('/', createAccessRequestsRouter(deps, services));
   app.route('/', createMetricsRouter(services.metrics));
   app.route('/', createMemoryRouter(services));

@@ -326,6 +326,18 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Scheduled backups (off by default); `da server backup` works without this. */
+    backup: z
+      .object({
+        /** Cron pattern of the backup job; null (the default) turns scheduled backups off. */
+        schedule: z.string().nullable().default(null),
+        /** Folder the job writes archives to; relative paths are relative to the data directory. */
+        dir: z.string().min(1).default('backups'),
+        /** Archives kept in `dir`; older ones are deleted after each successful backup. */
+        keep: z.number().int().positive().default(7),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

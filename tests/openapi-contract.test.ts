@@ -504,6 +504,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
       { as: { token: users.analyst.token }, params: { id, run_id, name: 'missing.txt' }, expect: 404 },
     ];
   },
+  'backup.create': async () => [{ as: 'admin', expect: 200 }],
 };
 
 /** A script of the analyst's that writes one artifact, out.txt. */

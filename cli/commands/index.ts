@@ -37,6 +37,14 @@ import { TelegramLinkCommand } from './telegram/link.ts';
 import { TelegramStatusCommand } from './telegram/status.ts';
 import { TelegramUnlinkCommand } from './telegram/unlink.ts';
 import { NotificationsCommand } from './notifications/index.ts';
+import { ServerStartCommand } from './server/start.ts';
+import { SetupInitCommand } from './setup/init.ts';
+import { SetupTestConnectionCommand } from './setup/test-connection.ts';
+import { SetupFirstSyncCommand } from './setup/first-sync.ts';
+import { SetupVerifyCommand } from './setup/verify.ts';
+import { ServerBackupCommand } from './server/backup.ts';
+import { ServerRestoreCommand } from './server/restore.ts';
+import { ServerDeployCommand, ServerHealthCommand, ServerLogsCommand, ServerRollbackCommand, ServerStatusCommand } from './server/kamal.ts';
 
 /** Every `da` command class, registered by cli/run.ts. */
 export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryCommand, SyncCommand, ExploreCommand, StatusCommand, McpCommand,
@@ -48,4 +56,7 @@ export const COMMANDS = [LoginCommand, LogoutCommand, WhoamiCommand, QueryComman
   ScriptsListCommand, ScriptsDeployCommand, ScriptsRunCommand, ScriptsLogsCommand, ScriptsUndeployCommand,
   DiagnoseCommand, InitCommand,
   TelegramLinkCommand, TelegramStatusCommand, TelegramUnlinkCommand, NotificationsCommand,
+  ServerStartCommand, ServerBackupCommand, ServerRestoreCommand,
+  ServerStatusCommand, ServerLogsCommand, ServerDeployCommand, ServerRollbackCommand, ServerHealthCommand,
+  SetupInitCommand, SetupTestConnectionCommand, SetupFirstSyncCommand, SetupVerifyCommand,
 ];

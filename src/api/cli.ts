@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { createReadStream, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { isCompiledBinary } from '../ops/binary.ts';
 import type { AppDeps } from '../context.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { createRouter, defineRoute } from './router.ts';
@@ -8,8 +9,13 @@ import { etagMatches, publicOrigin } from './http.ts';
 
 /** Options of the CLI download routes. */
 export interface CliRouterOptions {
-  /** Folder holding the compiled `da` (dist/ of the checkout by default). */
+  /**
+   * Folder holding the compiled `da` (dist/ of the checkout by default; beside the
+   * executable when the server runs as the compiled `da`).
+   */
   distDir?: string;
+  /** The `da` for this machine: the running executable when the server is the compiled `da`. */
+  selfBinary?: string;
 }
 
 const FILE_PATTERN = /^(da(?:-[a-z0-9]+(?:-[a-z0-9]+){0,2})?(?:\.exe)?)(\.sha256)?$/;
@@ -90,12 +96,16 @@ echo "next: da login --server $SERVER" >&2
  * X-Content-SHA256; the file is streamed.
  */
 export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
-  const distDir = resolve(opts.distDir ?? join(import.meta.dir, '..', '..', 'dist'));
+  const compiled = isCompiledBinary();
+  const distDir = resolve(opts.distDir ?? (compiled ? dirname(process.execPath) : join(import.meta.dir, '..', '..', 'dist')));
+  // Started as `da server start`, the server hands out the very executable it runs.
+  const self = opts.selfBinary ?? (compiled ? process.execPath : undefined);
   const hashes = new Map<string, { key: string; hash: Promise<string> }>();
 
   const locate = (name: string) => {
-    const candidates = [join(distDir, name)];
-    if (name === `da-${hostTarget()}`) candidates.push(join(distDir, 'da'));
+    const forHost = name === 'da' || name === `da-${hostTarget()}`;
+    const candidates = self && forHost ? [self] : [join(distDir, name)];
+    if (!self && name === `da-${hostTarget()}`) candidates.push(join(distDir, 'da'));
     for (const path of candidates) {
       try {
         const st = statSync(path);

@@ -1,19 +1,20 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { Hono, type Context } from 'hono';
-import { join, dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../context.ts';
 import { VERSION } from '../version.ts';
 import type { Config } from '../config.ts';
 import { publicOrigin } from './http.ts';
+import swaggerCss from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' };
+import swaggerBundle from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' };
 
-const require = createRequire(import.meta.url);
-/** swagger-ui-dist's files, served by us: the docs page works offline, with no CDN. */
-const ASSET_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+/**
+ * swagger-ui-dist's files, served by us: the docs page works offline, with no CDN. Imported
+ * as files, so `bun build --compile` embeds them in `da` (the path is then in `$bunfs`).
+ */
+const ASSETS: Record<string, { path: string; type: string }> = {
+  'swagger-ui.css': { path: swaggerCss, type: 'text/css; charset=utf-8' },
+  'swagger-ui-bundle.js': { path: swaggerBundle, type: 'text/javascript; charset=utf-8' },
 };
 /** Starts Swagger UI; a file of its own because the Content-Security-Policy allows no inline script. */
 const INIT_JS = `window.addEventListener('load', () => {
@@ -41,6 +42,7 @@ function serverUrl(c: Context<AppEnv>, config: Pick<Config, 'instance' | 'server
 /** What each tag groups, for the docs page; a tag not listed here gets a generic line. */
 const TAG_DESCRIPTIONS: Record<string, string> = {
   audit: 'The audit trail of every request',
+  backup: 'Backups of the whole server (restore with `da server restore`)',
   auth: 'Sign-in, sign-out, passwords, links by mail, personal access tokens, your own profile',
   catalog: 'The tables you may read, with their profiles',
   cli: 'Downloads of the `da` command-line tool and its installer',
@@ -102,10 +104,10 @@ export function mountDocs(app: OpenAPIHono<AppEnv>, config: Pick<Config, 'instan
     c.body(INIT_JS, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
   );
   docs.get('/api/docs/assets/:file', (c) => {
-    const type = ASSETS[c.req.param('file')];
-    if (!type) return c.notFound();
-    return c.body(Bun.file(join(ASSET_DIR, c.req.param('file'))).stream(), 200, {
-      'content-type': type,
+    const asset = ASSETS[c.req.param('file')];
+    if (!asset) return c.notFound();
+    return c.body(Bun.file(asset.path).stream(), 200, {
+      'content-type': asset.type,
       'cache-control': 'public, max-age=86400',
     });
   });

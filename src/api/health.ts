@@ -5,6 +5,10 @@ import { VERSION } from '../version.ts';
 import { sandboxStatus } from '../scripts/sandbox.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonResponse } from './schemas.ts';
+import { MIGRATIONS } from '../db/migrations.ts';
+import { DATA_LAYOUT_VERSION } from '../ops/versions.ts';
+
+const LATEST_SCHEMA = Math.max(0, ...MIGRATIONS.map((m) => m.version));
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'degraded', 'failed']), detail: z.string() });
 export const HealthSchema = z
@@ -20,6 +24,8 @@ export const HealthSchema = z
         detail: z.string(),
       })
       .openapi({ description: 'Whether user scripts can run here, and how they are confined' }),
+    schema_latest: z.number().int().openapi({ description: 'The newest state schema this server knows (schema_version equals it once migrated)' }),
+    data_version: z.number().int().openapi({ description: 'Layout version of the data directory (state/, parquet/, uploads/, docs/)' }),
   })
   .openapi('Health');
 
@@ -71,6 +77,8 @@ export async function checkHealth(deps: AppDeps): Promise<z.infer<typeof HealthS
     schema_version: deps.db.schemaVersion,
     checks,
     script_sandbox: { available: sandbox.available, memory: sandbox.memory, detail: sandbox.detail },
+    schema_latest: LATEST_SCHEMA,
+    data_version: DATA_LAYOUT_VERSION,
   };
 }
 

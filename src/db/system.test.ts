@@ -30,7 +30,7 @@ test('an empty file is migrated to the latest schema with every state table', as
     const names = rows.map((r) => r.table_name);
     for (const t of SPEC_TABLES) expect(names).toContain(t);
     // No backup is taken of a database that had nothing in it.
-    expect(existsSync(`${path}.v0.bak`)).toBe(false);
+    expect(existsSync(`${path}.pre-v${MIGRATIONS[MIGRATIONS.length - 1]!.version}`)).toBe(false);
   } finally {
     await db.close();
   }
@@ -46,7 +46,7 @@ test('a database at an older version is copied before it is migrated, and keeps 
   const db = await openSystemDb(path, { migrations: [...MIGRATIONS, next] });
   try {
     expect(db.schemaVersion).toBe(next.version);
-    const backup = `${path}.v${MIGRATIONS[MIGRATIONS.length - 1]!.version}.bak`;
+    const backup = `${path}.pre-v${next.version}`;
     expect(existsSync(backup)).toBe(true);
     const row = await db.read((q) => q.one<{ email: string; locale: string | null }>(`SELECT email, locale FROM users WHERE id = 'u1'`));
     expect(row).toEqual({ email: 'a@example.com', locale: null });
@@ -92,5 +92,41 @@ test('writes queued together are applied one after another, in order', async () 
     expect(Number(row!.n)).toBe(50);
   } finally {
     await db.close();
+  }
+});
+
+test('a copy taken through the write queue holds a concurrent transaction fully or not at all', async () => {
+  const path = tempDb();
+  const db = await openSystemDb(path);
+  const copies: string[] = [];
+  try {
+    for (let round = 0; round < 5; round++) {
+      // A two-row transaction with a pause between its rows, racing the copy.
+      const write = db.write((q) =>
+        q.transaction(async () => {
+          await q.run(`INSERT INTO audit_log (id, timestamp, action) VALUES (?, current_timestamp, 'first')`, [`r${round}a`]);
+          await Bun.sleep(5);
+          await q.run(`INSERT INTO audit_log (id, timestamp, action) VALUES (?, current_timestamp, 'second')`, [`r${round}b`]);
+        }),
+      );
+      const copy = `${path}.copy${round}`;
+      copies.push(copy);
+      const later = Promise.resolve().then(() => db.write((q) => q.run(`INSERT INTO audit_log (id, timestamp, action) VALUES (?, current_timestamp, 'after')`, [`r${round}c`])));
+      const pinned = await db.copyTo(copy, async () => 'pinned');
+      expect(pinned).toBe('pinned');
+      await Promise.all([write, later]);
+    }
+  } finally {
+    await db.close();
+  }
+  for (const [round, copy] of copies.entries()) {
+    const c = await openSystemDb(copy);
+    try {
+      const ids = (await c.read((q) => q.all<{ id: string }>(`SELECT id FROM audit_log WHERE id LIKE ? ORDER BY id`, [`r${round}%`]))).map((r) => r.id);
+      // The transaction queued before the copy is whole in it; the write queued after it is not.
+      expect(ids).toEqual([`r${round}a`, `r${round}b`]);
+    } finally {
+      await c.close();
+    }
   }
 });

@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { silentLogger } from '../log.ts';
 import { MIGRATIONS, type Migration } from './migrations.ts';
 import { Queryable, SerialConnection } from './connection.ts';
+import { MigrationFailedError, preMigrationCopyPath } from '../ops/versions.ts';
 
 /** Thrown when system.duckdb was written by a newer version of da. */
 export class SchemaTooNewError extends Error {
@@ -26,6 +27,13 @@ export interface SystemDb {
   ping(): Promise<void>;
   /** Flushes the WAL into the database file. */
   checkpoint(): Promise<void>;
+  /**
+   * A consistent copy for backups: holding the write queue, checkpoints, copies the
+   * database file to `target`, then runs `during` (e.g. to pin other files in the same
+   * instant) before any later write runs. A write queued meanwhile is either in the copy
+   * or waits until it is done.
+   */
+  copyTo<T>(target: string, during: () => Promise<T>): Promise<T>;
   /** Checkpoints and closes every connection and the instance. */
   close(): Promise<void>;
 }
@@ -47,7 +55,8 @@ async function currentVersion(q: Queryable): Promise<number> {
 /**
  * Opens (creating when absent) a state database and brings its schema up to date.
  * Before migrating a database that already holds data, a copy is written beside it
- * (`<file>.v<N>.bak`). A database from a newer version is refused.
+ * (`<file>.pre-v<N>`, N the version it is migrated to). A database from a newer version is
+ * refused; a failed migration leaves it unchanged and throws MigrationFailedError.
  *
  * @example const db = await openSystemDb(join(dataDir, 'state/system.duckdb'))
  */
@@ -70,19 +79,28 @@ export async function openSystemDb(path: string, options: OpenSystemDbOptions = 
         );
       }
       const pending = migrations.filter((m) => m.version > v);
+      let copy: string | undefined;
       if (pending.length && v > 0 && path !== ':memory:') {
         await q.run('CHECKPOINT');
-        const backup = `${path}.v${v}.bak`;
-        copyFileSync(path, backup);
-        logger.info('state backup before migration', { backup, from: v, to: latest });
+        copy = preMigrationCopyPath(path, latest);
+        copyFileSync(path, copy);
+        logger.info('state copy before migration', { copy, from: v, to: latest });
       }
-      for (const m of pending) {
+      // Every pending migration in one transaction: a failure leaves the database exactly
+      // at the version it had, usable by the da that wrote it.
+      let current: Migration | undefined;
+      try {
         await q.transaction(async () => {
-          await q.run(m.sql);
-          await q.run(`INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)`, [m.version, m.name]);
+          for (const m of pending) {
+            current = m;
+            await q.run(m.sql);
+            await q.run(`INSERT INTO schema_migrations VALUES (?, ?, current_timestamp)`, [m.version, m.name]);
+          }
         });
-        logger.info('state migration applied', { version: m.version, name: m.name });
+      } catch (err) {
+        throw new MigrationFailedError(path, v, latest, current!, err, copy);
       }
+      for (const m of pending) logger.info('state migration applied', { version: m.version, name: m.name });
       return pending.length ? latest : v;
     });
   } catch (err) {
@@ -112,6 +130,14 @@ export async function openSystemDb(path: string, options: OpenSystemDbOptions = 
     },
     async checkpoint() {
       await writer.exclusive((q) => q.run('CHECKPOINT'));
+    },
+    copyTo(target, during) {
+      if (path === ':memory:') return Promise.reject(new Error('an in-memory state database cannot be copied'));
+      return writer.exclusive(async (q) => {
+        await q.run('CHECKPOINT');
+        copyFileSync(path, target);
+        return during();
+      });
     },
     async close() {
       if (closed) return;

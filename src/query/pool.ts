@@ -5,6 +5,7 @@ import type { Subprocess } from 'bun';
 import { ProcessFailedError, RateLimitError, ServiceUnavailableError, TimeoutError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { SqlError } from './guard.ts';
+import { isCompiledBinary, QUERY_WORKER_ARG } from '../ops/binary.ts';
 import { specKey, type SandboxResult, type SandboxSpec } from './sandbox.ts';
 import type { WorkerOptions, WorkerReady, WorkerReply, WorkerRequest } from './worker.ts';
 
@@ -85,9 +86,24 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** `[executable, worker entry]`: the same runtime that runs the server. */
+/**
+ * `[executable, worker entry]`: the same executable that runs the server. From a checkout
+ * that is bun with src/query/worker.ts; the compiled `da` runs itself with a hidden first
+ * argument that cli/main.ts checks before anything else loads.
+ */
 export function queryWorkerCommand(): string[] {
+  if (isCompiledBinary()) return [process.execPath, QUERY_WORKER_ARG];
   return [process.execPath, join(import.meta.dir, 'worker.ts')];
+}
+
+/**
+ * A worker's environment: no secrets, only PATH and what locates the DuckDB library the
+ * compiled `da` extracts into its cache folder (HOME, XDG_CACHE_HOME, DA_CACHE_DIR).
+ */
+export function queryWorkerEnv(env: Record<string, string | undefined> = process.env): Record<string, string> {
+  const out: Record<string, string> = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  for (const name of ['HOME', 'XDG_CACHE_HOME', 'DA_CACHE_DIR']) if (env[name]) out[name] = env[name]!;
+  return out;
 }
 
 /** Workers run at a lower CPU priority, so the server's own requests come first. */
@@ -141,7 +157,7 @@ export function createQueryPool(options: QueryPoolOptions): QueryPool {
       state: 'starting', ready, markReady, failStart, keys: [], idleSince: performance.now(),
       proc: Bun.spawn(cmd, {
         // No secrets in a worker's environment: it needs none.
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        env: queryWorkerEnv(),
         stdin: 'ignore',
         stdout: 'ignore',
         stderr: 'pipe',

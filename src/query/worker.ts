@@ -71,10 +71,13 @@ export function serveQueries(options: WorkerOptions): void {
   send({ ready: true, capped });
 }
 
-if (import.meta.main) {
+/** The worker's process entry: `argv` is its JSON options (from the pool's command line). */
+export function runQueryWorkerProcess(optionsJson: string | undefined): void {
   if (!process.send) {
     process.stderr.write('the query worker is started by the da server, not by hand\n');
     process.exit(2);
   }
-  serveQueries(JSON.parse(process.argv[2] ?? '{}') as WorkerOptions);
+  serveQueries(JSON.parse(optionsJson ?? '{}') as WorkerOptions);
 }
+
+if (import.meta.main) runQueryWorkerProcess(process.argv[2]);

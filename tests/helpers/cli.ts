@@ -25,8 +25,10 @@ function sourcesMtime(): number {
     newestMtime(join(root, 'cli')),
     statSync(join(root, 'scripts', 'build-cli.ts')).mtimeMs,
     statSync(join(root, 'src', 'version.ts')).mtimeMs,
-    // The CLI shares the server's contracts (names, manifest, view plan, upload rules) from here.
-    newestMtime(join(root, 'src', 'sync')),
+    // `da server start` carries the whole server: src/, jobs/ and views/ are in the binary too.
+    newestMtime(join(root, 'src')),
+    newestMtime(join(root, 'jobs')),
+    newestMtime(join(root, 'views')),
     statSync(join(root, 'package.json')).mtimeMs,
   );
 }

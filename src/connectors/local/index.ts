@@ -4,6 +4,7 @@ import type { SourceConfig } from '../../config.ts';
 import { quoteIdent, quoteLiteral } from '../../db/connection.ts';
 import { copyToParquet, openScratchDb, writeMerged, type ScratchDb } from '../duck.ts';
 import { normaliseTableName, type Connector, type PullRequest, type PullResult, type SourceTable } from '../types.ts';
+import { ServiceUnavailableError } from '../../errors.ts';
 
 type LocalSource = Extract<SourceConfig, { type: 'local' }>;
 
@@ -56,7 +57,7 @@ export function createLocalConnector(dataset: string, source: LocalSource): Conn
     type: 'local',
 
     async listTables({ brief = false }: { brief?: boolean } = {}) {
-      if (!existsSync(folder)) throw new Error(`source ${dataset}: folder ${folder} does not exist`);
+      if (!existsSync(folder)) throw new ServiceUnavailableError(`source ${dataset}: folder ${folder} does not exist`, 60);
       const files = readdirSync(folder)
         .filter((f) => !f.startsWith('.') && readerFor(f) && statSync(join(folder, f)).isFile())
         .sort();
