@@ -53,6 +53,25 @@ describe('da server start from the compiled binary', () => {
     expect(workers[0]).toContain(DA_BIN);
   });
 
+  test('runs a TypeScript script in the sandbox with the Bun inside the binary; SQL scripts say what they need', async () => {
+    const call = async (path: string, body?: unknown) => {
+      const res = await fetch(`${server.url}${path}`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const ts = await call('/api/scripts', { name: 'bin_ts', language: 'typescript', source: 'const n: number = 6 * 7; console.log(`answer ${n}`);' });
+    expect(ts.status).toBe(201);
+    const run = await call(`/api/scripts/${ts.body.id}/run?wait=true`);
+    expect(run.status).toBe(200);
+    expect(run.body).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    expect(run.body.stdout).toBe('answer 42\n');
+    const sql = await call('/api/scripts', { name: 'bin_sql', language: 'sql', source: 'SELECT 1' });
+    const sqlRun = await call(`/api/scripts/${sql.body.id}/run?wait=true`);
+    expect(sqlRun.body.status).toBe('failed');
+    expect(sqlRun.body.reason).toContain('sql scripts need the server run from its sources');
+  });
+
   test('serves the docs page and its embedded Swagger UI assets', async () => {
     const page = await fetch(`${server.url}/api/docs`);
     expect(page.status).toBe(200);

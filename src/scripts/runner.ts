@@ -1,4 +1,5 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { isCompiledBinary } from '../ops/binary.ts';
 import { basename, dirname, join } from 'node:path';
 import type { ReadableFile } from '../sync/catalog.ts';
 import type { RunArtifact, RunStatus, ScriptLanguage } from '../repositories/scripts.ts';
@@ -72,6 +73,16 @@ export function languageRuntime(language: ScriptLanguage): LanguageRuntime | str
     const py = pythonBinary();
     if (!py) return 'python scripts need python3 under /usr on the server, and there is none';
     return { extension: 'py', mounts: [], command: (f) => [py, '-I', '-B', f], env: { PYTHONDONTWRITEBYTECODE: '1' } };
+  }
+  if (language !== 'sql' && isCompiledBinary()) {
+    // The compiled `da` carries Bun: with BUN_BE_BUN=1 it runs a script as `bun` would. It is
+    // bound at a fixed place: its own path may lie under a folder the sandbox mounts over (/work).
+    return {
+      extension: language === 'typescript' ? 'ts' : 'js',
+      mounts: [{ source: process.execPath, target: `${RUNTIME_DIR}/da` }],
+      command: (f) => [`${RUNTIME_DIR}/da`, '--no-install', f],
+      env: { BUN_BE_BUN: '1' },
+    };
   }
   const bun = bunBinary();
   if (!bun) return `${language} scripts need the Bun runtime on the server, and there is none`;
