@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import type { Client } from './client.ts';
 import { fsyncDir } from './disk.ts';
 import { CliError } from './errors.ts';
-import { createStreamHasher, type StreamHasher } from './hasher.ts';
 import { StalledError, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
 
 /** Iterates a web stream's chunks (typed here: lib.dom's ReadableStream is not iterable). */
@@ -40,15 +39,12 @@ function sizeOrUndefined(path: string): number | undefined {
 const HIGH_WATER = 4 * 1024 * 1024;
 // Buffers per pwritev(2): well under IOV_MAX (1024 on Linux).
 const MAX_BATCH = 256;
-// How far hashing (in its worker) may fall behind the disk before reading waits.
-const HASH_HIGH_WATER = 8 * 1024 * 1024;
 
 /**
  * Writes a response body to a file behind the network: chunks queue up and one loop writes
  * all that is queued with pwritev at the next position, so reading rarely waits (close to a
- * FileSink's speed) while every error and short write is seen. A chunk is hashed (off the
- * main thread, cli/hasher.ts) only after it was written, so the hash covers what is on disk;
- * `written` is the length known sound.
+ * FileSink's speed) while every error and short write is seen. A chunk is hashed only after
+ * it was written, so the hash covers what is on disk; `written` is the length known sound.
  */
 class QueuedWriter {
   written: number;
@@ -61,7 +57,7 @@ class QueuedWriter {
   constructor(
     private readonly fh: FileHandle,
     start: number,
-    private readonly hasher: StreamHasher,
+    private readonly hasher: Bun.CryptoHasher,
   ) {
     this.written = start;
   }
@@ -72,7 +68,6 @@ class QueuedWriter {
     this.queued += chunk.byteLength;
     this.start();
     if (this.queued >= HIGH_WATER) await this.drain();
-    await this.hasher.backlogBelow(HASH_HIGH_WATER);
   }
 
   /** Waits until everything queued is written; throws the write error, if any. */
@@ -112,17 +107,17 @@ class QueuedWriter {
     }
   }
 
-  /** Hashes and counts the first `n` bytes of `batch`; returns what is left to write (a written chunk goes to the hasher). */
+  /** Hashes and counts the first `n` bytes of `batch`; returns what is left to write. */
   private account(batch: Uint8Array[], n: number): Uint8Array[] {
     this.written += n;
     this.queued -= n;
     let i = 0;
     for (; i < batch.length && n >= batch[i]!.byteLength; i++) {
+      this.hasher.update(batch[i]!);
       n -= batch[i]!.byteLength;
-      this.hasher.update(batch[i]!); // last: the chunk's memory may move to the hash worker
     }
     if (n === 0) return batch.slice(i);
-    this.hasher.update(batch[i]!.slice(0, n));
+    this.hasher.update(batch[i]!.subarray(0, n));
     return [batch[i]!.subarray(n), ...batch.slice(i + 1)];
   }
 }
@@ -219,6 +214,8 @@ export async function downloadOnce(
     rmSync(part, { force: true });
     writeFileSync(meta, JSON.stringify({ hash: expected.hash }));
   }
+  const resumeHash = new Bun.CryptoHasher('sha256');
+  if (offset > 0) for await (const chunk of chunks(Bun.file(part).stream())) resumeHash.update(chunk);
 
   const headers: Record<string, string> = {};
   if (offset > 0) {
@@ -243,7 +240,7 @@ export async function downloadOnce(
     if (res.status === 416) {
       await res.body?.cancel();
       if (offset > 0 && offset === expected.size) {
-        await finish(await open(part, 'r+'), part, dest, expected, await createStreamHasher({ file: part, length: offset }).digest(), offset);
+        await finish(await open(part, 'r+'), part, dest, expected, resumeHash.digest('hex'), offset);
         return { bytes: 0, resumed: true };
       }
       // The server holds a shorter file than the part: start again from the first byte.
@@ -260,9 +257,8 @@ export async function downloadOnce(
       }
       start = offset;
     }
+    const hasher = start > 0 ? resumeHash : new Bun.CryptoHasher('sha256');
     const fh = await open(part, start > 0 ? 'r+' : 'w');
-    // A resumed download hashes the bytes already on disk first.
-    const hasher = createStreamHasher(start > 0 ? { file: part, length: start } : undefined);
     const writer = new QueuedWriter(fh, start, hasher);
     try {
       for await (const chunk of chunks(res.body!)) {
@@ -276,17 +272,9 @@ export async function downloadOnce(
       // A write that failed leaves the body unread: close the connection instead of draining it.
       await res.body?.cancel().catch(() => undefined);
       await keepSoundPrefix(fh, writer, part);
-      hasher.abandon();
       throw stalled(err);
     }
-    let got: string;
-    try {
-      got = await hasher.digest();
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      throw err;
-    }
-    await finish(fh, part, dest, expected, got, writer.written);
+    await finish(fh, part, dest, expected, hasher.digest('hex'), writer.written);
     return { bytes: writer.written - start, resumed: start > 0 };
   } finally {
     clearTimeout(timer);
