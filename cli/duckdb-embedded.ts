@@ -28,14 +28,16 @@ export function nativeCacheRoot(env: Record<string, string | undefined> = proces
 }
 
 /**
- * Creates `dir` (mode 0700) when missing and refuses one that another user owns or may
- * write to: a library loaded from there would run as this user (think of a shared /tmp).
+ * Creates `dir` (mode 0700) when missing and refuses one that another user (but root) owns
+ * or that others may write to: a library loaded from there would run as this user (think of
+ * a shared /tmp).
  */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = statSync(dir);
   const uid = process.getuid?.();
-  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+  // Root's own folders are trusted too (the script sandbox reads the server's copy, read-only).
+  if ((uid !== undefined && st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0) {
     throw new Error(`refusing to load DuckDB from ${dir}: it is owned by another user or writable by others (set DA_CACHE_DIR to a private folder)`);
   }
 }
@@ -127,6 +129,13 @@ export function createLazyBinding(
   });
 }
 
+let loadedFrom: string | null = null;
+
+/** The folder the embedded DuckDB was loaded from (null until it is, and always in a source checkout). */
+export function embeddedDuckDBDir(): string | null {
+  return loadedFrom;
+}
+
 /**
  * Extracts the embedded DuckDB files into the cache (once per version) and loads the Node-API
  * module with `process.dlopen`; `duckdb.node` has RUNPATH `$ORIGIN`, so it finds the
@@ -136,6 +145,7 @@ export function loadEmbeddedDuckDB(opts: { version: string; target: string; file
   return createLazyBinding(() => {
     const dir = join(nativeCacheRoot(), `duckdb-${opts.version}-${opts.target}`);
     extractNativeFiles(dir, opts.files);
+    loadedFrom = dir;
     const mod = { exports: {} as Record<string, unknown> };
     const path = join(dir, opts.nodeFile);
     if (!existsSync(path)) throw new Error(`DuckDB native module missing at ${path}`);

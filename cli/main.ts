@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point of the `da` executable (compiled by scripts/build-cli.ts). */
 import { errorDetail, oneLine, processGuard, wantsDetail } from './errors.ts';
-import { QUERY_WORKER_ARG } from '../src/ops/binary.ts';
+import { QUERY_WORKER_ARG, SCRIPT_SQL_ARG } from '../src/ops/binary.ts';
 
 /**
  * Anything that escapes a command ends the process with one line, not the runtime's dump of
@@ -24,6 +24,10 @@ process.on('unhandledRejection', fatal);
 if (process.argv[2] === QUERY_WORKER_ARG) {
   const { runQueryWorkerProcess } = await import('../src/query/worker.ts');
   runQueryWorkerProcess(process.argv[3]);
+} else if (process.argv[2] === SCRIPT_SQL_ARG) {
+  // The same for a SQL script the script sandbox runs (src/scripts/runner.ts).
+  const { runSqlScriptProcess } = await import('../src/scripts/sql-runner.ts');
+  runSqlScriptProcess(process.argv[3]);
 } else {
   const { runCli } = await import('./run.ts');
   const code = await runCli(process.argv.slice(2));

@@ -53,7 +53,7 @@ describe('da server start from the compiled binary', () => {
     expect(workers[0]).toContain(DA_BIN);
   });
 
-  test('runs a TypeScript script in the sandbox with the Bun inside the binary; SQL scripts say what they need', async () => {
+  test('runs TypeScript and SQL scripts in the sandbox with the Bun and the DuckDB inside the binary', async () => {
     const call = async (path: string, body?: unknown) => {
       const res = await fetch(`${server.url}${path}`, {
         method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
@@ -66,10 +66,10 @@ describe('da server start from the compiled binary', () => {
     expect(run.status).toBe(200);
     expect(run.body).toMatchObject({ status: 'succeeded', exit_code: 0 });
     expect(run.body.stdout).toBe('answer 42\n');
-    const sql = await call('/api/scripts', { name: 'bin_sql', language: 'sql', source: 'SELECT 1' });
+    const sql = await call('/api/scripts', { name: 'bin_sql', language: 'sql', source: 'SELECT count(*) AS n FROM sales.orders' });
     const sqlRun = await call(`/api/scripts/${sql.body.id}/run?wait=true`);
-    expect(sqlRun.body.status).toBe('failed');
-    expect(sqlRun.body.reason).toContain('sql scripts need the server run from its sources');
+    expect(sqlRun.body).toMatchObject({ status: 'succeeded', exit_code: 0, artifacts: [expect.objectContaining({ name: 'result.csv' })] });
+    expect(sqlRun.body.stdout).toMatch(/^n\n[1-9]\d*\n$/);
   });
 
   test('serves the docs page and its embedded Swagger UI assets', async () => {

@@ -7,6 +7,9 @@
 /** The hidden first argument that makes the compiled `da` run a query worker (see cli/main.ts). */
 export const QUERY_WORKER_ARG = '__query-worker';
 
+/** The hidden first argument that makes the compiled `da` run a SQL script inside the script sandbox (src/scripts/sql-runner.ts). */
+export const SCRIPT_SQL_ARG = '__script-sql';
+
 /** True when running as the compiled `da` executable. */
 export function isCompiledBinary(moduleUrl: string = import.meta.url): boolean {
   return moduleUrl.includes('$bunfs') || moduleUrl.includes('~BUN');

@@ -1,5 +1,6 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { isCompiledBinary } from '../ops/binary.ts';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isCompiledBinary, SCRIPT_SQL_ARG } from '../ops/binary.ts';
+import { embeddedDuckDBDir } from '../../cli/duckdb-embedded.ts';
 import { basename, dirname, join } from 'node:path';
 import type { ReadableFile } from '../sync/catalog.ts';
 import type { RunArtifact, RunStatus, ScriptLanguage } from '../repositories/scripts.ts';
@@ -68,11 +69,55 @@ function binaryMount(path: string): SandboxMount[] {
 }
 
 /** The runtime of each language on this host, or the reason it is missing. */
-export function languageRuntime(language: ScriptLanguage): LanguageRuntime | string {
+/**
+ * A copy of the compiled server's DuckDB library that the sandbox's user may read: the
+ * server's own cache folder is private to it (mode 0700). Made once per DuckDB build under
+ * `root` (mode 0755, the same marker files, so the loader in the sandbox finds it complete).
+ */
+function sharedDuckDB(native: string, root: string): string {
+  const target = join(root, basename(native));
+  const names = readdirSync(native).filter((n) => !n.endsWith('.tmp'));
+  const same = (n: string) => {
+    try {
+      return statSync(join(target, n)).size === statSync(join(native, n)).size;
+    } catch {
+      return false;
+    }
+  };
+  if (names.every(same)) return target;
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  const tmp = `${target}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { mode: 0o755 });
+  for (const n of names) {
+    copyFileSync(join(native, n), join(tmp, n));
+    chmodSync(join(tmp, n), 0o755);
+  }
+  rmSync(target, { recursive: true, force: true });
+  renameSync(tmp, target);
+  return target;
+}
+
+export function languageRuntime(language: ScriptLanguage, runtimeRoot?: string): LanguageRuntime | string {
   if (language === 'python') {
     const py = pythonBinary();
     if (!py) return 'python scripts need python3 under /usr on the server, and there is none';
     return { extension: 'py', mounts: [], command: (f) => [py, '-I', '-B', f], env: { PYTHONDONTWRITEBYTECODE: '1' } };
+  }
+  if (language === 'sql' && isCompiledBinary()) {
+    // The compiled `da` runs the SQL runner itself (`da __script-sql`), with its embedded DuckDB.
+    const native = embeddedDuckDBDir();
+    if (!native || !runtimeRoot) return 'sql scripts need the DuckDB library this server loads, and it is not loaded yet';
+    const shared = sharedDuckDB(native, runtimeRoot);
+    return {
+      extension: 'sql',
+      mounts: [
+        { source: process.execPath, target: `${RUNTIME_DIR}/da` },
+        { source: shared, target: `${RUNTIME_DIR}/cache/${basename(shared)}` },
+      ],
+      command: (f) => [`${RUNTIME_DIR}/da`, SCRIPT_SQL_ARG, f],
+      env: { DA_CACHE_DIR: `${RUNTIME_DIR}/cache` },
+    };
   }
   if (language !== 'sql' && isCompiledBinary()) {
     // The compiled `da` carries Bun: with BUN_BE_BUN=1 it runs a script as `bun` would. It is
@@ -180,7 +225,7 @@ export async function runScript(opts: {
   bwrap?: string;
 }): Promise<RunResult> {
   const { runsDir, runId, language, source, files, limits, bwrap } = opts;
-  const runtime = languageRuntime(language);
+  const runtime = languageRuntime(language, join(runsDir, '..', 'runtime'));
   const dir = runDir(runsDir, runId);
   const [src, work, out] = [join(dir, 'src'), join(dir, 'work'), join(dir, 'out')];
   if (typeof runtime === 'string') {

@@ -4,7 +4,7 @@
  * and the bare table name where it is unique), only SELECT statements allowed. Each
  * result is printed to stdout as CSV; the last one is also written to $DA_OUT/result.csv.
  *
- * Usage: bun sql-runner.ts SCRIPT.sql
+ * Usage: bun sql-runner.ts SCRIPT.sql, or (the compiled server) da __script-sql SCRIPT.sql
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,8 +19,7 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-async function main(): Promise<number> {
-  const file = process.argv[2];
+async function main(file: string | undefined): Promise<number> {
   if (!file) {
     process.stderr.write('usage: sql-runner.ts SCRIPT.sql\n');
     return 2;
@@ -79,10 +78,15 @@ function safeList(dir: string): string[] {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** Runs the SQL script `file` and ends the process with its exit code. */
+export function runSqlScriptProcess(file: string | undefined): void {
+  main(file).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+if (import.meta.main) runSqlScriptProcess(process.argv[2]);
