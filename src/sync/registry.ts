@@ -1,13 +1,14 @@
 import type { AppDeps } from '../context.ts';
-import { findCollisions, type SourceTable } from '../connectors/types.ts';
+import { findCollisions, type Connector, type SourceTable } from '../connectors/types.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { SyncState } from '../repositories/sync-state.ts';
 import type { RegisteredTable } from '../repositories/table-registry.ts';
-import type { SyncEngine } from './engine.ts';
 import { NAME_PATTERN } from './paths.ts';
 
 /** What registration needs of the sync engine: the connector of a dataset. */
-export type SourceAccess = Pick<SyncEngine, 'connectorFor'>;
+export interface SourceAccess {
+  connectorFor(dataset: string): Connector;
+}
 
 /** A table a source offers, with what the registry knows about it. */
 export interface DiscoveredTable extends SourceTable {
