@@ -290,7 +290,12 @@ function ReviewTable({ items, rights, names, caption, testId }: { items: MemoryI
                 <span class="muted">{i.content.length > 160 ? `${i.content.slice(0, 159)}…` : i.content}</span>
               </th>
               <td data-label="Category">{i.category}</td>
-              <td data-label="From">{i.contributors.map((c) => names[c] ?? c).join(', ')}<br /><span class="muted">{i.source}</span></td>
+              <td data-label="From">
+                {i.contributors.map((c) => names[c] ?? c).join(', ')}
+                <br />
+                {/* The file name only: a full upload path pushed the Decide column out of view. */}
+                <span class="muted" title={i.source ?? undefined}>{i.source?.split('/').pop()}</span>
+              </td>
               <td data-label="Score" class="num">{i.score}</td>
               <td data-label="Decide"><StatusButtons item={i} rights={rights} /></td>
             </tr>
