@@ -432,4 +432,21 @@ CREATE TABLE table_source_status (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'accepted Jira webhook events',
+    sql: `
+-- Jira webhook events, stored when accepted and applied to the dataset's Parquet tables by
+-- the next sync of them (each table's watermark names the last seq it applied). Events
+-- that delete rows stay as tombstones, so a replayed older event cannot bring rows back.
+CREATE TABLE jira_webhook_events (
+  seq BIGINT PRIMARY KEY,
+  dataset VARCHAR NOT NULL,
+  event VARCHAR NOT NULL,
+  change VARCHAR NOT NULL,
+  deletes BOOLEAN NOT NULL,
+  received_at TIMESTAMP NOT NULL
+);
+`,
+  },
 ];
