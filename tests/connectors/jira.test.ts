@@ -52,6 +52,22 @@ function webhook(dataset: string, payload: unknown, signature: string | null | '
   return server.fetch(`/webhooks/jira/${dataset}`, { method: 'POST', body, headers });
 }
 
+/**
+ * Waits until every registered table of the dataset has applied every stored webhook event
+ * (a webhook starts a sync, or queues one behind a running sync): waits on the engine, then
+ * checks the tables' watermarks.
+ */
+async function settle(dataset = 'tracker') {
+  for (;;) {
+    await server.services.sync.idle();
+    const events = await server.deps.repos.jiraEvents.list(dataset);
+    const last = events.at(-1)?.seq ?? 0;
+    const states = (await server.deps.repos.syncState.list()).filter((s) => s.table_id.startsWith(`${dataset}.`));
+    if (states.every((s) => (JSON.parse(s.watermark ?? '{"seq":0}') as { seq: number }).seq >= last)) return;
+    await Bun.sleep(5);
+  }
+}
+
 async function query(sql: string, token = server.adminToken) {
   const res = await server.fetch('/api/query', { method: 'POST', token, json: { sql } });
   return { status: res.status, body: (await res.json()) as { rows: unknown[][]; detail?: string } };
@@ -109,7 +125,7 @@ test('a sync discovers and registers the four Jira tables and backfills them, wa
     ['tracker.changelog', 'tracker.comments', 'tracker.issues', 'tracker.worklogs'],
   );
   expect(result.tables.every((t) => t.status === 'ok' && t.mode === 'full')).toBe(true);
-  const tables = (await (await server.fetch('/api/tables', { token: server.adminToken })).json()) as Array<{ id: string; sync_strategy: string; primary_key: string[] }>;
+  const { items: tables } = (await (await server.fetch('/api/tables', { token: server.adminToken })).json()) as { items: Array<{ id: string; sync_strategy: string; primary_key: string[] }> };
   expect(tables.find((t) => t.id === 'tracker.issues')).toMatchObject({ sync_strategy: 'incremental', primary_key: ['id'] });
   // The 429 was retried after its Retry-After, then paging by nextPageToken (page_size 2, 3 issues).
   expect(jira.requests.filter((r) => r.includes('nextPageToken=2')).length).toBeGreaterThan(0);
@@ -162,7 +178,7 @@ test('a signed issue_created webhook is applied: the new issue is queryable afte
   const res = await webhook('tracker', issueEvent('jira:issue_created', fresh, '2025-03-01T10:00:00Z'));
   expect(res.status).toBe(202);
   expect(await res.json()).toMatchObject({ status: 'accepted', event: 'jira:issue_created', issue_key: 'OPS-4' });
-  await server.services.sync.idle();
+  await settle();
   const { body } = await query(`SELECT key, summary, updated::VARCHAR FROM tracker.issues WHERE id = 10004`);
   expect(body.rows).toEqual([['OPS-4', 'Issue 4', '2025-03-01 10:00:00']]);
   const audit = (await (await server.fetch('/api/audit?action=jiraWebhook', { token: server.adminToken })).json()) as { items: Array<{ status: number; params: { event?: string } }> };
@@ -176,11 +192,11 @@ test('comment and worklog webhooks upsert and delete their rows', async () => {
     timestamp: Date.parse('2025-03-02T11:00:00Z'), webhookEvent: 'worklog_created',
     worklog: { id: '801', issueId: '10004', timeSpentSeconds: 900, started: jiraTime('2025-03-02T09:00:00Z'), created: jiraTime('2025-03-02T11:00:00Z'), updated: jiraTime('2025-03-02T11:00:00Z') },
   })).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await query(`SELECT body FROM tracker.comments WHERE id = 601`)).body.rows).toEqual([['via hook']]);
   expect((await query(`SELECT time_spent_seconds FROM tracker.worklogs WHERE id = 801`)).body.rows).toEqual([['900']]);
   expect((await webhook('tracker', { timestamp: Date.parse('2025-03-03T10:00:00Z'), webhookEvent: 'comment_deleted', issue, comment: comment(601, 'via hook', '2025-03-02T10:00:00Z') })).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await query(`SELECT count(*) FROM tracker.comments WHERE id = 601`)).body.rows).toEqual([['0']]);
 });
 
@@ -190,18 +206,18 @@ test('a replayed older event does not overwrite a newer row, and a deleted issue
   const older = makeIssue(4, '2025-03-04T10:00:00Z');
   older.fields.summary = 'Older summary';
   expect((await webhook('tracker', issueEvent('jira:issue_updated', newer, '2025-03-05T10:00:00Z'))).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await webhook('tracker', issueEvent('jira:issue_updated', older, '2025-03-04T10:00:00Z'))).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await query(`SELECT summary FROM tracker.issues WHERE id = 10004`)).body.rows).toEqual([['Newest summary']]);
 
   expect((await webhook('tracker', issueEvent('jira:issue_deleted', newer, '2025-03-06T10:00:00Z'))).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await query(`SELECT count(*) FROM tracker.issues WHERE id = 10004`)).body.rows).toEqual([['0']]);
   expect((await query(`SELECT count(*) FROM tracker.worklogs WHERE issue_id = 10004`)).body.rows).toEqual([['0']]);
   // The update from before the delete arrives late: the issue stays deleted.
   expect((await webhook('tracker', issueEvent('jira:issue_updated', older, '2025-03-04T10:00:00Z'))).status).toBe(202);
-  await server.services.sync.idle();
+  await settle();
   expect((await query(`SELECT count(*) FROM tracker.issues WHERE id = 10004`)).body.rows).toEqual([['0']]);
 });
 
@@ -228,7 +244,7 @@ test('unsigned, badly signed, secretless, unknown and malformed webhooks are ref
   const other = await webhook('tracker', { webhookEvent: 'project_created', timestamp: Date.now() });
   expect(other.status).toBe(202);
   expect(await other.json()).toMatchObject({ status: 'ignored' });
-  await server.services.sync.idle();
+  await settle();
   expect((await server.deps.repos.jiraEvents.list('tracker')).length).toBe(before);
   expect((await query(`SELECT count(*) FROM tracker.issues WHERE id = 10009`)).body.rows).toEqual([['0']]);
   const audit = (await (await server.fetch('/api/audit?action=jiraWebhook', { token: server.adminToken })).json()) as { items: Array<{ status: number; result: string }> };
@@ -242,17 +258,19 @@ test('a failing Jira (500s) is reported in the sync history and the previous dat
     const job = await server.services.sync.runNow({ tables: ['tracker.issues'] });
     expect(job.status).toBe('failed');
     const res = await server.fetch(`/api/sync/jobs/${job.id}`, { token: server.adminToken });
-    const body = (await res.json()) as { status: string; result: { tables: Array<{ status: string; error: string }> } };
+    const body = (await res.json()) as { status: string; tables: Array<{ status: string; error: string }> };
     expect(body.status).toBe('failed');
-    expect(body.result.tables[0]).toMatchObject({ status: 'error' });
-    expect(body.result.tables[0]!.error).toContain('answered 500');
+    expect(body.tables[0]).toMatchObject({ status: 'error' });
+    expect(body.tables[0]!.error).toContain('answered 500');
+    const history = (await (await server.fetch('/api/sync/history?table=tracker.issues', { token: server.adminToken })).json()) as { items: Array<{ status: string; error: string | null }> };
+    expect(history.items[0]).toMatchObject({ status: 'error' });
   } finally {
     jira.clearFailures();
   }
   expect((await query(`SELECT count(*) FROM tracker.issues`)).body.rows).toEqual(before);
 });
 
-test('wrong credentials fail the source with a clear error, the other tables stay', async () => {
+test('wrong credentials fail listing the source with a clear error', async () => {
   const { createJiraConnector } = await import('../../src/connectors/jira/index.ts');
   const connector = createJiraConnector('x', {
     type: 'jira', url: jira.url, email: jira.email, token: 'wrong', public: false, auto_register: true, page_size: 10, max_retries: 0, retry_backoff_ms: 1, request_timeout_ms: 5000,

@@ -9,7 +9,7 @@ export function createDuckDbJiraEventsRepository(db: SystemDb): JiraEventsReposi
       return db.write(async (q) => {
         const row = await q.one<{ seq: string | number }>(
           `INSERT INTO jira_webhook_events (seq, dataset, event, change, deletes, received_at)
-           SELECT coalesce(max(seq), 0) + 1, ?, ?, ?, ?, current_timestamp FROM jira_webhook_events
+           VALUES (nextval('jira_webhook_event_seq'), ?, ?, ?, ?, current_timestamp)
            RETURNING seq`,
           [dataset, event, JSON.stringify(change), deletes],
         );
