@@ -7,7 +7,7 @@ import type { Connector, PullRequest, PullResult, SourceTable } from '../types.t
 import { createJiraClient, type JiraClient } from './client.ts';
 import type { JiraChange, Tombstone } from './events.ts';
 import {
-  changelogRow, commentRow, issueRow, JIRA_TABLES, TABLE_COLUMNS, TABLE_DESCRIPTIONS, toUtc, worklogRow, type JiraRow, type JiraTable,
+  changelogRow, commentRow, idOf, issueRow, JIRA_TABLES, TABLE_COLUMNS, TABLE_DESCRIPTIONS, toUtc, worklogRow, type JiraRow, type JiraTable,
 } from './records.ts';
 
 type JiraSource = Extract<SourceConfig, { type: 'jira' }>;
@@ -65,7 +65,7 @@ async function fetchTable(client: JiraClient, table: JiraTable, jql: string, sig
         out.rows.push(issueRow(issue));
         continue;
       }
-      const issueId = Number(issue.id);
+      const issueId = idOf(issue.id, 'issue');
       // Search embeds the first page of an issue's children; the rest come from the issue's own list.
       const embedded: Json | undefined =
         table === 'comments' ? issue.fields?.comment : table === 'worklogs' ? issue.fields?.worklog : issue.changelog;
@@ -122,7 +122,9 @@ export function createJiraConnector(
     }
     await db.run(`CREATE OR REPLACE TEMP TABLE __new AS ${typedSelect(table, path)}`);
     await db.run(`CREATE OR REPLACE TEMP TABLE __covered (issue_id BIGINT)`);
-    for (const id of covered) await db.run(`INSERT INTO __covered VALUES (?)`, [id]);
+    // Integers only (checked here), so they can be written into the statement: one insert for a whole backfill.
+    const ids = covered.filter((id) => Number.isSafeInteger(id));
+    if (ids.length) await db.run(`INSERT INTO __covered SELECT unnest([${ids.join(',')}]::BIGINT[])`);
     await db.run(`CREATE OR REPLACE TEMP TABLE __tomb (id BIGINT, issue_id BIGINT, deleted_at TIMESTAMP)`);
     for (const t of tombstones) await db.run(`INSERT INTO __tomb VALUES (?, ?, CAST(? AS TIMESTAMP))`, [t.id, t.issue_id, t.at]);
     const names = cols.map((c) => quoteIdent(c.name)).join(', ');
