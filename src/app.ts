@@ -32,6 +32,7 @@ import { createMemoryRouter } from './api/memory.ts';
 import { createNotificationPreferencesRouter, createNotificationSocketRouter } from './api/notifications.ts';
 import { createTelegramRouter, createTelegramWebhookRouter } from './api/telegram.ts';
 import { createScriptsRouter } from './api/scripts.ts';
+import { createJiraWebhookRouter } from './api/jira.ts';
 
 /**
  * Builds the Hono app from its parts. No port, no timers: tests call `app.request()`
@@ -93,6 +94,7 @@ export function createApp(runtime: Runtime) {
   app.route('/', createNotificationSocketRouter(deps, services.notifications));
   app.route('/', createTelegramRouter(services.notifications));
   app.route('/', createTelegramWebhookRouter(services.notifications));
+  app.route('/', createJiraWebhookRouter(deps, services.sync));
   app.route('/', createScriptsRouter(services.scripts));
   mountDocs(app, deps.config);
 

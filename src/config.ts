@@ -60,6 +60,29 @@ const KeboolaSourceSchema = z.object({
   azure_endpoint: z.string().url().optional(),
 }).strict();
 
+/** A Jira Cloud site: REST backfill (search with JQL) and signed webhooks at /webhooks/jira/<dataset>. */
+const JiraSourceSchema = z.object({
+  type: z.literal('jira'),
+  /** The site, e.g. https://example.atlassian.net */
+  url: z.string().url(),
+  /** The account the API token belongs to (basic auth email:token). */
+  email: z.string().min(1),
+  token: z.string().min(1),
+  /** HMAC-SHA256 key of the webhook's X-Hub-Signature; without it the webhook is refused. */
+  webhook_secret: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Only issues this JQL finds (e.g. `project in (OPS, WEB)`); default every issue the account can see. */
+  jql: z.string().min(1).optional(),
+  public: z.boolean().default(false),
+  description: z.string().optional(),
+  auto_register: z.boolean().default(true),
+  /** Issues per search page. */
+  page_size: z.number().int().min(1).max(100).default(100),
+  /** Retries of a 429 or 5xx (not 501) answer, waiting the answer's Retry-After or an exponential backoff. */
+  max_retries: z.number().int().min(0).max(20).default(5),
+  retry_backoff_ms: z.number().int().positive().default(1000),
+  request_timeout_ms: z.number().int().positive().default(60_000),
+}).strict();
+
 /** Google sign-in (OpenID Connect, authorization code with PKCE); the endpoints are Google's unless set. */
 const GoogleSignInSchema = z.object({
   client_id: z.string().min(1),
@@ -121,7 +144,7 @@ const AiSchema = z
   });
 export type AiConfig = z.infer<typeof AiSchema>;
 
-export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema]);
+export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema, JiraSourceSchema]);
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
 /** Schema names DuckDB or da already use in the analytics databases and the query sandbox. */

@@ -1,7 +1,9 @@
 import type { SourceConfig } from '../config.ts';
+import { createJiraConnector } from './jira/index.ts';
 import { createKeboolaConnector } from './keboola/index.ts';
 import { createLocalConnector } from './local/index.ts';
 import type { Connector } from './types.ts';
+import type { JiraEventsRepository } from '../repositories/jira-events.ts';
 
 export * from './types.ts';
 
@@ -9,6 +11,8 @@ export * from './types.ts';
 export interface ConnectorOptions {
   /** The HTTP client remote connectors use (default: global fetch). */
   fetch?: typeof fetch;
+  /** Accepted Jira webhook events, which Jira pulls apply. */
+  jiraEvents?: JiraEventsRepository;
 }
 
 /** The connector for one configured source (`sources.<dataset>` in instance.yaml). */
@@ -18,6 +22,8 @@ export function createConnector(dataset: string, source: SourceConfig, options: 
       return createLocalConnector(dataset, source);
     case 'keboola':
       return createKeboolaConnector(dataset, source, { fetch: options.fetch });
+    case 'jira':
+      return createJiraConnector(dataset, source, { fetch: options.fetch, events: options.jiraEvents });
     default:
       throw new Error(`source ${dataset}: type ${(source as { type: string }).type} has no connector`);
   }

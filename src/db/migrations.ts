@@ -432,4 +432,23 @@ CREATE TABLE table_source_status (
 );
 `,
   },
+  {
+    version: 12,
+    name: 'accepted Jira webhook events',
+    sql: `
+-- Jira webhook events, stored when accepted and applied to the dataset's Parquet tables by
+-- the next sync of them (each table's watermark names the last seq it applied). Events
+-- that delete rows stay as tombstones, so a replayed older event cannot bring rows back.
+-- seq comes from a sequence: applied events are pruned, and a number must never come back.
+CREATE SEQUENCE jira_webhook_event_seq START 1;
+CREATE TABLE jira_webhook_events (
+  seq BIGINT PRIMARY KEY,
+  dataset VARCHAR NOT NULL,
+  event VARCHAR NOT NULL,
+  change VARCHAR NOT NULL,
+  deletes BOOLEAN NOT NULL,
+  received_at TIMESTAMP NOT NULL
+);
+`,
+  },
 ];

@@ -3,6 +3,7 @@ import { ACCESS_REQUESTS_METHODS, type AccessRequestsRepository } from './access
 import type { AuditRepository } from './audit.ts';
 import type { DataCatalogRepository } from './data-catalog.ts';
 import type { HealthChecksRepository } from './health-checks.ts';
+import type { JiraEventsRepository } from './jira-events.ts';
 import type { JobRunsRepository } from './job-runs.ts';
 import type { MemoryRepository } from './memory.ts';
 import type { MetricsRepository } from './metrics.ts';
@@ -44,6 +45,7 @@ export interface Repositories {
   systemSnapshots: SystemSnapshotsRepository;
   metrics: MetricsRepository;
   healthChecks: HealthChecksRepository;
+  jiraEvents: JiraEventsRepository;
 }
 
 /** One store's repositories as its implementation builds them, before change counting. */

@@ -99,7 +99,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
     ((dataset: string) => {
       const source = config.sources[dataset];
       if (!source) throw new Error(`dataset ${dataset} has no source in the config`);
-      return createConnector(dataset, source, options.connectorOptions);
+      return createConnector(dataset, source, { jiraEvents: repos.jiraEvents, ...options.connectorOptions });
     });
 
   async function syncTable(table: RegisteredTable, jobId: string, db: ScratchDb): Promise<TableSyncResult> {

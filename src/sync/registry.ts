@@ -30,7 +30,7 @@ export interface RegisterInput {
 /** A configured source as admins see it: never a token. */
 export interface SourceInfo {
   dataset: string;
-  type: 'local' | 'keboola';
+  type: AppDeps['config']['sources'][string]['type'];
   public: boolean;
   description: string | null;
   /** Folder (local) or Storage API URL (keboola). */
@@ -168,10 +168,10 @@ export async function registerAllTables(
   return { registered, skipped };
 }
 
-/** Incremental by default where the source can say what changed: Keboola always, local files with a watermark column. */
+/** Incremental by default where the source can say what changed: Keboola and Jira always, local files with a watermark column. */
 function hasIncrementalSupport(deps: AppDeps, dataset: string, t: SourceTable): boolean {
   const source = deps.config.sources[dataset]!;
-  if (source.type === 'keboola') return true;
+  if (source.type !== 'local') return true;
   return !!source.tables[t.name]?.watermark_column;
 }
 

@@ -4,6 +4,7 @@ import { createDuckDbAccessRequestsRepository } from './access-requests.ts';
 import { createDuckDbAuditRepository } from './audit.ts';
 import { createDuckDbDataCatalogRepository } from './data-catalog.ts';
 import { createDuckDbHealthChecksRepository } from './health-checks.ts';
+import { createDuckDbJiraEventsRepository } from './jira-events.ts';
 import { createDuckDbJobRunsRepository } from './job-runs.ts';
 import { createDuckDbMemoryRepository } from './memory.ts';
 import { createDuckDbMetricsRepository } from './metrics.ts';
@@ -36,6 +37,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     systemSnapshots: createDuckDbSystemSnapshotsRepository(db),
     metrics: createDuckDbMetricsRepository(db),
     healthChecks: createDuckDbHealthChecksRepository(db),
+    jiraEvents: createDuckDbJiraEventsRepository(db),
   };
 }
 
