@@ -145,6 +145,10 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
       selections: createSyncSelections(repos.permissions, repos.changes.permissions),
       metrics,
       memory,
+      parts: {
+        listAll: () => repos.tableParts.listAll(),
+        primaryKeys: async () => new Map((await repos.tableRegistry.list()).map((t) => [t.id, t.primary_key])),
+      },
     }),
     snapshots,
     queryPool,

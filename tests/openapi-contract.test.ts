@@ -307,6 +307,11 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'analyst', params: { table_id: 'sales.nope' }, expect: 404 },
     { as: 'analyst', params: { table_id: 'sales.orders' }, headers: { range: 'bytes=99999999-' }, expect: 416 },
   ],
+  // 200 and 206 of a real delta chain: tests/sync/delta-sync.test.ts.
+  'data.downloadPart': async () => [
+    { as: 'analyst', params: { table_id: 'sales.orders', seq: '1' }, expect: 404 },
+    { as: 'analyst', params: { table_id: 'sales.orders', seq: 'x' }, expect: 422 },
+  ],
   'assets.download': async () => [
     { as: 'analyst', params: { path: 'docs/rules/sql.md' }, expect: 200 },
     { as: 'analyst', params: { path: 'profiles/sales.orders.json' }, expect: 200 },
