@@ -82,14 +82,15 @@ export function localPartsDir(serverDir: string, dataset: string, name: string):
 }
 
 /**
- * Writes `target` anew as the local file merged with `deltas` (in order) on the primary key:
+ * Writes `target` anew as the local file merged with `deltas` (in order) on the primary key
+ * (zstd level 1: the local copy is never sent anywhere, and level 1 writes ~3× faster):
  * a key's last delta row wins, deleted keys go. Through a temporary file, flushed, then
  * renamed: the old file (and the views over it) stay until the new one is complete.
  * Throws when the result does not have `expectRows` rows.
  */
 export async function mergeDeltas(target: string, deltas: { seq: number; path: string }[], primaryKey: string[], expectRows: number | null): Promise<void> {
   const tmp = join(dirname(target), `.${Date.now()}-${process.pid}.merge.tmp`);
-  const instance = await duckdb().DuckDBInstance.create(':memory:', { threads: '2' });
+  const instance = await duckdb().DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
     const keys = primaryKey.map(ident).join(', ');
@@ -101,7 +102,7 @@ export async function mergeDeltas(target: string, deltas: { seq: number; path: s
          SELECT cur.* FROM read_parquet(${literal(target)}) cur ANTI JOIN latest USING (${keys})
          UNION ALL BY NAME
          SELECT * EXCLUDE (__da_seq, ${ident(DELETED)}) FROM latest WHERE NOT ${ident(DELETED)}
-       ) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+       ) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
     );
     const rows = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(tmp)})`)).getRows()[0]![0]);
     if (expectRows !== null && rows !== expectRows) {

@@ -153,6 +153,11 @@ describe('delta sync', () => {
     expect(report.bytes_downloaded).toBeLessThanOrEqual(0.05 * m.size_bytes!);
     expect(existsSync(join(da.workspace, 'server', 'parts', 'src', 'events'))).toBe(false);
     await expectSameAsServer();
+    // The merged file has its own hash: --verify and `da status --verify` know it as synced.
+    const verified = await da.runInProcess(['sync', '--json', '--verify']);
+    expect(verified.json().tables).toMatchObject({ changed: [], added: [], unchanged: 1 });
+    const status = await da.runInProcess(['status', '--verify']);
+    expect(status.stdout).not.toContain('damaged');
   });
 
   test('several deltas in a row, each fetched alone; a client two deltas behind fetches both', async () => {
