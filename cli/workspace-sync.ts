@@ -329,7 +329,9 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
     } catch (err) {
       // A part that does not verify is an error (the previous file stays; the next sync retries);
       // a merge that does not come out as the manifest says falls back to the full file.
-      if (!(err instanceof CliError) || err.details.reason !== 'delta_mismatch') throw err;
+      // A part the server no longer has (compacted since the manifest was read) also means the full file.
+      const gone = err instanceof CliError && err.details.status === 404;
+      if (!(err instanceof CliError) || (err.details.reason !== 'delta_mismatch' && !gone)) throw err;
       j = { id: j.id, kind: j.kind, reason: `${j.reason}; ${oneLine(err.message)}: downloaded the full file` };
     }
   }

@@ -4,7 +4,7 @@ import { quoteIdent, quoteLiteral } from '../db/connection.ts';
 import { readParquet, type ScratchDb } from '../connectors/duck.ts';
 import type { RegisteredTable } from '../repositories/table-registry.ts';
 import type { NewTablePart, TablePart, TablePartsRepository } from '../repositories/table-parts.ts';
-import { NAME_PATTERN } from './paths.ts';
+import { NAME_PATTERN, parseTableId } from './paths.ts';
 import { sha256File } from './files.ts';
 
 /**
@@ -36,6 +36,19 @@ export function consistentChain(parts: TablePart[] | undefined, hash: string | n
   if (!parts?.length || !hash || parts[0]!.kind !== 'base') return undefined;
   if (parts.slice(1).some((p) => p.kind !== 'delta')) return undefined;
   return parts[parts.length - 1]!.full_hash === hash ? parts : undefined;
+}
+
+/** Whether every part of a chain has its file (a restored backup holds the full files only). */
+export function partsPresent(dataDir: string, tableId: string, parts: TablePart[]): boolean {
+  const id = parseTableId(tableId);
+  return !!id && parts.every((p) => existsSync(partPath(dataDir, id.dataset, id.table, p.seq)));
+}
+
+/** Every table's parts, without the chains whose files are not all there. */
+export async function listPresentParts(dataDir: string, repo: TablePartsRepository): Promise<Map<string, TablePart[]>> {
+  const all = await repo.listAll();
+  for (const [id, parts] of all) if (!partsPresent(dataDir, id, parts)) all.delete(id);
+  return all;
 }
 
 export interface DeltaInput {
@@ -95,7 +108,8 @@ export async function updateParts(input: DeltaInput): Promise<DeltaOutcome> {
   if (Number(dup!.n) > 0) return drop(`delta sync off: ${dup!.n} primary key values occur more than once`);
 
   const existing = await repo.list(table.id);
-  const chain = consistentChain(existing, previous?.hash ?? null);
+  const found = consistentChain(existing, previous?.hash ?? null);
+  const chain = found && partsPresent(dataDir, table.id, found) ? found : undefined;
   const nextSeq = Math.max(0, ...existing.map((p) => p.seq)) + 1;
   mkdirSync(dir, { recursive: true });
 

@@ -22,6 +22,7 @@ let analyst: { id: string; token: string; email: string; password: string };
 /** A proxy in front of the server that can corrupt part downloads. */
 let proxy: ReturnType<typeof Bun.serve>;
 let corruptParts = false;
+let partsGone = false;
 
 /** The source rows: ids 0..n-1 minus `deleted`, payloads changed for `updated`, `tag` marks a version. */
 function sourceSql(v: { n: number; updatedMod?: number; updatedTag?: string; deletedMod?: number; extra?: string }): string {
@@ -101,6 +102,10 @@ beforeAll(async () => {
       const upstream = await fetch(server.url + url.pathname + url.search, {
         method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer(),
       });
+      if (partsGone && url.pathname.includes('/parts/')) {
+        await upstream.body?.cancel();
+        return Response.json({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'part not found' }, { status: 404, headers: { 'content-type': 'application/problem+json' } });
+      }
       if (!(corruptParts && url.pathname.includes('/parts/') && upstream.status === 200)) return upstream;
       const bytes = new Uint8Array(await upstream.arrayBuffer());
       bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
@@ -263,6 +268,26 @@ describe('delta sync', () => {
     await expectSameAsServer();
   });
 
+  test('a part gone between the manifest and its download (a compaction in between): the full file instead', async () => {
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6b', deletedMod: 500 }));
+    await serverSync();
+    partsGone = true;
+    let r;
+    try {
+      r = await da.runInProcess(['sync', '--json']);
+    } finally {
+      partsGone = false;
+    }
+    expect(r.code).toBe(0);
+    const m = (await manifest()).tables[TABLE]!;
+    expect(r.json().tables.changed[0]).toMatchObject({ via: 'full', bytes: m.size_bytes });
+    await expectSameAsServer();
+    // The full file carries the chain: the next change is a delta again.
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6c', deletedMod: 500 }));
+    await serverSync();
+    expect((await daSync()).report.tables.changed[0]).toMatchObject({ via: 'delta' });
+  });
+
   test('compaction: when the deltas outgrow half the base, a new base; the client falls back to the full file', async () => {
     // Change 60% of the rows: the delta alone passes the ratio.
     await writeSource(sourceSql({ n: N + 10, updatedMod: 1, updatedTag: 'v7', deletedMod: 500 }).replace(`CASE WHEN i % 1 = 0`, `CASE WHEN i % 5 < 3`));
@@ -284,6 +309,19 @@ describe('delta sync', () => {
     const next = await daSync();
     expect(next.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 10 });
     expect(statSync(localFile()).size).toBeGreaterThan(0);
+    await expectSameAsServer();
+  });
+
+  test('part files gone (a restored backup holds only full files): no parts offered until the next sync makes a new base', async () => {
+    rmSync(join(server.dataDir, 'parts'), { recursive: true, force: true });
+    await writeSource(sourceSql({ n: N + 30, updatedMod: 5, updatedTag: 'v8', deletedMod: 500 }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts!.deltas).toEqual([]);
+    expect(m.parts!.base.hash).toBe(m.hash);
+    const { r, report } = await daSync();
+    expect(r.code).toBe(0);
+    expect(report.tables.changed[0]).toMatchObject({ via: 'full' });
     await expectSameAsServer();
   });
 });
