@@ -6,6 +6,7 @@
  */
 import { benchBackup } from './backup.ts';
 import { benchDownload } from './download.ts';
+import { benchDeltaSync } from './delta-sync.ts';
 import { benchManifest } from './manifest.ts';
 import { benchMcpQuery } from './mcp-query.ts';
 import { benchProfile } from './profile.ts';
@@ -27,6 +28,7 @@ for (const [name, run] of [
   ['server-start', () => benchServerStart()],
   ['script-sandbox', () => benchScriptSandbox()],
   ['backup', () => benchBackup()],
+  ['delta-sync', () => benchDeltaSync()],
 ] as const) {
   try {
     const results = await run();

@@ -46,7 +46,8 @@ export async function fileHealth(path: string, t: LocalTable, verify: boolean): 
     return { health: 'missing', bytes: 0 };
   }
   if (st.size !== t.size_bytes) return { health: 'damaged', bytes: st.size };
-  if (verify) return { health: (await sha256File(path)) === t.hash ? 'synced' : 'damaged', bytes: st.size };
+  // A file merged from delta parts has its own hash (file_hash); one downloaded whole has the manifest's.
+  if (verify) return { health: (await sha256File(path)) === (t.file_hash ?? t.hash) ? 'synced' : 'damaged', bytes: st.size };
   return { health: st.mtimeMs === t.file_mtime_ms ? 'synced' : 'unverified', bytes: st.size };
 }
 

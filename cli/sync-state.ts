@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './config.ts';
+import type { LocalChain } from './delta.ts';
 
 /** What `da sync` remembers about one workspace, in `$DA_CONFIG_DIR/sync-state/<id>.json`. */
 export interface LocalSyncState {
@@ -30,6 +31,10 @@ export interface LocalTable {
   synced_at: string;
   /** stat of the file when it was verified, to notice a change without hashing. */
   file_mtime_ms: number;
+  /** sha256 of the local file when it is not the server's file byte for byte (built by merging deltas). */
+  file_hash?: string;
+  /** Delta sync: the server parts the local file equals (cli/delta.ts). */
+  chain?: LocalChain;
 }
 
 /** The state file of a workspace (one per absolute workspace path). */

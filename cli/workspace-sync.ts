@@ -15,6 +15,7 @@ import { NAME_PATTERN } from '../src/sync/paths.ts';
 import { ManifestSchema, type Manifest } from '../src/sync/manifest-schema.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
 import { RULE_FILE } from '../src/memory/digest.ts';
+import { chainOfFull, localPartsDir, mergeDeltas, planDelta, type DeltaPlan } from './delta.ts';
 
 /** Where Claude Code reads a project's rules; `da sync` owns the `km_*.md` files there. */
 export function claudeRulesDir(ws: WorkspacePaths): string {
@@ -50,6 +51,8 @@ export interface SyncOptions {
   onProgress?: (p: { done: number; total: number; bytes: number; totalBytes: number }) => void;
   /** Where Claude Code keeps session transcripts (`~/.claude`). */
   claudeDir?: string;
+  /** Download only the missing delta parts of tables the server keeps as base + deltas (default true). */
+  parts?: boolean;
   /** Retries of transient network failures (default: 60 s per table; see retryPolicyFromEnv). */
   retry?: RetryPolicy;
 }
@@ -61,8 +64,15 @@ export interface SyncReport {
   dry_run: boolean;
   manifest: 'unchanged' | 'updated' | 'skipped';
   tables: {
-    added: { id: string; bytes: number; rows: number | null }[];
-    changed: { id: string; bytes: number; rows_before: number | null; rows_after: number | null; row_delta: number | null; reason: string }[];
+    added: { id: string; bytes: number; rows: number | null; via: 'full' }[];
+    /**
+     * `via: 'delta'`: only the missing delta parts were downloaded and merged; then
+     * rows_added/rows_changed/rows_removed are exact (null after a full download).
+     */
+    changed: {
+      id: string; bytes: number; rows_before: number | null; rows_after: number | null; row_delta: number | null; reason: string;
+      via: 'full' | 'delta'; rows_added: number | null; rows_changed: number | null; rows_removed: number | null;
+    }[];
     removed: { id: string; rows: number | null }[];
     unchanged: number;
     resumed: string[];
@@ -306,12 +316,25 @@ async function syncDownloads(run: SyncRun) {
   if (!opts.dryRun && !filtered && report.errors.length === 0) state.manifest_etag = etag;
 }
 
-type Job = { id: string; reason: string; kind: 'added' | 'changed' };
+type Job = { id: string; reason: string; kind: 'added' | 'changed'; delta?: DeltaPlan };
 
 /** Downloads one table (a second, fresh try when the first file did not verify) and records it. */
 async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress: () => void): Promise<void> {
   const m = manifest.tables[j.id]!;
   const path = localParquetPath(run.ws, m.dataset, m.name);
+  if (j.delta) {
+    try {
+      await applyDelta(run, m, j, j.delta, path, progress);
+      return;
+    } catch (err) {
+      // A part that does not verify is an error (the previous file stays; the next sync retries);
+      // a merge that does not come out as the manifest says falls back to the full file.
+      // A part the server no longer has (compacted since the manifest was read) also means the full file.
+      const gone = err instanceof CliError && err.details.status === 404;
+      if (!(err instanceof CliError) || (err.details.reason !== 'delta_mismatch' && !gone)) throw err;
+      j = { id: j.id, kind: j.kind, reason: `${j.reason}; ${oneLine(err.message)}: downloaded the full file` };
+    }
+  }
   const get = () =>
     downloadVerified(run.client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
       run.report.bytes_downloaded += n;
@@ -327,7 +350,44 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
   if (r.resumed) run.report.tables.resumed.push(j.id);
   const st = statSync(path);
   recordJob(run.report, run.state, manifest, j, st.size);
-  run.state.tables[j.id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs };
+  const chain = chainOfFull(m);
+  run.state.tables[j.id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs, ...(chain ? { chain } : {}) };
+  run.save();
+}
+
+/**
+ * Downloads the deltas the local file lacks (each verified against its hash, through a
+ * `.part` file), merges them into the local file on the primary key (a new file renamed into
+ * place) and records the new chain. The previous file stays in place until the merged one is.
+ */
+async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, plan: DeltaPlan, path: string, progress: () => void): Promise<void> {
+  const dir = localPartsDir(run.ws.serverDir, m.dataset, m.name);
+  const files: { seq: number; path: string }[] = [];
+  let bytes = 0;
+  for (const d of plan.missing) {
+    const file = join(dir, `${d.seq}.parquet`);
+    await downloadVerified(run.client, d.url, file, { hash: d.hash, size: d.size_bytes }, (n) => {
+      bytes += n;
+      run.report.bytes_downloaded += n;
+      progress();
+    }, run.policy, `${j.id} part ${d.seq}`);
+    files.push({ seq: d.seq, path: file });
+  }
+  try {
+    await mergeDeltas(path, files, plan.parts.primary_key, m.rows);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const st = statSync(path);
+  const before = run.state.tables[j.id]?.rows ?? null;
+  run.report.tables.changed.push({
+    id: j.id, bytes, rows_before: before, rows_after: m.rows, row_delta: before !== null && m.rows !== null ? m.rows - before : null,
+    reason: j.reason, via: 'delta', rows_added: plan.rows_added, rows_changed: plan.rows_changed, rows_removed: plan.rows_removed,
+  });
+  run.state.tables[j.id] = {
+    ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs, file_hash: await sha256File(path),
+    chain: { base: plan.parts.base.hash, deltas: plan.parts.deltas.map((d) => ({ seq: d.seq, hash: d.hash })) },
+  };
   run.save();
 }
 
@@ -363,9 +423,17 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
       if (!local && st.size === m.size_bytes && (await sha256File(path)) === m.hash) {
         state.tables[id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs };
         report.tables.unchanged++;
-      } else jobs.push({ id, reason: 'changed on the server', kind: local ? 'changed' : 'added' });
+      } else {
+        // The local file as we left it, and the server's parts extend the ones it holds: fetch only those.
+        const intact = local && !opts.verify && st.size === local.size_bytes && st.mtimeMs === local.file_mtime_ms;
+        const plan = intact && opts.parts !== false ? planDelta(local.chain, m) : undefined;
+        const delta = plan && 'missing' in plan ? plan : undefined;
+        jobs.push({ id, reason: 'changed on the server', kind: local ? 'changed' : 'added', ...(delta ? { delta } : {}) });
+      }
     } else if (opts.verify || st.size !== local.size_bytes || st.mtimeMs !== local.file_mtime_ms) {
-      if (st.size === m.size_bytes && (await sha256File(path)) === m.hash) {
+      // A file merged from deltas has its own hash; one downloaded whole has the manifest's.
+      const expected = local.file_hash ?? m.hash;
+      if (st.size === (local.file_hash ? local.size_bytes : m.size_bytes) && (await sha256File(path)) === expected) {
         local.file_mtime_ms = st.mtimeMs;
         report.tables.unchanged++;
       } else jobs.push({ id, reason: 'local file corrupt', kind: 'changed' });
@@ -387,16 +455,19 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
     }
   }
 
-  const totalBytes = jobs.reduce((s, j) => s + (manifest.tables[j.id]!.size_bytes ?? 0), 0);
+  const jobBytes = (j: Job) => j.delta?.bytes ?? manifest.tables[j.id]!.size_bytes ?? 0;
+  const totalBytes = jobs.reduce((s, j) => s + jobBytes(j), 0);
   let doneCount = 0;
   const progress = () => opts.onProgress?.({ done: doneCount, total: jobs.length, bytes: report.bytes_downloaded, totalBytes });
   if (opts.dryRun) {
-    for (const j of jobs) recordJob(report, state, manifest, j, manifest.tables[j.id]!.size_bytes ?? 0);
+    for (const j of jobs) recordJob(report, state, manifest, j, jobBytes(j));
   } else {
     if (jobs.length) {
       // Before anything is written: what is still missing (a resumable part counts as there).
       const needs = jobs.map((j) => {
         const m = manifest.tables[j.id]!;
+        // A delta also writes a merged copy of the table beside the old one before the rename.
+        if (j.delta) return { id: j.id, bytes: j.delta.bytes + (m.size_bytes ?? 0) };
         const have = resumableBytes(localParquetPath(ws, m.dataset, m.name), { hash: m.hash, size: m.size_bytes });
         return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
       });
@@ -422,6 +493,10 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
     rmSync(r.path, { force: true });
     rmSync(`${r.path}.part`, { force: true });
     rmSync(`${r.path}.part.json`, { force: true });
+    if (r.id.includes('.')) {
+      const [dataset, name] = r.id.split('.') as [string, string];
+      rmSync(localPartsDir(ws.serverDir, dataset, name), { recursive: true, force: true });
+    }
     rmSync(join(ws.profilesDir, `${r.id}.json`), { force: true });
     delete state.tables[r.id];
   }
@@ -437,14 +512,16 @@ function tableRecord(m: Manifest['tables'][string]) {
   };
 }
 
-function recordJob(report: SyncReport, state: LocalSyncState, manifest: Manifest, j: { id: string; reason: string; kind: string }, bytes: number) {
+function recordJob(report: SyncReport, state: LocalSyncState, manifest: Manifest, j: Job, bytes: number) {
   const m = manifest.tables[j.id]!;
-  if (j.kind === 'added') report.tables.added.push({ id: j.id, bytes, rows: m.rows });
+  if (j.kind === 'added') report.tables.added.push({ id: j.id, bytes, rows: m.rows, via: 'full' });
   else {
     const before = state.tables[j.id]?.rows ?? null;
+    const d = j.delta;
     report.tables.changed.push({
       id: j.id, bytes, rows_before: before, rows_after: m.rows,
       row_delta: before !== null && m.rows !== null ? m.rows - before : null, reason: j.reason,
+      via: d ? 'delta' : 'full', rows_added: d?.rows_added ?? null, rows_changed: d?.rows_changed ?? null, rows_removed: d?.rows_removed ?? null,
     });
   }
 }

@@ -18,6 +18,7 @@ import { auditDomainEvents } from './notify/audit.ts';
 import { createDocsIndex, type DocsIndex } from './sync/assets.ts';
 import { createAccessCache, createTableCatalog, type AccessCache, type TableCatalog } from './sync/catalog.ts';
 import { createManifestService, type ManifestService } from './sync/manifest.ts';
+import { listPresentParts } from './sync/delta.ts';
 import { createSyncSelections } from './sync/settings.ts';
 import { createQueryPool, type QueryPool } from './query/pool.ts';
 import { createSystemSnapshots, snapshotDir, type SystemSnapshots } from './query/state-snapshots.ts';
@@ -145,6 +146,10 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
       selections: createSyncSelections(repos.permissions, repos.changes.permissions),
       metrics,
       memory,
+      parts: {
+        listAll: () => listPresentParts(config.dataDir, repos.tableParts),
+        primaryKeys: async () => new Map((await repos.tableRegistry.list()).map((t) => [t.id, t.primary_key])),
+      },
     }),
     snapshots,
     queryPool,

@@ -264,6 +264,8 @@ export const ConfigSchema = z
         profile_sample_threshold: z.number().int().positive().default(5_000_000),
         /** A table whose last sync is older than this is flagged stale; default twice the longest gap of `schedule` (24 h without one). */
         stale_after_minutes: z.number().int().positive().optional(),
+        /** Delta sync: the deltas of a table are folded into a new base once their bytes pass this share of the base. */
+        delta_compact_ratio: z.number().positive().max(10).default(0.5),
       })
       .strict()
       .prefault({}),

@@ -10,6 +10,10 @@ import { issueCliCode, pkceChallenge } from '../src/auth/service.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { copyFixtures } from './helpers/fixtures.ts';
 import { seedTable } from './helpers/data.ts';
+import { copyFileSync, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { partPath } from '../src/sync/delta.ts';
+import { parquetPath } from '../src/sync/paths.ts';
 
 /**
  * The OpenAPI document and the server cannot drift: every operation the document lists is
@@ -307,6 +311,23 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'analyst', params: { table_id: 'sales.nope' }, expect: 404 },
     { as: 'analyst', params: { table_id: 'sales.orders' }, headers: { range: 'bytes=99999999-' }, expect: 416 },
   ],
+  // A one-part chain (the served file as its base); real deltas: tests/sync/delta-sync.test.ts.
+  'data.downloadPart': async () => {
+    const state = (await server.deps.repos.syncState.get('sales.orders'))!;
+    const base = partPath(server.dataDir, 'sales', 'orders', 1);
+    mkdirSync(dirname(base), { recursive: true });
+    if (!existsSync(base)) copyFileSync(parquetPath(server.dataDir, 'sales', 'orders'), base);
+    await server.deps.repos.tableParts.replace('sales.orders', [{
+      table_id: 'sales.orders', seq: 1, kind: 'base', hash: state.hash!, size_bytes: state.file_size_bytes!,
+      rows_inserted: state.rows!, rows_updated: 0, rows_deleted: 0, full_hash: state.hash!,
+    }]);
+    return [
+      { as: 'analyst', params: { table_id: 'sales.orders', seq: '1' }, expect: 200 },
+      { as: 'analyst', params: { table_id: 'sales.orders', seq: '1' }, headers: { range: 'bytes=0-3' }, expect: 206 },
+      { as: 'analyst', params: { table_id: 'sales.orders', seq: '2' }, expect: 404 },
+      { as: 'analyst', params: { table_id: 'sales.orders', seq: 'x' }, expect: 422 },
+    ];
+  },
   'assets.download': async () => [
     { as: 'analyst', params: { path: 'docs/rules/sql.md' }, expect: 200 },
     { as: 'analyst', params: { path: 'profiles/sales.orders.json' }, expect: 200 },

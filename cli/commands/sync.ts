@@ -4,6 +4,7 @@ import { BaseCommand } from '../base.ts';
 import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
 import { retryPolicyFromEnv } from '../retry.ts';
+import { deltaDisabled } from '../delta.ts';
 import { runSync, type SyncError, type SyncReport } from '../workspace-sync.ts';
 import { refreshClaudeMd } from '../claude-md.ts';
 import { workspacePaths } from '../workspace.ts';
@@ -18,6 +19,7 @@ export class SyncCommand extends BaseCommand {
       Runs in the workspace (the current directory):
 
       - fetches the manifest and downloads only tables whose hash changed, four at a time, into \`./server/parquet/<dataset>/<table>.parquet\`; a partial download (\`.part\`) is resumed with HTTP Range; every file is checked against its sha256 and renamed into place;
+      - for a table the server keeps as a base plus delta parts (incremental tables with a primary key), downloads only the delta parts the local file lacks, each checked against its sha256, and merges them into the local file on the primary key (a new file renamed into place); after a compaction, or when the parts do not extend the local ones, downloads the full file (\`DA_SYNC_PARTS=off\` always does);
       - removes tables you may no longer read; a local file that was changed or damaged is downloaded again;
       - writes docs, rules and table profiles under \`./server/\`;
       - rebuilds the views in \`./user/duckdb/analytics.duckdb\` (\`<dataset>.<table>\` and, where unique, \`<table>\`); your own tables and views there are kept;
@@ -73,6 +75,7 @@ export class SyncCommand extends BaseCommand {
       verify: this.verify,
       concurrency,
       retry,
+      parts: !deltaDisabled(this.context.env),
       onProgress: showProgress
         ? (p) => {
             const now = performance.now();
@@ -111,7 +114,10 @@ export function summarise(r: SyncReport): string {
       `${formatBytes(r.bytes_downloaded)} in ${(r.elapsed_ms / 1000).toFixed(1)} s`,
   ];
   for (const a of t.added) lines.push(`  + ${a.id} (${a.rows ?? '?'} rows)`);
-  for (const c of t.changed) lines.push(`  ~ ${c.id} (${c.reason}${c.row_delta !== null ? `, ${c.row_delta >= 0 ? '+' : ''}${c.row_delta} rows` : ''})`);
+  for (const c of t.changed) {
+    const rows = c.via === 'delta' ? `, by delta: +${c.rows_added} ~${c.rows_changed} -${c.rows_removed} rows` : c.row_delta !== null ? `, ${c.row_delta >= 0 ? '+' : ''}${c.row_delta} rows` : '';
+    lines.push(`  ~ ${c.id} (${c.reason}${rows})`);
+  }
   for (const d of t.removed) lines.push(`  - ${d.id}`);
   if (t.removed.length) lines.push('  (removed: no longer readable by you, or switched off in your sync settings on the web settings page)');
   if (r.assets.updated.length || r.assets.removed.length) lines.push(`  docs: ${r.assets.updated.length} updated, ${r.assets.removed.length} removed`);

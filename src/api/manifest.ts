@@ -13,6 +13,7 @@ import { DIGEST_PATH } from '../memory/digest.ts';
 import { ManifestSchema as SharedManifestSchema } from '../sync/manifest-schema.ts';
 import { isServed } from '../sync/catalog.ts';
 import { parquetPath, parseTableId } from '../sync/paths.ts';
+import { consistentChain, partPath } from '../sync/delta.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { problem } from './problem.ts';
 import { etagMatches } from './http.ts';
@@ -46,6 +47,23 @@ const downloadTable = defineRoute({
     416: { description: 'The range lies outside the file' },
   },
 });
+const downloadPart = defineRoute({
+  access: 'analyst', method: 'get', path: '/api/data/{table_id}/parts/{seq}', operationId: 'data.downloadPart', tags: ['sync'],
+  summary: "A base or delta part file of a table synced by delta, as the manifest's `parts` list it (ETag = content hash; If-None-Match → 304; Range → 206)",
+  request: {
+    params: z.object({
+      table_id: z.string().max(200).openapi({ param: { name: 'table_id', in: 'path' }, example: 'sales.orders' }),
+      seq: z.string().regex(/^[0-9]{1,9}$/, 'a part number (digits)').openapi({ param: { name: 'seq', in: 'path' }, example: '3' }),
+    }),
+  },
+  responses: {
+    200: binary('The whole part file', 'application/vnd.apache.parquet'),
+    206: binary('The requested byte range', 'application/vnd.apache.parquet'),
+    ...notModified,
+    404: { description: 'No such table or part, or not one you may read' },
+    416: { description: 'The range lies outside the file' },
+  },
+});
 const downloadAsset = defineRoute({
   access: 'analyst', method: 'get', path: '/api/assets/{path{.+}}', operationId: 'assets.download', tags: ['sync'],
   summary: 'A document (`docs/…`), table profile (`profiles/<table_id>.json`) certified metric (`metrics/<name>.yaml`, `docs/metrics.md`), mandatory knowledge rule (`rules/km_<id>.md`) or knowledge digest (`docs/knowledge.md`) listed in the manifest',
@@ -75,6 +93,16 @@ function unsatisfiableRange(header: string | undefined, size: number): boolean {
 
 function cacheHeaders(etag: string, hash: string): Record<string, string> {
   return { etag, 'x-content-sha256': hash, 'cache-control': 'private, no-cache' };
+}
+
+/** A Parquet file, whole or the asked byte range. */
+function parquetResponse(c: Context<AppEnv>, file: ReturnType<typeof Bun.file>): Response {
+  // Said here rather than left to Bun, which answers 416 with an empty body of the file's type.
+  const range = c.req.header('range');
+  if (unsatisfiableRange(range, file.size)) {
+    return problem(c, 416, `range ${range} lies outside the file (${file.size} bytes)`, { headers: { 'content-range': `bytes */${file.size}` } });
+  }
+  return new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } });
 }
 
 /** 304 when the client holds this version, else the body with its ETag. */
@@ -111,14 +139,23 @@ export function createManifestRouter(
       const path = parquetPath(deps.config.dataDir, id.dataset, id.table);
       const file = Bun.file(path);
       if (!existsSync(path)) throw missing;
-      return serve(c, table.hash!, () => {
-        // Said here rather than left to Bun, which answers 416 with an empty body of the file's type.
-        const range = c.req.header('range');
-        if (unsatisfiableRange(range, file.size)) {
-          return problem(c, 416, `range ${range} lies outside the file (${file.size} bytes)`, { headers: { 'content-range': `bytes */${file.size}` } });
-        }
-        return new Response(file, { headers: { 'content-type': 'application/vnd.apache.parquet', 'accept-ranges': 'bytes' } });
-      });
+      return serve(c, table.hash!, () => parquetResponse(c, file));
+    })
+    .openapi(downloadPart, async (c) => {
+      const { table_id, seq } = c.req.valid('param');
+      const missing = new NotFoundError(`part ${seq} of table ${table_id} not found`);
+      const id = parseTableId(table_id);
+      if (!id) throw missing;
+      const [access, snapshot] = await Promise.all([plane.access.forUser(currentUser(c)), plane.catalog.snapshot()]);
+      const table = snapshot.byId.get(table_id);
+      if (!table || !isServed(table) || !access.canRead(table.dataset)) throw missing;
+      // Only a part of the chain the manifest offers now: older parts are gone after a compaction.
+      const chain = consistentChain(await deps.repos.tableParts.list(table_id), table.hash);
+      const part = chain?.find((p) => p.seq === Number(seq));
+      if (!part) throw missing;
+      const path = partPath(deps.config.dataDir, id.dataset, id.table, part.seq);
+      if (!existsSync(path)) throw missing;
+      return serve(c, part.hash, () => parquetResponse(c, Bun.file(path)));
     })
     .openapi(downloadAsset, async (c) => {
       const { path } = c.req.valid('param');

@@ -433,6 +433,27 @@ CREATE TABLE table_source_status (
 `,
   },
   {
+    version: 11,
+    name: 'part files of tables synced by delta',
+    sql: `
+-- A table with a primary key and the incremental strategy is also kept as a base file plus
+-- delta files (new and changed rows, deleted keys) that da downloads instead of the whole file.
+CREATE TABLE table_parts (
+  table_id VARCHAR NOT NULL,
+  seq INTEGER NOT NULL,
+  kind VARCHAR NOT NULL CHECK (kind IN ('base','delta')),
+  hash VARCHAR NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  rows_inserted BIGINT NOT NULL,
+  rows_updated BIGINT NOT NULL,
+  rows_deleted BIGINT NOT NULL,
+  full_hash VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (table_id, seq)
+);
+`,
+  },
+  {
     version: 12,
     name: 'accepted Jira webhook events',
     sql: `

@@ -13,6 +13,7 @@ import { PROFILES_METHODS, type ProfilesRepository } from './profiles.ts';
 import type { ScriptsRepository } from './scripts.ts';
 import { SYNC_STATE_METHODS, type SyncStateRepository } from './sync-state.ts';
 import type { SystemSnapshotsRepository } from './system-snapshots.ts';
+import type { TablePartsRepository } from './table-parts.ts';
 import { TABLE_REGISTRY_METHODS, type TableRegistryRepository } from './table-registry.ts';
 import type { TokensRepository } from './tokens.ts';
 import type { UsersRepository } from './users.ts';
@@ -46,6 +47,8 @@ export interface Repositories {
   metrics: MetricsRepository;
   healthChecks: HealthChecksRepository;
   jiraEvents: JiraEventsRepository;
+  /** Base and delta part files of tables synced by delta (written before the sync state, which bumps `data`). */
+  tableParts: TablePartsRepository;
 }
 
 /** One store's repositories as its implementation builds them, before change counting. */

@@ -14,6 +14,7 @@ import { parquetPath } from './paths.ts';
 import { profileParquet } from './profiler.ts';
 import { rebuildAnalyticsViews } from './views.ts';
 import { reconcileSource, type SourceReconciliation } from './registry.ts';
+import { partsDir, updateParts } from './delta.ts';
 
 /** The outcome of one table within a sync job (stored in the job's result). */
 export interface TableSyncResult {
@@ -102,6 +103,27 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       return createConnector(dataset, source, { jiraEvents: repos.jiraEvents, ...options.connectorOptions });
     });
 
+  /**
+   * Delta sync: updates the table's base and delta parts for the new file (src/sync/delta.ts).
+   * A failure here never fails the table: its parts are dropped and da downloads the full file.
+   */
+  async function refreshParts(
+    table: RegisteredTable, previous: { path: string; hash: string } | null, next: string, facts: FileFacts, db: ScratchDb,
+  ): Promise<string | undefined> {
+    try {
+      const outcome = await updateParts({
+        dataDir, parts: repos.tableParts, db, table, previous, next: { path: next, hash: facts.hash, rows: facts.rows },
+        ratio: config.sync.delta_compact_ratio,
+      });
+      return outcome.note;
+    } catch (err) {
+      await repos.tableParts.remove(table.id).catch(() => {});
+      removePath(partsDir(dataDir, table.dataset, table.name));
+      logger.warn('delta parts not updated', { table: table.id, error: message(err) });
+      return `delta parts not updated (${message(err)}); clients download the full file`;
+    }
+  }
+
   async function syncTable(table: RegisteredTable, jobId: string, db: ScratchDb): Promise<TableSyncResult> {
     const started = performance.now();
     const target = parquetPath(dataDir, table.dataset, table.name);
@@ -128,6 +150,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       });
       const facts = await factsOf(db, temp);
       fsyncFile(temp);
+      const deltaNote = await refreshParts(table, state?.hash && existsSync(target) ? { path: target, hash: state.hash } : null, temp, facts, db);
       // The state row is the commit point: once it names the new hash, recover() finishes the rename.
       await repos.syncState.recordSuccess({
         tableId: table.id, rows: facts.rows, fileSizeBytes: facts.bytes, uncompressedSizeBytes: facts.uncompressed,
@@ -136,7 +159,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       committed = true;
       renameSync(temp, target);
       Object.assign(result, { mode: pulled.mode, rows: facts.rows, rows_read: pulled.rows_read, bytes: facts.bytes, columns: facts.columns, hash: facts.hash });
-      if (pulled.notes?.length) result.notes = pulled.notes;
+      const notes = [...(pulled.notes ?? []), ...(deltaNote ? [deltaNote] : [])];
+      if (notes.length) result.notes = notes;
       if (pulled.unconverted_values !== undefined) result.unconverted_values = pulled.unconverted_values;
     } catch (err) {
       // A committed file whose rename failed stays for recover() to move into place.
@@ -335,6 +359,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       await repos.syncState.remove(tableId);
       await repos.profiles.remove(tableId);
       removePath(parquetPath(dataDir, table.dataset, table.name));
+      await repos.tableParts.remove(tableId);
+      removePath(partsDir(dataDir, table.dataset, table.name));
       await rebuildViews();
     },
 

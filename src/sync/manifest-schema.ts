@@ -5,6 +5,33 @@ import { z } from 'zod';
  * and `da sync` reads. Plain zod, so the CLI takes it without the OpenAPI layer; the
  * route names it for the OpenAPI document.
  */
+const PartFileSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  hash: z.string().describe('sha256 (hex) of the part file'),
+  size_bytes: z.number().int().nonnegative(),
+  url: z.string(),
+});
+
+/**
+ * Delta sync: the table as a base file plus deltas keyed by `primary_key` (rows new or changed,
+ * and deleted keys marked `_da_deleted`). Applying the deltas in `seq` order to the base gives
+ * the rows of the full file; each delta's `full_hash` is the hash of the full file it leads to
+ * (the last one is the table's `hash`). Clients that do not know `parts` download `url`.
+ */
+export const ManifestPartsSchema = z.object({
+  primary_key: z.array(z.string()).min(1),
+  base: PartFileSchema,
+  deltas: z.array(
+    PartFileSchema.extend({
+      rows_upserted: z.number().int().nonnegative(),
+      rows_inserted: z.number().int().nonnegative(),
+      rows_updated: z.number().int().nonnegative(),
+      rows_deleted: z.number().int().nonnegative(),
+      full_hash: z.string(),
+    }),
+  ),
+});
+
 export const ManifestTableSchema = z.object({
   dataset: z.string(),
   name: z.string(),
@@ -14,6 +41,7 @@ export const ManifestTableSchema = z.object({
   columns: z.number().int().nullable(),
   updated_at: z.string().nullable(),
   url: z.string(),
+  parts: ManifestPartsSchema.optional(),
 });
 
 export const ManifestAssetSchema = z.object({ hash: z.string(), size_bytes: z.number().int().nullable(), url: z.string() });
@@ -26,6 +54,7 @@ export const ManifestSchema = z.object({
   assets: z.record(z.string(), ManifestAssetSchema),
 });
 
+export type ManifestParts = z.infer<typeof ManifestPartsSchema>;
 export type ManifestTable = z.infer<typeof ManifestTableSchema>;
 export type ManifestAsset = z.infer<typeof ManifestAssetSchema>;
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -8,11 +8,39 @@ import type { MetricsService } from '../metrics/service.ts';
 import type { MemoryService } from '../memory/service.ts';
 
 export type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
-import type { Manifest, ManifestAsset, ManifestTable } from './manifest-schema.ts';
+import type { Manifest, ManifestAsset, ManifestParts, ManifestTable } from './manifest-schema.ts';
+import type { TablePart } from '../repositories/table-parts.ts';
+import { consistentChain } from './delta.ts';
+
+/** The delta parts and primary keys the manifest lists (the state repositories, in the server). */
+export interface PartsSource {
+  listAll(): Promise<Map<string, TablePart[]>>;
+  primaryKeys(): Promise<Map<string, string[] | null>>;
+}
 
 /** Where a table's file is downloaded from (relative to the server's base URL). */
 export function downloadUrl(tableId: string): string {
   return `/api/data/${tableId}/download`;
+}
+
+/** Where part `seq` of a table synced by delta is downloaded from. */
+export function partUrl(tableId: string, seq: number): string {
+  return `/api/data/${tableId}/parts/${seq}`;
+}
+
+/** The manifest's `parts` of a table: only a chain that ends at the file being served. */
+export function manifestParts(tableId: string, hash: string, primaryKey: string[] | null, parts: TablePart[] | undefined): ManifestParts | undefined {
+  const chain = consistentChain(parts, hash);
+  if (!chain || !primaryKey?.length) return undefined;
+  const file = (p: TablePart) => ({ seq: p.seq, hash: p.hash, size_bytes: p.size_bytes, url: partUrl(tableId, p.seq) });
+  return {
+    primary_key: primaryKey,
+    base: file(chain[0]!),
+    deltas: chain.slice(1).map((p) => ({
+      ...file(p), rows_upserted: p.rows_inserted + p.rows_updated, rows_inserted: p.rows_inserted, rows_updated: p.rows_updated,
+      rows_deleted: p.rows_deleted, full_hash: p.full_hash,
+    })),
+  };
 }
 
 /** Where an asset is downloaded from. */
@@ -42,7 +70,7 @@ export function createManifestService(
   access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
-  { maxEntries = 256, selections, metrics, memory }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService; memory?: MemoryService } = {},
+  { maxEntries = 256, selections, metrics, memory, parts }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService; memory?: MemoryService; parts?: PartsSource } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
   // The datasets that have tables or documents, per catalog+docs version: computed once,
@@ -97,6 +125,7 @@ export function createManifestService(
       for (const a of memoryAssets) {
         manifest.assets[a.path] = { hash: a.hash, size_bytes: Buffer.byteLength(a.text), url: assetUrl(a.path) };
       }
+      const [allParts, keys] = parts ? await Promise.all([parts.listAll(), parts.primaryKeys()]) : [new Map(), new Map()];
       for (const t of snapshot.tables) {
         if (!allowed.has(t.dataset) || !isServed(t) || !selection.includes(t)) continue;
         manifest.tables[t.id] = {
@@ -109,6 +138,8 @@ export function createManifestService(
           updated_at: t.last_sync,
           url: downloadUrl(t.id),
         };
+        const tableParts = manifestParts(t.id, t.hash!, keys.get(t.id) ?? null, allParts.get(t.id));
+        if (tableParts) manifest.tables[t.id]!.parts = tableParts;
         if (t.profile_hash) {
           const path = `profiles/${t.id}.json`;
           manifest.assets[path] = { hash: t.profile_hash, size_bytes: t.profile_size, url: assetUrl(path) };

@@ -15,6 +15,7 @@ import { createDuckDbScriptsRepository } from './scripts.ts';
 import { createDuckDbSyncStateRepository } from './sync-state.ts';
 import { createDuckDbSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createDuckDbTableRegistryRepository } from './table-registry.ts';
+import { createDuckDbTablePartsRepository } from './table-parts.ts';
 import { createDuckDbTokensRepository } from './tokens.ts';
 import { createDuckDbUsersRepository } from './users.ts';
 
@@ -38,6 +39,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     metrics: createDuckDbMetricsRepository(db),
     healthChecks: createDuckDbHealthChecksRepository(db),
     jiraEvents: createDuckDbJiraEventsRepository(db),
+    tableParts: createDuckDbTablePartsRepository(db),
   };
 }
 

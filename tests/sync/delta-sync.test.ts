@@ -1,0 +1,331 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { createDaSandbox, type DaSandbox } from '../helpers/cli.ts';
+import { setDatasetAccess } from '../helpers/cli-data.ts';
+import { testYaml } from '../helpers/data.ts';
+import { ManifestSchema } from '../../src/sync/manifest-schema.ts';
+
+// Delta sync end to end: a local source file changes (rows appended, updated, deleted), the
+// server syncs it and keeps a base + delta parts, and `da sync` fetches only the parts and
+// merges them; local results must equal the server's POST /api/query results exactly.
+
+const N = 100_000;
+const TABLE = 'src.events';
+let server: TestServer;
+let da: DaSandbox;
+let sourceDir: string;
+let analyst: { id: string; token: string; email: string; password: string };
+/** A proxy in front of the server that can corrupt part downloads. */
+let proxy: ReturnType<typeof Bun.serve>;
+let corruptParts = false;
+let partsGone = false;
+
+/** The source rows: ids 0..n-1 minus `deleted`, payloads changed for `updated`, `tag` marks a version. */
+function sourceSql(v: { n: number; updatedMod?: number; updatedTag?: string; deletedMod?: number; extra?: string }): string {
+  const payload = `md5(i::VARCHAR) || md5((i * 7)::VARCHAR)`;
+  const upd = v.updatedMod ? `CASE WHEN i % ${v.updatedMod} = 0 THEN '${v.updatedTag}-' || ${payload} ELSE ${payload} END` : payload;
+  const del = v.deletedMod ? `WHERE i % ${v.deletedMod} <> 1` : '';
+  return `SELECT i::BIGINT AS id, ${upd} AS payload, (i % 1000)::DOUBLE AS amount FROM range(${v.n}) t(i) ${del} ${v.extra ?? ''}`;
+}
+
+async function writeSource(sql: string): Promise<void> {
+  const target = join(sourceDir, 'events.parquet');
+  const tmp = join(sourceDir, '.events.tmp');
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  try {
+    await conn.run(`COPY (${sql}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd)`);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+  renameSync(tmp, target);
+}
+
+async function serverSync(): Promise<void> {
+  const job = await server.services.sync.runNow({ tables: [TABLE] });
+  expect(job.status).toBe('succeeded');
+}
+
+async function manifest() {
+  const res = await server.fetch('/api/sync/manifest', { token: analyst.token });
+  return ManifestSchema.parse(await res.json());
+}
+
+const localFile = () => join(da.workspace, 'server', 'parquet', 'src', 'events.parquet');
+const DIGEST = `SELECT count(*)::BIGINT AS n, md5(string_agg(id || '|' || payload || '|' || amount, ',' ORDER BY id)) AS digest FROM src.events`;
+// Every row a change touched (and some that stayed), in key order.
+const TOUCHED = `SELECT * FROM src.events WHERE id % 200 = 0 OR id % 400 = 1 OR id % 300 = 0 OR id % 500 = 1 OR id >= ${N} ORDER BY id LIMIT 5000`;
+
+async function expectSameAsServer(): Promise<void> {
+  for (const sql of [DIGEST, TOUCHED]) {
+    const res = await server.fetch('/api/query', { method: 'POST', token: analyst.token, json: { sql, limit: 5000 } });
+    expect(res.status).toBe(200);
+    const remote = (await res.json()) as { rows: unknown[][] };
+    const local = await da.runInProcess(['query', '--json', '--limit', '5000', sql]);
+    expect(local.code).toBe(0);
+    expect(local.json().rows).toEqual(remote.rows);
+  }
+}
+
+async function daSync(env: Record<string, string> = {}) {
+  const r = await da.runInProcess(['sync', '--json'], { env });
+  return { r, report: r.json() };
+}
+
+beforeAll(async () => {
+  sourceDir = mkdtempSync(join(tmpdir(), 'da-delta-src-'));
+  await writeSource(sourceSql({ n: N }));
+  server = await startTestServer({}, {
+    yaml: testYaml(`sources:\n  src: { type: local, path: "${sourceDir}", tables: { events: { primary_key: [id] } } }\n`),
+  });
+  // Registered by the first sync; then switched to incremental with a key (every pull is full here:
+  // no watermark column, so deletes at the source reach the server's file).
+  const first = await server.services.sync.runNow();
+  expect(first.status).toBe('succeeded');
+  const reg = await server.fetch(`/api/tables/${TABLE}`, { method: 'PATCH', token: server.adminToken, json: { sync_strategy: 'incremental', primary_key: ['id'] } });
+  expect(reg.status).toBe(200);
+  await serverSync();
+  analyst = await server.createUser('analyst');
+  await setDatasetAccess(server, analyst.id, 'src', 'read');
+  proxy = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const headers = new Headers(req.headers);
+      headers.delete('host');
+      const upstream = await fetch(server.url + url.pathname + url.search, {
+        method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer(),
+      });
+      if (partsGone && url.pathname.includes('/parts/')) {
+        await upstream.body?.cancel();
+        return Response.json({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'part not found' }, { status: 404, headers: { 'content-type': 'application/problem+json' } });
+      }
+      if (!(corruptParts && url.pathname.includes('/parts/') && upstream.status === 200)) return upstream;
+      const bytes = new Uint8Array(await upstream.arrayBuffer());
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      return new Response(bytes, { status: 200, headers: upstream.headers });
+    },
+  });
+  da = createDaSandbox();
+  const login = await da.runInProcess(['login', '--server', `http://127.0.0.1:${proxy.port}`, '--email', analyst.email, '--password', analyst.password]);
+  if (login.code !== 0) throw new Error(login.stderr);
+});
+
+afterAll(async () => {
+  proxy?.stop(true);
+  da?.cleanup();
+  await server?.stop().catch(() => {});
+  rmSync(sourceDir, { recursive: true, force: true });
+});
+
+describe('delta sync', () => {
+  test('the manifest lists a base for an incremental table with a key; the first da sync takes the full file', async () => {
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts).toBeDefined();
+    expect(m.parts!.primary_key).toEqual(['id']);
+    expect(m.parts!.base.hash).toBe(m.hash);
+    expect(m.parts!.deltas).toEqual([]);
+    expect(m.size_bytes!).toBeGreaterThan(2_000_000);
+    const { r, report } = await daSync();
+    expect(r.code).toBe(0);
+    expect(report.tables.added.map((t: { id: string }) => t.id)).toEqual([TABLE]);
+    await expectSameAsServer();
+  });
+
+  test('a 1% change (appended, updated, deleted rows) downloads only the delta part, merged exactly', async () => {
+    // 500 updated, 250 deleted, 250 appended: 1,000 of 100,000 rows.
+    await writeSource(sourceSql({ n: N, updatedMod: 200, updatedTag: 'v1', deletedMod: 400, extra: `UNION ALL ${sourceSql({ n: N + 250 }).replace('range(', `range(${N}, `)}` }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts!.deltas.length).toBe(1);
+    const d = m.parts!.deltas[0]!;
+    expect({ ins: d.rows_inserted, upd: d.rows_updated, del: d.rows_deleted }).toEqual({ ins: 250, upd: 500, del: 250 });
+    expect(d.full_hash).toBe(m.hash);
+
+    const { r, report } = await daSync();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const changed = report.tables.changed.find((c: { id: string }) => c.id === TABLE);
+    expect(changed).toMatchObject({ via: 'delta', rows_added: 250, rows_changed: 500, rows_removed: 250, rows_after: N });
+    // The table's bytes are the part's; the rest of bytes_downloaded is the refreshed profile.
+    expect(changed.bytes).toBe(d.size_bytes);
+    expect(report.bytes_downloaded).toBeLessThanOrEqual(0.05 * m.size_bytes!);
+    expect(existsSync(join(da.workspace, 'server', 'parts', 'src', 'events'))).toBe(false);
+    await expectSameAsServer();
+    // The merged file has its own hash: --verify and `da status --verify` know it as synced.
+    const verified = await da.runInProcess(['sync', '--json', '--verify']);
+    expect(verified.json().tables).toMatchObject({ changed: [], added: [], unchanged: 1 });
+    const status = await da.runInProcess(['status', '--verify']);
+    expect(status.stdout).not.toContain('damaged');
+  });
+
+  test('several deltas in a row, each fetched alone; a client two deltas behind fetches both', async () => {
+    await writeSource(sourceSql({ n: N, updatedMod: 300, updatedTag: 'v2', deletedMod: 400 }));
+    await serverSync();
+    const one = await daSync();
+    expect(one.report.tables.changed[0]).toMatchObject({ via: 'delta' });
+    await expectSameAsServer();
+
+    // Two more deltas while the client is away: the next sync fetches both.
+    await writeSource(sourceSql({ n: N, updatedMod: 300, updatedTag: 'v3', deletedMod: 500 }));
+    await serverSync();
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 300, updatedTag: 'v4', deletedMod: 500 }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts!.deltas.map((x) => x.seq)).toEqual([...m.parts!.deltas.map((x) => x.seq)].sort((a, b) => a - b));
+    expect(m.parts!.deltas.length).toBe(4);
+    const both = await daSync();
+    expect(both.r.code).toBe(0);
+    const c = both.report.tables.changed[0];
+    const last2 = m.parts!.deltas.slice(2);
+    expect(c.via).toBe('delta');
+    expect(c.bytes).toBe(last2[0]!.size_bytes + last2[1]!.size_bytes);
+    expect(c.rows_added).toBe(last2[0]!.rows_inserted + last2[1]!.rows_inserted);
+    expect(c.rows_removed).toBe(last2[0]!.rows_deleted + last2[1]!.rows_deleted);
+    await expectSameAsServer();
+  });
+
+  test('the part route serves a listed part by hash (ETag, 304, Range) and nothing else', async () => {
+    const m = (await manifest()).tables[TABLE]!;
+    const d = m.parts!.deltas[0]!;
+    const res = await server.fetch(d.url, { token: analyst.token });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toBe(`"${d.hash}"`);
+    const body = new Uint8Array(await res.arrayBuffer());
+    expect(new Bun.CryptoHasher('sha256').update(body).digest('hex')).toBe(d.hash);
+    expect((await server.fetch(d.url, { token: analyst.token, headers: { 'if-none-match': `"${d.hash}"` } })).status).toBe(304);
+    expect((await server.fetch(d.url, { token: analyst.token, headers: { range: 'bytes=0-3' } })).status).toBe(206);
+    expect((await server.fetch(`/api/data/${TABLE}/parts/999999`, { token: analyst.token })).status).toBe(404);
+    expect((await server.fetch(`/api/data/${TABLE}/parts/..%2f1`, { token: analyst.token })).status).toBe(422);
+    expect((await server.fetch(d.url)).status).toBe(401);
+    const viewer = await server.createUser('viewer');
+    expect((await server.fetch(d.url, { token: viewer.token })).status).toBe(403);
+    const outsider = await server.createUser('analyst');
+    expect((await server.fetch(d.url, { token: outsider.token })).status).toBe(404);
+  });
+
+  test('an old client (manifest read without parts) still gets the single full file', async () => {
+    const body = (await (await server.fetch('/api/sync/manifest', { token: analyst.token })).json()) as {
+      tables: Record<string, { hash: string; url: string; rows: number }>;
+    };
+    const t = body.tables[TABLE]!;
+    const file = new Uint8Array(await (await server.fetch(t.url, { token: analyst.token })).arrayBuffer());
+    expect(new Bun.CryptoHasher('sha256').update(file).digest('hex')).toBe(t.hash);
+    expect(new Bun.CryptoHasher('sha256').update(readFileSync(join(server.dataDir, 'parquet', 'src', 'events.parquet'))).digest('hex')).toBe(t.hash);
+
+    // `da` told to ignore parts (as a da without them) downloads the whole file.
+    const other = createDaSandbox();
+    try {
+      expect((await other.runInProcess(['login', '--server', server.url, '--email', analyst.email, '--password', analyst.password])).code).toBe(0);
+      await writeSource(sourceSql({ n: N + 10, updatedMod: 300, updatedTag: 'v5', deletedMod: 500 }));
+      const first = await other.runInProcess(['sync', '--json']);
+      expect(first.code).toBe(0);
+      await serverSync();
+      const again = await other.runInProcess(['sync', '--json'], { env: { DA_SYNC_PARTS: 'off' } });
+      expect(again.code).toBe(0);
+      const m = (await manifest()).tables[TABLE]!;
+      expect(again.json().tables.changed[0]).toMatchObject({ via: 'full', rows_added: null });
+      expect(again.json().tables.changed[0].bytes).toBe(m.size_bytes);
+      expect(new Bun.CryptoHasher('sha256').update(readFileSync(join(other.workspace, 'server', 'parquet', 'src', 'events.parquet'))).digest('hex')).toBe(m.hash);
+    } finally {
+      other.cleanup();
+    }
+    const caughtUp = await daSync();
+    expect(caughtUp.report.tables.changed[0]).toMatchObject({ via: 'delta' });
+    await expectSameAsServer();
+  });
+
+  test('a corrupted part: one clear error line, previous data intact; the next sync repairs', async () => {
+    const before = readFileSync(localFile());
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6', deletedMod: 500 }));
+    await serverSync();
+    corruptParts = true;
+    let failed;
+    try {
+      failed = await da.runInProcess(['sync', '--json']);
+    } finally {
+      corruptParts = false;
+    }
+    expect(failed.code).toBe(1);
+    const errors = failed.json().errors as { id: string; message: string; reason: string }[];
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.id).toBe(TABLE);
+    expect(errors[0]!.reason).toBe('hash_mismatch');
+    expect(errors[0]!.message).not.toContain('\n');
+    expect(Buffer.compare(readFileSync(localFile()), before)).toBe(0);
+    const human = await da.runInProcess(['query', '--json', 'SELECT count(*)::BIGINT AS n FROM src.events']);
+    expect(human.code).toBe(0);
+
+    const repaired = await daSync();
+    expect(repaired.r.code).toBe(0);
+    expect(repaired.report.tables.changed[0]).toMatchObject({ via: 'delta' });
+    await expectSameAsServer();
+  });
+
+  test('a part gone between the manifest and its download (a compaction in between): the full file instead', async () => {
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6b', deletedMod: 500 }));
+    await serverSync();
+    partsGone = true;
+    let r;
+    try {
+      r = await da.runInProcess(['sync', '--json']);
+    } finally {
+      partsGone = false;
+    }
+    expect(r.code).toBe(0);
+    const m = (await manifest()).tables[TABLE]!;
+    expect(r.json().tables.changed[0]).toMatchObject({ via: 'full', bytes: m.size_bytes });
+    await expectSameAsServer();
+    // The full file carries the chain: the next change is a delta again.
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6c', deletedMod: 500 }));
+    await serverSync();
+    expect((await daSync()).report.tables.changed[0]).toMatchObject({ via: 'delta' });
+  });
+
+  test('compaction: when the deltas outgrow half the base, a new base; the client falls back to the full file', async () => {
+    // Change 60% of the rows: the delta alone passes the ratio.
+    await writeSource(sourceSql({ n: N + 10, updatedMod: 1, updatedTag: 'v7', deletedMod: 500 }).replace(`CASE WHEN i % 1 = 0`, `CASE WHEN i % 5 < 3`));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts!.deltas).toEqual([]);
+    expect(m.parts!.base.hash).toBe(m.hash);
+    const partsDir = join(server.dataDir, 'parts', 'src', 'events');
+    expect(readdirCount(partsDir)).toBe(1);
+    const { r, report } = await daSync();
+    expect(r.code).toBe(0);
+    expect(report.tables.changed[0]).toMatchObject({ via: 'full' });
+    expect(report.tables.changed[0].bytes).toBe(m.size_bytes);
+    await expectSameAsServer();
+
+    // And deltas start again from the new base.
+    await writeSource(sourceSql({ n: N + 20, updatedMod: 5, updatedTag: 'v7', deletedMod: 500 }).replace(`CASE WHEN i % 5 = 0`, `CASE WHEN i % 5 < 3`));
+    await serverSync();
+    const next = await daSync();
+    expect(next.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 10 });
+    expect(statSync(localFile()).size).toBeGreaterThan(0);
+    await expectSameAsServer();
+  });
+
+  test('part files gone (a restored backup holds only full files): no parts offered until the next sync makes a new base', async () => {
+    rmSync(join(server.dataDir, 'parts'), { recursive: true, force: true });
+    await writeSource(sourceSql({ n: N + 30, updatedMod: 5, updatedTag: 'v8', deletedMod: 500 }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    expect(m.parts!.deltas).toEqual([]);
+    expect(m.parts!.base.hash).toBe(m.hash);
+    const { r, report } = await daSync();
+    expect(r.code).toBe(0);
+    expect(report.tables.changed[0]).toMatchObject({ via: 'full' });
+    await expectSameAsServer();
+  });
+});
+
+function readdirCount(dir: string): number {
+  return require('node:fs').readdirSync(dir).length;
+}
