@@ -12,7 +12,9 @@ export const CatalogTableSchema = z
     id: z.string().openapi({ example: 'sales.orders' }),
     dataset: z.string(),
     name: z.string(),
-    description: z.string().nullable(),
+    description: z.string().nullable().openapi({ description: "An admin's description, else OpenMetadata's, else the source's" }),
+    description_origin: z.enum(['admin', 'openmetadata', 'source']).nullable(),
+    tags: z.array(z.string()),
     rows: z.number().int().nullable(),
     columns: z.number().int().nullable(),
     size_bytes: z.number().int().nullable(),
@@ -24,7 +26,10 @@ export const CatalogTableSchema = z
   .openapi('CatalogTable');
 
 export const CatalogTableDetailSchema = CatalogTableSchema.extend({
-  profile: z.unknown().nullable().openapi({ description: 'The stored profile, or null before the first profile' }),
+  column_descriptions: z.record(z.string(), z.string()).openapi({ description: 'Column name → description (admin over OpenMetadata)' }),
+  profile: z.unknown().nullable().openapi({
+    description: "The stored profile (each column with its `description`), or null before the first profile",
+  }),
   profiled_at: z.string().nullable(),
 }).openapi('CatalogTableDetail');
 
@@ -47,6 +52,8 @@ function toItem(t: CatalogTable, showErrors: boolean) {
     dataset: t.dataset,
     name: t.name,
     description: t.description,
+    description_origin: t.description_origin,
+    tags: t.tags,
     rows: t.rows,
     columns: t.columns,
     size_bytes: t.size_bytes,
@@ -56,6 +63,13 @@ function toItem(t: CatalogTable, showErrors: boolean) {
     error: showErrors ? t.error : null,
     has_profile: t.profile_hash !== null,
   };
+}
+
+/** The stored profile with each column's merged description (null when it has none). */
+function describedProfile(profile: unknown, t: CatalogTable): unknown {
+  if (!profile || typeof profile !== 'object' || !Array.isArray((profile as { columns?: unknown }).columns)) return profile;
+  const p = profile as { columns: Record<string, unknown>[] };
+  return { ...p, columns: p.columns.map((c) => ({ ...c, description: t.column_descriptions[String(c.name)] ?? null })) };
 }
 
 /** The table catalog, filtered by dataset permissions. */
@@ -71,6 +85,11 @@ export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalo
       const user = currentUser(c);
       const table = await readableTable(accessCache, catalog, user, id);
       const stored = await deps.repos.profiles.get(id);
-      return c.json({ ...toItem(table, seesAllDatasets(user.role)), profile: stored?.profile ?? null, profiled_at: stored?.profiled_at ?? null }, 200);
+      return c.json({
+        ...toItem(table, seesAllDatasets(user.role)),
+        column_descriptions: table.column_descriptions,
+        profile: stored ? describedProfile(stored.profile, table) : null,
+        profiled_at: stored?.profiled_at ?? null,
+      }, 200);
     });
 }

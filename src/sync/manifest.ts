@@ -108,6 +108,9 @@ export function createManifestService(
           columns: t.columns,
           updated_at: t.last_sync,
           url: downloadUrl(t.id),
+          description: t.description,
+          tags: t.tags,
+          column_descriptions: t.column_descriptions,
         };
         if (t.profile_hash) {
           const path = `profiles/${t.id}.json`;

@@ -14,6 +14,7 @@ import { createDuckDbScriptsRepository } from './scripts.ts';
 import { createDuckDbSyncStateRepository } from './sync-state.ts';
 import { createDuckDbSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createDuckDbTableRegistryRepository } from './table-registry.ts';
+import { createDuckDbTableAnnotationsRepository } from './table-annotations.ts';
 import { createDuckDbTokensRepository } from './tokens.ts';
 import { createDuckDbUsersRepository } from './users.ts';
 
@@ -36,6 +37,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     systemSnapshots: createDuckDbSystemSnapshotsRepository(db),
     metrics: createDuckDbMetricsRepository(db),
     healthChecks: createDuckDbHealthChecksRepository(db),
+    tableAnnotations: createDuckDbTableAnnotationsRepository(db),
   };
 }
 
