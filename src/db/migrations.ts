@@ -451,6 +451,17 @@ CREATE TABLE table_annotations (
   updated_at TIMESTAMP NOT NULL,
   PRIMARY KEY (table_id, origin)
 );
+
+-- What each run of the catalog-enrich job did: result is JSON (enriched, not_found, skipped, errors).
+CREATE TABLE catalog_enrichment_runs (
+  id VARCHAR PRIMARY KEY,
+  origin VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('succeeded','failed')),
+  error VARCHAR,
+  result VARCHAR NOT NULL
+);
 `,
   },
 ];

@@ -18,6 +18,25 @@ export interface TableAnnotation {
   updated_at: string;
 }
 
+/** What one run of the enrichment from an outside catalog did. */
+export interface EnrichmentRun {
+  id: string;
+  origin: 'openmetadata';
+  started_at: string;
+  finished_at: string;
+  status: 'succeeded' | 'failed';
+  error: string | null;
+  result: EnrichmentResult;
+}
+
+/** Tables enriched, not found in the outside catalog, not mapped to it, and failed. */
+export interface EnrichmentResult {
+  enriched: string[];
+  not_found: Array<{ table: string; fqn: string }>;
+  skipped: Array<{ table: string; reason: string }>;
+  errors: Array<{ table: string; fqn: string; error: string }>;
+}
+
 /** Table and column descriptions and tags beside the source's (state table table_annotations). */
 export interface TableAnnotationsRepository {
   get(tableId: string, origin: AnnotationOrigin): Promise<TableAnnotation | undefined>;
@@ -27,6 +46,10 @@ export interface TableAnnotationsRepository {
   put(a: Omit<TableAnnotation, 'updated_at'>): Promise<TableAnnotation>;
   /** Forgets what every origin said about the table (it was unregistered). */
   remove(tableId: string): Promise<void>;
+  /** Keeps what an enrichment run did (the catalog-enrich job). */
+  recordRun(run: EnrichmentRun): Promise<void>;
+  /** The newest enrichment run, if any. */
+  lastRun(): Promise<EnrichmentRun | undefined>;
 }
 
 /** Which methods change what the table catalog holds (`changes` bumps `repos.changes.data`). */
@@ -35,4 +58,6 @@ export const TABLE_ANNOTATIONS_METHODS = {
   list: 'read',
   put: 'changes',
   remove: 'changes',
+  recordRun: 'write',
+  lastRun: 'read',
 } as const satisfies MethodEffects<TableAnnotationsRepository>;

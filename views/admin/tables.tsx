@@ -151,6 +151,10 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
                       <th scope="row">
                         <code>{t.id}</code>
                         <div class="note">from {t.source_table}</div>
+                        {t.description ? <div class="note" data-testid="table-description">{t.description}</div> : null}
+                        <a href={`${action}/describe`} data-testid="describe-link">
+                          Describe<span class="visually-hidden"> {t.id}</span>
+                        </a>
                       </th>
                       <td>
                         <StatusBadge status={t.status} /> <Time iso={t.last_sync} fallback="" />

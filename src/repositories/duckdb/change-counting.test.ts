@@ -119,6 +119,11 @@ test('table annotations: admin and OpenMetadata descriptions bump the data count
     list: [],
     put: [{ table_id: TABLE.id, origin: 'admin', description: 'Said by an admin', tags: ['pii'], columns: {}, detail: null, updated_by: null }],
     remove: ['ds.none'],
+    recordRun: [{
+      id: 'r1', origin: 'openmetadata', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:01.000Z', status: 'succeeded', error: null,
+      result: { enriched: [], not_found: [], skipped: [], errors: [] },
+    }],
+    lastRun: [],
   };
   await checkClassification(repos.tableAnnotations, TABLE_ANNOTATIONS_METHODS, calls, repos.changes.data, () => repos.dataCatalog.listTables());
 });

@@ -1,6 +1,6 @@
 import type { SystemDb } from '../../db/system.ts';
 import { toIso } from '../../db/connection.ts';
-import type { AnnotationOrigin, TableAnnotation, TableAnnotationsRepository } from '../table-annotations.ts';
+import type { AnnotationOrigin, EnrichmentRun, TableAnnotation, TableAnnotationsRepository } from '../table-annotations.ts';
 
 function toAnnotation(r: Record<string, unknown>): TableAnnotation {
   return {
@@ -44,6 +44,24 @@ export function createDuckDbTableAnnotationsRepository(db: SystemDb): TableAnnot
 
     async remove(tableId) {
       await db.write((q) => q.run(`DELETE FROM table_annotations WHERE table_id = ?`, [tableId]));
+    },
+
+    async recordRun(run) {
+      await db.write((q) =>
+        q.run(
+          `INSERT INTO catalog_enrichment_runs (id, origin, started_at, finished_at, status, error, result) VALUES (?, ?, ?::TIMESTAMP, ?::TIMESTAMP, ?, ?, ?)`,
+          [run.id, run.origin, run.started_at, run.finished_at, run.status, run.error, JSON.stringify(run.result)],
+        ),
+      );
+    },
+
+    async lastRun() {
+      const r = await db.read((q) => q.one(`SELECT * FROM catalog_enrichment_runs ORDER BY finished_at DESC, id DESC LIMIT 1`));
+      if (!r) return undefined;
+      return {
+        id: String(r.id), origin: 'openmetadata', started_at: toIso(r.started_at)!, finished_at: toIso(r.finished_at)!,
+        status: r.status as EnrichmentRun['status'], error: (r.error as string | null) ?? null, result: JSON.parse(String(r.result)),
+      } satisfies EnrichmentRun;
     },
   };
 }
