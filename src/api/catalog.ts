@@ -46,6 +46,31 @@ const getTable = defineRoute({
   responses: { 200: jsonResponse(CatalogTableDetailSchema, 'The table'), 404: { description: 'No such table, or not one you may read' } },
 });
 
+const EnrichmentRunSchema = z
+  .object({
+    id: z.string(),
+    origin: z.literal('openmetadata'),
+    started_at: z.string(),
+    finished_at: z.string(),
+    status: z.enum(['succeeded', 'failed']),
+    error: z.string().nullable().openapi({ description: 'Why the run failed (earlier descriptions are kept)' }),
+    result: z.object({
+      enriched: z.array(z.string()).openapi({ description: 'Tables whose descriptions and tags were fetched' }),
+      not_found: z.array(z.object({ table: z.string(), fqn: z.string() })),
+      skipped: z.array(z.object({ table: z.string(), reason: z.string() })),
+      errors: z.array(z.object({ table: z.string(), fqn: z.string(), error: z.string() })),
+    }),
+  })
+  .openapi('EnrichmentRun');
+
+const getEnrichment = defineRoute({
+  access: 'admin', method: 'get', path: '/api/catalog/enrichment', operationId: 'catalog.enrichment', tags,
+  summary: 'Whether OpenMetadata enrichment is configured, and what its last run (the catalog-enrich job) did',
+  responses: {
+    200: jsonResponse(z.object({ configured: z.boolean(), last_run: EnrichmentRunSchema.nullable() }).openapi('EnrichmentStatus'), 'Status'),
+  },
+});
+
 function toItem(t: CatalogTable, showErrors: boolean) {
   return {
     id: t.id,
@@ -75,6 +100,10 @@ function describedProfile(profile: unknown, t: CatalogTable): unknown {
 /** The table catalog, filtered by dataset permissions. */
 export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalog }: { access: AccessCache; catalog: TableCatalog }) {
   return createRouter()
+    .openapi(getEnrichment, async (c) => {
+      const last = await deps.repos.tableAnnotations.lastRun();
+      return c.json({ configured: Boolean(deps.config.catalog.openmetadata), last_run: last ?? null }, 200);
+    })
     .openapi(listTables, async (c) => {
       const user = currentUser(c);
       const { tables } = await visibleTables(accessCache, catalog, user);
