@@ -52,9 +52,11 @@ export function DescribeTablePage({ id, admin, openmetadata, sourceDescription, 
           'Nothing from OpenMetadata for this table.'
         )}
       </p>
-      <form method="post" action={`/admin/tables/${encodeURIComponent(id)}/describe`} class="stacked" data-testid="describe-form">
+      <form method="post" action={`/admin/tables/${encodeURIComponent(id)}/describe`} data-testid="describe-form">
         <CsrfField token={csrf} />
-        <label for="description">Description</label>
+        <p>
+          <label for="description">Description</label>
+        </p>
         <textarea id="description" name="description" rows={3} cols={70} {...invalid('description', form)}>
           {value('description', admin.description)}
         </textarea>
@@ -65,7 +67,9 @@ export function DescribeTablePage({ id, admin, openmetadata, sourceDescription, 
         ) : null}
         <FieldError field="description" form={form} />
 
-        <label for="tags">Tags (comma-separated)</label>
+        <p>
+          <label for="tags">Tags (comma-separated)</label>
+        </p>
         <input id="tags" name="tags" type="text" size={60} value={value('tags', admin.tags)} {...invalid('tags', form)} />
         {openmetadata?.tags.length ? <div class="note">Without yours: {openmetadata.tags.join(', ')} (OpenMetadata)</div> : null}
         <FieldError field="tags" form={form} />
@@ -97,7 +101,7 @@ export function DescribeTablePage({ id, admin, openmetadata, sourceDescription, 
                       </th>
                       <td>{c.type}</td>
                       <td>
-                        <input id={input} name={field} type="text" size={50} value={value(field, c.admin)} placeholder={c.openmetadata ?? ''} {...invalid(field, form, input)} />
+                        <input id={input} name={field} type="text" size={40} value={value(field, c.admin)} placeholder={c.openmetadata ?? ''} {...invalid(field, form, input)} />
                         {c.openmetadata ? <div class="note">OpenMetadata: {c.openmetadata}</div> : null}
                         <FieldError field={field} form={form} input={input} />
                       </td>

@@ -256,6 +256,8 @@ export const describeTablePage = definePage({
         const form = formFromError(err, read.values);
         // Column errors are keyed `columns.<name>`; the form's fields are `col.<name>`.
         for (const [k, v] of Object.entries(form.errors)) if (k.startsWith('columns.')) form.errors[columnField(k.slice(8))] = v;
+        // A column the form does not offer (a hand-made post) has no field to stand beside.
+        form.errors.form ??= err.message;
         return renderDescribe(c, deps, csrf, id, form, 422);
       }
       throw err;
