@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config.ts';
 import { enrichCatalog } from '../jobs/catalog-enrich.ts';
 import { profileParquet } from '../src/sync/profiler.ts';
 import { ManifestSchema } from '../src/sync/manifest-schema.ts';
@@ -6,6 +10,7 @@ import { startOpenMetadataStandIn, type OpenMetadataStandIn } from './stand-ins/
 import { seedTable, testYaml } from './helpers/data.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { sessionCookie } from './helpers/web.ts';
+import { createDaSandbox } from './helpers/cli.ts';
 import type { DomainEvent } from '../src/events.ts';
 
 /**
@@ -163,6 +168,37 @@ describe('PATCH /api/tables/{id} with descriptions', () => {
   });
 });
 
+describe('da', () => {
+  test('da sync brings the descriptions along: da explore shows them offline and from the server', async () => {
+    const da = createDaSandbox();
+    try {
+      const login = await da.runInProcess(['login', '--server', server.url, '--email', users.analyst.email, '--password', users.analyst.password]);
+      expect(login.code).toBe(0);
+      expect((await da.runInProcess(['sync', '--json'])).code).toBe(0);
+      const local = (await da.runInProcess(['explore', 'sales.orders', '--json'])).json();
+      expect(local).toMatchObject({ source: 'local', description: 'Every web shop order', tags: ['finance', 'pii'] });
+      const byName = Object.fromEntries((local.columns as Array<{ name: string; description: string | null }>).map((c) => [c.name, c.description]));
+      expect(byName).toEqual({ order_id: null, customer: 'Who ordered', amount: null });
+      const text = await da.runInProcess(['explore', 'sales.orders']);
+      expect(text.stdout).toContain('Every web shop order');
+      expect(text.stdout).toContain('tags: finance, pii');
+      expect(text.stdout).toContain('Who ordered');
+      const remote = (await da.runInProcess(['explore', 'sales.orders', '--remote', '--json'])).json();
+      expect(remote).toMatchObject({ source: 'remote', description: 'Every web shop order', tags: ['finance', 'pii'] });
+      expect((remote.columns as Array<{ name: string; description: string | null }>).find((c) => c.name === 'customer')!.description).toBe('Who ordered');
+      // A later edit reaches the workspace with the next sync (the profile's hash changed), without a new table download.
+      await patch('sales.orders', { columns: { order_id: { description: 'Order number' } } });
+      const again = (await da.runInProcess(['sync', '--json'])).json();
+      expect(again.tables.changed).toEqual([]);
+      const after = (await da.runInProcess(['explore', 'sales.orders', '--json'])).json();
+      expect((after.columns as Array<{ name: string; description: string | null }>).find((c) => c.name === 'order_id')!.description).toBe('Order number');
+      await patch('sales.orders', { columns: { order_id: { description: null } } });
+    } finally {
+      da.cleanup();
+    }
+  });
+});
+
 describe('catalog-enrich job (OpenMetadata)', () => {
   test('fills descriptions, tags and column descriptions from OpenMetadata, under the admin edits', async () => {
     om.tables.set('warehouse.shop.sales.orders', {
@@ -258,5 +294,29 @@ describe('catalog-enrich job (OpenMetadata)', () => {
     expect((await server.fetch('/api/catalog/enrichment')).status).toBe(401);
     expect((await server.fetch('/api/catalog/enrichment', { token: users.viewer.token })).status).toBe(403);
     expect((await server.fetch('/api/catalog/enrichment', { token: users.analyst.token })).status).toBe(403);
+  });
+});
+
+describe('catalog.openmetadata config', () => {
+  test('a database.schema mapping needs the service; the token comes from the environment; mistakes name their key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'da-om-config-'));
+    try {
+      const load = (yaml: string, env: Record<string, string> = {}) => {
+        writeFileSync(join(dir, 'instance.yaml'), yaml);
+        return loadConfig({ DA_CONFIG: join(dir, 'instance.yaml'), DA_DATA_DIR: dir, ...env }, dir);
+      };
+      const ok = load('catalog:\n  openmetadata: { url: "http://om.example:8585", token: "${OM_TOKEN}", datasets: { sales: warehouse.shop.sales } }\n', { OM_TOKEN: 't0k' });
+      expect(ok.catalog.openmetadata).toMatchObject({ token: 't0k', schedule: '0 * * * *', datasets: { sales: 'warehouse.shop.sales' } });
+      expect(load('sources: {}\n').catalog.openmetadata).toBeUndefined();
+      expect(() => load('catalog:\n  openmetadata: { url: "http://om.example", token: x, datasets: { sales: shop.sales } }\n'))
+        .toThrow('config key catalog.openmetadata.datasets.sales: gives database.schema only');
+      expect(() => load('catalog:\n  openmetadata: { url: "http://om.example", token: x, datasets: { sales: sales } }\n'))
+        .toThrow('config key catalog.openmetadata.datasets.sales: must be service.database.schema or database.schema');
+      expect(() => load('catalog:\n  openmetadata: { url: "http://om.example", token: "${NO_SUCH_TOKEN_VAR}" }\n'))
+        .toThrow('config key catalog.openmetadata.token: environment variable NO_SUCH_TOKEN_VAR is not set');
+      expect(() => load('catalog:\n  openmetadata: { url: "not a url", token: x }\n')).toThrow('catalog.openmetadata.url');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
