@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { profileParquet } from '../src/sync/profiler.ts';
 import { launchBrowser } from './helpers/browser.ts';
+import { enrichCatalog } from '../jobs/catalog-enrich.ts';
+import { startOpenMetadataStandIn, type OpenMetadataStandIn } from './stand-ins/openmetadata.ts';
+import { testYaml } from './helpers/data.ts';
 import { seedTable } from './helpers/data.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
 import { formToken, sessionCookie, signInPage } from './helpers/web.ts';
@@ -15,27 +18,33 @@ import { formToken, sessionCookie, signInPage } from './helpers/web.ts';
  * DA_SCREENSHOTS=<dir>, the pages are saved there (else under /tmp).
  */
 let server: TestServer;
+let om: OpenMetadataStandIn;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 const shots = process.env.DA_SCREENSHOTS ?? '/tmp/da-catalog-enrich-shots';
 const admin = { email: ADMIN_EMAIL, password: ADMIN_PASSWORD };
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
+  om = startOpenMetadataStandIn();
+  [server, browser] = await Promise.all([
+    startTestServer({}, { yaml: testYaml(`catalog:\n  openmetadata: { url: "${om.url}", token: ${om.token}, schedule: null, datasets: { sales: warehouse.shop.sales } }\n`) }),
+    launchBrowser(),
+  ]);
   mkdirSync(shots, { recursive: true });
   const seeded = await seedTable(server, {
     dataset: 'sales', table: 'orders', description: 'Orders as the source says',
     select: `SELECT range AS order_id, 'c' || (range % 7) AS customer, (range * 1.5)::DOUBLE AS amount FROM range(50)`,
   });
   await server.deps.repos.profiles.put(seeded.id, await profileParquet(seeded.path, { tableId: seeded.id }));
-  // What an earlier OpenMetadata run said: shown as the fallback of each field.
-  await server.deps.repos.tableAnnotations.put({
-    table_id: 'sales.orders', origin: 'openmetadata', description: 'Orders from the warehouse', tags: ['Tier.Tier1'],
-    columns: { customer: 'Who placed the order' }, detail: 'warehouse.shop.sales.orders', updated_by: null,
+  // What OpenMetadata says: shown as the fallback of each field.
+  om.tables.set('warehouse.shop.sales.orders', {
+    description: 'Orders from the warehouse', tags: ['Tier.Tier1'], columns: [{ name: 'customer', description: 'Who placed the order' }],
   });
+  await enrichCatalog({ deps: server.deps });
 });
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  om?.stop();
 });
 
 async function submit(page: Page, selector: string) {
@@ -46,6 +55,8 @@ test('an admin describes a table and its columns in the browser; the catalog sho
   const { page, violations } = await signInPage(browser, server, admin, { viewport: { width: 1100, height: 800 } });
   try {
     await page.goto(`${server.url}/admin/tables`);
+    expect(await page.textContent('[data-testid=enrichment]')).toContain('1 table enriched, 0 not found');
+    await page.screenshot({ path: join(shots, 'admin-tables.png'), fullPage: true });
     await submit(page, 'tr[data-table="sales.orders"] [data-testid=describe-link]');
     expect(new URL(page.url()).pathname).toBe('/admin/tables/sales.orders/describe');
     expect(await page.textContent('[data-testid=fallback-description]')).toContain('Orders from the warehouse (OpenMetadata)');

@@ -8,7 +8,7 @@ import { profileParquet } from '../src/sync/profiler.ts';
 import { ManifestSchema } from '../src/sync/manifest-schema.ts';
 import { startOpenMetadataStandIn, type OpenMetadataStandIn } from './stand-ins/openmetadata.ts';
 import { seedTable, testYaml } from './helpers/data.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
 import { sessionCookie } from './helpers/web.ts';
 import { createDaSandbox } from './helpers/cli.ts';
 import type { DomainEvent } from '../src/events.ts';
@@ -281,11 +281,25 @@ describe('catalog-enrich job (OpenMetadata)', () => {
     }
   });
 
+  test('/admin/tables says what the last run did', async () => {
+    const cookie = await sessionCookie(server, { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    const html = await (await fetch(`${server.url}/admin/tables`, { headers: { cookie } })).text();
+    const section = /<p data-testid="enrichment">(.*?)<\/p>/s.exec(html)?.[1] ?? '';
+    expect(section).toContain('failed');
+    expect(section).toContain('OpenMetadata answered 503');
+  });
+
   test('a wrong token: refused by OpenMetadata, the run fails saying so', async () => {
     const config = { ...server.deps.config, catalog: { openmetadata: { ...server.deps.config.catalog.openmetadata!, token: 'wrong' } } };
     await expect(enrichCatalog({ deps: { ...server.deps, config } })).rejects.toThrow('OpenMetadata refused the token (401)');
     expect(om.requests.at(-1)).toMatchObject({ authorized: false, status: 401 });
     expect((await catalogItem('crm.accounts')).description).toBe('CRM accounts');
+  });
+
+  test('unregistering a table forgets what admins and OpenMetadata said about it', async () => {
+    expect(await server.deps.repos.tableAnnotations.get('crm.accounts', 'openmetadata')).toBeDefined();
+    expect((await server.fetch('/api/tables/crm.accounts', { method: 'DELETE', token: server.adminToken })).status).toBe(204);
+    expect(await server.deps.repos.tableAnnotations.get('crm.accounts', 'openmetadata')).toBeUndefined();
   });
 
   test('the job and the enrichment status are for admins only', async () => {

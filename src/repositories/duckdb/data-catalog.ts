@@ -32,6 +32,8 @@ const ANNOTATION_COLUMNS = `a.description AS a_description, a.tags AS a_tags, a.
 
 /** The data plane's read-only queries over DuckDB: one join, one aggregate fingerprint. */
 export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepository {
+  /** Hash and size of served profiles with descriptions added, by table, stored profile hash and merged descriptions. */
+  const annotated = new Map<string, { hash: string; size: number }>();
   return {
     /** Every registered table with its sync state and profile facts, by id. */
     async listTables(): Promise<CatalogTable[]> {
@@ -40,9 +42,7 @@ export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepo
           `SELECT r.id, r.folder AS dataset, r.name, r.description, r.enabled,
                   s.hash, s.rows, s.columns, s.file_size_bytes, s.last_sync, coalesce(s.status, 'pending') AS status, s.error,
                   sha256(p.profile::VARCHAR) AS profile_hash, octet_length(encode(p.profile::VARCHAR)) AS profile_size, p.profiled_at, m.missing_since,
-                  ${ANNOTATION_COLUMNS},
-                  -- Only the profiles that get descriptions added are read whole, to hash them as served.
-                  CASE WHEN r.description IS NOT NULL OR a.table_id IS NOT NULL OR o.table_id IS NOT NULL THEN p.profile::VARCHAR END AS profile_text
+                  ${ANNOTATION_COLUMNS}
            FROM table_registry r
            LEFT JOIN sync_state s ON s.table_id = r.id
            LEFT JOIN table_profiles p ON p.table_id = r.id
@@ -51,15 +51,37 @@ export function createDuckDbDataCatalogRepository(db: SystemDb): DataCatalogRepo
            ORDER BY r.id`,
         ),
       );
-      return rows.map((r) => {
-        const e = enrichmentOf(r);
-        let profileHash = (r.profile_hash as string | null) ?? null;
-        let profileSize = toNumber(r.profile_size);
-        if (r.profile_text !== null && r.profile_text !== undefined && saysAnything(e)) {
-          const text = annotateProfileText(String(r.profile_text), e);
-          profileHash = sha256Hex(text);
-          profileSize = Buffer.byteLength(text);
+      // A profile with descriptions added is served as another text: its hash and size are of
+      // that text. Worked out once per stored profile and merged descriptions, then remembered.
+      const merged = rows.map((r) => enrichmentOf(r));
+      const keyOf = (i: number) => `${rows[i]!.id}|${rows[i]!.profile_hash}|${JSON.stringify(merged[i])}`;
+      const todo = rows.flatMap((r, i) => (r.profile_hash && saysAnything(merged[i]!) && !annotated.has(keyOf(i)) ? [i] : []));
+      if (todo.length) {
+        const wanted = new Set(todo.map((i) => String(rows[i]!.id)));
+        // A few (a table synced, one description changed): each by its key; many (the first load): in one pass.
+        const found = await db.read(async (q) => {
+          if (wanted.size > 32) return q.all<{ table_id: string; t: string }>(`SELECT table_id, profile::VARCHAR AS t FROM table_profiles`);
+          const one: Array<{ table_id: string; t: string }> = [];
+          for (const id of wanted) {
+            const row = await q.one<{ table_id: string; t: string }>(`SELECT table_id, profile::VARCHAR AS t FROM table_profiles WHERE table_id = ?`, [id]);
+            if (row) one.push(row);
+          }
+          return one;
+        });
+        const texts = new Map(found.filter((t) => wanted.has(String(t.table_id))).map((t) => [String(t.table_id), String(t.t)]));
+        if (annotated.size + todo.length > 10_000) annotated.clear();
+        for (const i of todo) {
+          const text = texts.get(String(rows[i]!.id));
+          if (text === undefined) continue;
+          const served = annotateProfileText(text, merged[i]!);
+          annotated.set(keyOf(i), { hash: sha256Hex(served), size: Buffer.byteLength(served) });
         }
+      }
+      return rows.map((r, i) => {
+        const e = merged[i]!;
+        const served = r.profile_hash && saysAnything(e) ? annotated.get(keyOf(i)) : undefined;
+        const profileHash = served?.hash ?? (r.profile_hash as string | null) ?? null;
+        const profileSize = served?.size ?? toNumber(r.profile_size);
         return {
         id: String(r.id),
         dataset: String(r.dataset),

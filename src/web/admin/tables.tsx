@@ -56,7 +56,14 @@ async function renderTables(c: Context<AppEnv>, deps: AppDeps, csrf: string, fai
     primary_key: t.primary_key, enabled: t.enabled, status: t.sync?.status ?? 'pending', error: t.sync?.error ?? null,
     rows: t.sync?.rows ?? null, last_sync: t.sync?.last_sync ?? null, missing_since: t.missing_since,
   }));
-  return c.render(<TablesPage sources={sources} tables={rows} failed={failed} csrf={csrf} />, { title: 'Tables' });
+  const lastRun = deps.config.catalog.openmetadata ? await deps.repos.tableAnnotations.lastRun() : undefined;
+  const enrichment = deps.config.catalog.openmetadata
+    ? {
+        finished_at: lastRun?.finished_at ?? null, status: lastRun?.status ?? null, error: lastRun?.error ?? null,
+        enriched: lastRun?.result.enriched.length ?? 0, not_found: lastRun?.result.not_found.length ?? 0,
+      }
+    : undefined;
+  return c.render(<TablesPage sources={sources} tables={rows} failed={failed} csrf={csrf} enrichment={enrichment} />, { title: 'Tables' });
 }
 
 function datasetOf(c: Context<AppEnv>, deps: AppDeps): string {
