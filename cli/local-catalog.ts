@@ -15,6 +15,8 @@ export interface ColumnInfo {
   min: unknown;
   max: unknown;
   mean: number | null;
+  /** What the server's catalog says the column holds (admin or OpenMetadata); null when nothing. */
+  description?: string | null;
 }
 
 /** A table described: what `da explore --json` prints and `describe_table` answers. */
@@ -24,6 +26,8 @@ export interface ExploreResult {
   name: string;
   source: 'local' | 'remote';
   description: string | null;
+  /** The catalog's tags (from the synced profile or the server). */
+  tags: string[];
   rows: number | null;
   columns: ColumnInfo[];
   profile: Record<string, unknown> | null;
@@ -103,7 +107,7 @@ export async function describeLocalTable(configDir: string, ws: WorkspacePaths, 
     if (profCols?.length) {
       columns = profCols.map((c) => ({
         name: String(c.name), type: String(c.type), null_pct: num(c.null_pct), distinct_count: num(c.distinct_count),
-        min: c.min ?? null, max: c.max ?? null, mean: num(c.mean),
+        min: c.min ?? null, max: c.max ?? null, mean: num(c.mean), description: (c.description as string | null | undefined) ?? null,
       }));
     } else {
       const rows = (await db.conn.runAndReadAll(`SUMMARIZE SELECT * FROM ${file}`)).getRowObjectsJson() as Record<string, unknown>[];
@@ -113,7 +117,8 @@ export async function describeLocalTable(configDir: string, ws: WorkspacePaths, 
       }));
     }
     const rowCount = num((await db.conn.runAndReadAll(`SELECT count(*) AS n FROM ${file}`)).getRowObjectsJson()[0]!.n);
-    return { id, dataset: t.dataset, name: t.name, source: 'local', description: (profile?.description as string) ?? null, rows: rowCount, columns, profile, sample };
+    const tags = Array.isArray(profile?.tags) ? (profile.tags as unknown[]).map(String) : [];
+    return { id, dataset: t.dataset, name: t.name, source: 'local', description: (profile?.description as string) ?? null, tags, rows: rowCount, columns, profile, sample };
   } finally {
     db.close();
   }

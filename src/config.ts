@@ -351,6 +351,31 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Catalog enrichment from outside catalogs (OpenMetadata). */
+    catalog: z
+      .object({
+        openmetadata: z
+          .object({
+            /** Base URL of the OpenMetadata server (its REST API is under /api/v1). */
+            url: z.string().url(),
+            /** A bot's JWT token (`${OPENMETADATA_TOKEN}`). */
+            token: z.string().min(1),
+            /** Database service name, prefixed to mappings that give only `database.schema`. */
+            service: z.string().min(1).optional(),
+            /** Cron pattern of the catalog-enrich job (null: only when run by hand). */
+            schedule: z.string().nullable().default('0 * * * *'),
+            /** Dataset → where its tables live in OpenMetadata: `service.database.schema` (or `database.schema` with `service`). */
+            datasets: z.record(z.string(), z.string().regex(/^[^.\s]+(\.[^.\s]+){1,2}$/, 'must be service.database.schema or database.schema')).default({}),
+            /** Retries of a 5xx or 429 answer, with exponential backoff or the answer's Retry-After. */
+            max_retries: z.number().int().min(0).max(10).default(3),
+            retry_backoff_ms: z.number().int().positive().default(500),
+            request_timeout_ms: z.number().int().positive().default(30_000),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Scheduled backups (off by default); `da server backup` works without this. */
     backup: z
       .object({
@@ -375,6 +400,12 @@ export const ConfigSchema = z
       // Without the secret anybody could post updates as Telegram; without the base URL there is nowhere to point Telegram.
       if (!config.telegram.webhook_secret) ctx.addIssue({ code: 'custom', path: ['telegram', 'webhook_secret'], message: 'is needed with mode: webhook' });
       if (!config.instance.base_url) ctx.addIssue({ code: 'custom', path: ['instance', 'base_url'], message: 'is needed with telegram mode: webhook (Telegram posts to <base_url>/webhooks/telegram)' });
+    }
+    const om = config.catalog.openmetadata;
+    for (const [dataset, mapped] of Object.entries(om?.datasets ?? {})) {
+      if (mapped.split('.').length === 2 && !om?.service) {
+        ctx.addIssue({ code: 'custom', path: ['catalog', 'openmetadata', 'datasets', dataset], message: 'gives database.schema only: set catalog.openmetadata.service, or write service.database.schema' });
+      }
     }
     if (config.auth.session_idle_seconds > config.auth.session_max_seconds) {
       ctx.addIssue({ code: 'custom', path: ['auth', 'session_idle_seconds'], message: 'must not be longer than auth.session_max_seconds' });

@@ -186,10 +186,11 @@ describe('da mcp over stdio (the compiled binary)', () => {
     const s = await connect();
     try {
       const orders = (await call(s, 'describe_table', { table: 'sales.orders' })).json();
-      expect(orders).toMatchObject({ id: 'sales.orders', source: 'local', rows: 1000, description: 'Every order, one row each' });
+      // The synced profile carries the catalog's description (the registry's here), over what the profile text said.
+      expect(orders).toMatchObject({ id: 'sales.orders', source: 'local', rows: 1000, description: 'Orders' });
       expect(orders.columns.map((c: { name: string; type: string }) => `${c.name}:${c.type}`)).toEqual(['order_id:BIGINT', 'customer_id:BIGINT', 'amount:DOUBLE']);
       expect(orders.columns[1]).toMatchObject({ distinct_count: 50, mean: 24.5 });
-      expect(orders.profile).toEqual(ORDERS_PROFILE);
+      expect(orders.profile).toEqual({ ...ORDERS_PROFILE, description: 'Orders', tags: [], columns: ORDERS_PROFILE.columns.map((c) => ({ ...c, description: null })) });
       expect(orders.sample).toHaveLength(5);
 
       // No profile synced: the statistics come from the local file.

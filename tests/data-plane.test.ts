@@ -170,7 +170,8 @@ describe('documents and profiles as assets', () => {
       expect({ path, status: again.status }).toEqual({ path, status: 304 });
     }
     const profile = await server.fetch('/api/assets/profiles/sales.orders.json', { token: analyst.token });
-    expect(await profile.json()).toEqual(PROFILE);
+    // The stored profile, with the catalog's description and tags of the table and its columns added.
+    expect(await profile.json()).toEqual({ ...PROFILE, description: 'Orders', tags: [], columns: PROFILE.columns.map((c) => ({ ...c, description: null })) });
   });
 
   test('forbidden, unknown, hidden, symlinked and climbing asset paths are all 404', async () => {

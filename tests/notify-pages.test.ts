@@ -102,7 +102,7 @@ describe('/admin/jobs and the health job', () => {
     const { page, violations } = await signInPage(browser, server, admin);
     await page.goto(`${server.url}/admin/jobs`);
     const names = await page.$$eval('[data-testid=jobs] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-job')));
-    expect(names).toEqual(['backup', 'data-refresh', 'health', 'memory-collect', 'retention', 'script-runs-retention']);
+    expect(names).toEqual(['backup', 'catalog-enrich', 'data-refresh', 'health', 'memory-collect', 'retention', 'script-runs-retention']);
     await Promise.all([page.waitForURL(`${server.url}/admin/jobs`), page.click('[data-job=health] button')]);
     expect(await page.textContent('.flash')).toContain('Started health');
     const runs = await server.deps.repos.jobRuns.latestByName();

@@ -265,7 +265,9 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'admin', params: { id: 'sales.orders' }, json: { description: 'Orders' }, expect: 200 },
     { as: 'admin', params: { id: 'sales.nope' }, json: { description: 'x' }, expect: 404 },
     { as: 'admin', params: { id: 'not-a-table-id' }, json: {}, expect: 422 },
+    { as: 'admin', params: { id: 'sales.orders' }, json: { columns: { no_such_column: { description: 'x' } } }, expect: 422 },
   ],
+  'catalog.enrichment': async () => [{ as: 'admin', expect: 200 }],
   'tables.unregister': async () => {
     await admin('/api/tables', { method: 'POST', json: { dataset: 'sales', source_table: 'products.csv' } });
     return [

@@ -31,11 +31,17 @@ export class ExploreCommand extends BaseCommand {
   async run() {
     const result = this.remote ? await this.exploreRemote() : await this.exploreLocal();
     this.emit(result, () => {
-      const lines = [`${result.id}${result.description ? ` — ${result.description}` : ''}`, `${result.rows ?? '?'} rows, ${result.columns.length} columns (${result.source})`, ''];
+      const lines = [`${result.id}${result.description ? ` — ${result.description}` : ''}`, `${result.rows ?? '?'} rows, ${result.columns.length} columns (${result.source})`];
+      if (result.tags.length) lines.push(`tags: ${result.tags.join(', ')}`);
+      lines.push('');
+      const described = result.columns.some((c) => c.description);
       lines.push(
         formatTable(
-          ['column', 'type', 'null %', 'distinct', 'min', 'max'],
-          result.columns.map((c) => [c.name, c.type, c.null_pct === null ? '' : c.null_pct.toFixed(1), c.distinct_count ?? '', c.min ?? '', c.max ?? '']),
+          ['column', 'type', 'null %', 'distinct', 'min', 'max', ...(described ? ['description'] : [])],
+          result.columns.map((c) => [
+            c.name, c.type, c.null_pct === null ? '' : c.null_pct.toFixed(1), c.distinct_count ?? '', c.min ?? '', c.max ?? '',
+            ...(described ? [c.description ?? ''] : []),
+          ]),
           30,
         ),
       );
@@ -62,7 +68,10 @@ export class ExploreCommand extends BaseCommand {
       const why = match.length > 1 ? `${this.table} is ambiguous; use dataset.table` : `no table ${this.table} on the server`;
       throw new CliError(`${why}; available: ${available.join(', ') || 'none'}`, 1, { available });
     }
-    const detail = await client.get<Record<string, unknown> & { id: string; dataset: string; name: string; description: string | null; rows: number | null; profile: Record<string, unknown> | null }>(
+    const detail = await client.get<Record<string, unknown> & {
+      id: string; dataset: string; name: string; description: string | null; rows: number | null; profile: Record<string, unknown> | null;
+      tags?: string[]; column_descriptions?: Record<string, string>;
+    }>(
       `/api/catalog/tables/${match[0]!.id}`,
     );
     const profCols = (detail.profile?.columns as Record<string, unknown>[] | undefined) ?? [];
@@ -78,6 +87,11 @@ export class ExploreCommand extends BaseCommand {
       if (!columns.length) columns = q.columns.map((c) => ({ name: c.name, type: c.type, null_pct: null, distinct_count: null, min: null, max: null, mean: null }));
       if (!sample.length) sample = q.rows.map((r) => Object.fromEntries(q.columns.map((c, i) => [c.name, r[i]])));
     }
-    return { id: detail.id, dataset: detail.dataset, name: detail.name, source: 'remote', description: detail.description, rows: detail.rows, columns, profile: detail.profile, sample: sample.slice(0, 5) };
+    const described = detail.column_descriptions ?? {};
+    columns = columns.map((c) => ({ ...c, description: described[c.name] ?? null }));
+    return {
+      id: detail.id, dataset: detail.dataset, name: detail.name, source: 'remote', description: detail.description, tags: detail.tags ?? [],
+      rows: detail.rows, columns, profile: detail.profile, sample: sample.slice(0, 5),
+    };
   }
 }

@@ -12,7 +12,9 @@ export const CatalogTableSchema = z
     id: z.string().openapi({ example: 'sales.orders' }),
     dataset: z.string(),
     name: z.string(),
-    description: z.string().nullable(),
+    description: z.string().nullable().openapi({ description: "An admin's description, else OpenMetadata's, else the source's" }),
+    description_origin: z.enum(['admin', 'openmetadata', 'source']).nullable(),
+    tags: z.array(z.string()),
     rows: z.number().int().nullable(),
     columns: z.number().int().nullable(),
     size_bytes: z.number().int().nullable(),
@@ -24,7 +26,10 @@ export const CatalogTableSchema = z
   .openapi('CatalogTable');
 
 export const CatalogTableDetailSchema = CatalogTableSchema.extend({
-  profile: z.unknown().nullable().openapi({ description: 'The stored profile, or null before the first profile' }),
+  column_descriptions: z.record(z.string(), z.string()).openapi({ description: 'Column name → description (admin over OpenMetadata)' }),
+  profile: z.unknown().nullable().openapi({
+    description: "The stored profile (each column with its `description`), or null before the first profile",
+  }),
   profiled_at: z.string().nullable(),
 }).openapi('CatalogTableDetail');
 
@@ -41,12 +46,39 @@ const getTable = defineRoute({
   responses: { 200: jsonResponse(CatalogTableDetailSchema, 'The table'), 404: { description: 'No such table, or not one you may read' } },
 });
 
+const EnrichmentRunSchema = z
+  .object({
+    id: z.string(),
+    origin: z.literal('openmetadata'),
+    started_at: z.string(),
+    finished_at: z.string(),
+    status: z.enum(['succeeded', 'failed']),
+    error: z.string().nullable().openapi({ description: 'Why the run failed (earlier descriptions are kept)' }),
+    result: z.object({
+      enriched: z.array(z.string()).openapi({ description: 'Tables whose descriptions and tags were fetched' }),
+      not_found: z.array(z.object({ table: z.string(), fqn: z.string() })),
+      skipped: z.array(z.object({ table: z.string(), reason: z.string() })),
+      errors: z.array(z.object({ table: z.string(), fqn: z.string(), error: z.string() })),
+    }),
+  })
+  .openapi('EnrichmentRun');
+
+const getEnrichment = defineRoute({
+  access: 'admin', method: 'get', path: '/api/catalog/enrichment', operationId: 'catalog.enrichment', tags,
+  summary: 'Whether OpenMetadata enrichment is configured, and what its last run (the catalog-enrich job) did',
+  responses: {
+    200: jsonResponse(z.object({ configured: z.boolean(), last_run: EnrichmentRunSchema.nullable() }).openapi('EnrichmentStatus'), 'Status'),
+  },
+});
+
 function toItem(t: CatalogTable, showErrors: boolean) {
   return {
     id: t.id,
     dataset: t.dataset,
     name: t.name,
     description: t.description,
+    description_origin: t.description_origin,
+    tags: t.tags,
     rows: t.rows,
     columns: t.columns,
     size_bytes: t.size_bytes,
@@ -58,9 +90,20 @@ function toItem(t: CatalogTable, showErrors: boolean) {
   };
 }
 
+/** The stored profile with each column's merged description (null when it has none). */
+function describedProfile(profile: unknown, t: CatalogTable): unknown {
+  if (!profile || typeof profile !== 'object' || !Array.isArray((profile as { columns?: unknown }).columns)) return profile;
+  const p = profile as { columns: Record<string, unknown>[] };
+  return { ...p, columns: p.columns.map((c) => ({ ...c, description: t.column_descriptions[String(c.name)] ?? null })) };
+}
+
 /** The table catalog, filtered by dataset permissions. */
 export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalog }: { access: AccessCache; catalog: TableCatalog }) {
   return createRouter()
+    .openapi(getEnrichment, async (c) => {
+      const last = await deps.repos.tableAnnotations.lastRun();
+      return c.json({ configured: Boolean(deps.config.catalog.openmetadata), last_run: last ?? null }, 200);
+    })
     .openapi(listTables, async (c) => {
       const user = currentUser(c);
       const { tables } = await visibleTables(accessCache, catalog, user);
@@ -71,6 +114,11 @@ export function createCatalogRouter(deps: AppDeps, { access: accessCache, catalo
       const user = currentUser(c);
       const table = await readableTable(accessCache, catalog, user, id);
       const stored = await deps.repos.profiles.get(id);
-      return c.json({ ...toItem(table, seesAllDatasets(user.role)), profile: stored?.profile ?? null, profiled_at: stored?.profiled_at ?? null }, 200);
+      return c.json({
+        ...toItem(table, seesAllDatasets(user.role)),
+        column_descriptions: table.column_descriptions,
+        profile: stored ? describedProfile(stored.profile, table) : null,
+        profiled_at: stored?.profiled_at ?? null,
+      }, 200);
     });
 }

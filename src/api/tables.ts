@@ -2,9 +2,11 @@ import { z } from '@hono/zod-openapi';
 import type { AppDeps } from '../context.ts';
 import type { SyncEngine } from '../sync/engine.ts';
 import { currentUser } from '../auth/middleware.ts';
+import type { Enrichment } from '../catalog/annotations.ts';
 import {
   discoverTables, listSources as configuredSources, listTablesWithState, registerAllTables, registerTable, updateTable as updateRegisteredTable,
 } from '../sync/registry.ts';
+import { describeTable, enrichmentOf, enrichmentsOf, checkDescriptionPatch, touchesDescriptions } from '../catalog/describe.ts';
 import { createRouter, defineRoute } from './router.ts';
 import { jsonBody, jsonResponse, NameSchema, TableIdSchema } from './schemas.ts';
 
@@ -47,7 +49,20 @@ export const RegisteredTableSchema = z
   })
   .openapi('RegisteredTable');
 
+/** The merged descriptions and tags beside a registered table. */
+const EnrichmentFields = {
+  description_origin: z.enum(['admin', 'openmetadata', 'source']).nullable().openapi({
+    description: 'Where `description` comes from: an admin edit wins over OpenMetadata, which wins over the source',
+  }),
+  source_description: z.string().nullable().openapi({ description: "The source's own description" }),
+  tags: z.array(z.string()),
+  column_descriptions: z.record(z.string(), z.string()).openapi({ description: 'Column name → description (merged like the table description)' }),
+};
+
+const DescribedTableSchema = RegisteredTableSchema.extend(EnrichmentFields).openapi('DescribedTable');
+
 const TableWithStateSchema = RegisteredTableSchema.extend({
+  ...EnrichmentFields,
   missing: z.boolean().openapi({ description: 'The source no longer offers this table (see missing_since)' }),
   sync: SyncStateSchema.nullable(),
 }).openapi('RegisteredTableWithState');
@@ -67,7 +82,14 @@ const UpdateSchema = z
   .object({
     sync_strategy: StrategySchema.optional(),
     primary_key: KeySchema.nullable().optional(),
-    description: z.string().max(4000).nullable().optional(),
+    description: z.string().max(4000).nullable().optional().openapi({
+      description: "An admin's description; wins over OpenMetadata's and the source's (null or empty: back to theirs)",
+    }),
+    columns: z
+      .record(z.string().min(1).max(256), z.object({ description: z.string().max(4000).nullable().optional() }).strict())
+      .optional()
+      .openapi({ description: 'Column descriptions by column name (an unknown column is a 422; null or empty clears one)' }),
+    tags: z.array(z.string().min(1).max(100)).max(50).nullable().optional().openapi({ description: "Replaces the tags (null: back to OpenMetadata's)" }),
     enabled: z.boolean().optional(),
   })
   .openapi('TableUpdate');
@@ -113,9 +135,9 @@ const createTable = defineRoute({
 });
 const updateTable = defineRoute({
   access: 'admin', method: 'patch', path: '/api/tables/{id}', operationId: 'tables.update', tags,
-  summary: 'Change strategy, primary key, description or the enabled flag',
+  summary: 'Change strategy, primary key, the enabled flag, or the descriptions and tags of the table and its columns',
   request: { params: TableIdParams, ...jsonBody(UpdateSchema) },
-  responses: { 200: jsonResponse(RegisteredTableSchema, 'Updated'), ...notFound },
+  responses: { 200: jsonResponse(DescribedTableSchema, 'Updated'), ...notFound },
 });
 const deleteTable = defineRoute({
   access: 'admin', method: 'delete', path: '/api/tables/{id}', operationId: 'tables.unregister', tags,
@@ -150,16 +172,32 @@ const registerAll = defineRoute({
   },
 });
 
+/** A registered table as the API shows it: the merged description in `description`, the source's beside it. */
+function withEnrichment<T extends { description: string | null }>(t: T, e: Enrichment) {
+  return { ...t, description: e.description, description_origin: e.description_origin, source_description: t.description, tags: e.tags, column_descriptions: e.column_descriptions };
+}
+
 /** The table registry and the configured sources (admin). */
 export function createTablesRouter(deps: AppDeps, sync: SyncEngine) {
   return createRouter()
-    .openapi(listTables, async (c) => c.json({ items: await listTablesWithState(deps) }, 200))
+    .openapi(listTables, async (c) => {
+      const tables = await listTablesWithState(deps);
+      const enrichment = await enrichmentsOf(deps, tables);
+      return c.json({ items: tables.map((t) => withEnrichment(t, enrichment.get(t.id)!)) }, 200);
+    })
     .openapi(createTable, async (c) => {
       const table = await registerTable(deps, sync, c.req.valid('json'), currentUser(c).id);
       return c.json(table, 201);
     })
     .openapi(updateTable, async (c) => {
-      return c.json(await updateRegisteredTable(deps, c.req.valid('param').id, c.req.valid('json')), 200);
+      const { id } = c.req.valid('param');
+      const { description, columns, tags, ...settings } = c.req.valid('json');
+      const described = { description, columns, tags };
+      // Everything is checked before anything is written: a bad column leaves the settings alone too.
+      let table = await checkDescriptionPatch(deps, id, described);
+      if (Object.keys(settings).length) table = await updateRegisteredTable(deps, id, settings);
+      if (touchesDescriptions(described)) await describeTable(deps, id, described, currentUser(c).id);
+      return c.json(withEnrichment(table, await enrichmentOf(deps, table)), 200);
     })
     .openapi(deleteTable, async (c) => {
       await sync.unregister(c.req.valid('param').id);

@@ -472,4 +472,36 @@ CREATE TABLE jira_webhook_events (
 );
 `,
   },
+  {
+    version: 13,
+    name: 'table and column descriptions and tags from admins and OpenMetadata',
+    sql: `
+-- What is said about a table beside its source: one row per table and origin ('admin' for
+-- edits in /admin/tables or PATCH /api/tables/{id}, 'openmetadata' for the catalog-enrich
+-- job). The catalog merges them: admin over OpenMetadata over the source's own description.
+-- tags and columns are JSON (a list of strings; {<column>: {description}}).
+CREATE TABLE table_annotations (
+  table_id VARCHAR NOT NULL,
+  origin VARCHAR NOT NULL CHECK (origin IN ('admin','openmetadata')),
+  description VARCHAR,
+  tags VARCHAR,
+  columns VARCHAR NOT NULL,
+  detail VARCHAR,
+  updated_by VARCHAR,
+  updated_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (table_id, origin)
+);
+
+-- What each run of the catalog-enrich job did: result is JSON (enriched, not_found, skipped, errors).
+CREATE TABLE catalog_enrichment_runs (
+  id VARCHAR PRIMARY KEY,
+  origin VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP NOT NULL,
+  status VARCHAR NOT NULL CHECK (status IN ('succeeded','failed')),
+  error VARCHAR,
+  result VARCHAR NOT NULL
+);
+`,
+  },
 ];

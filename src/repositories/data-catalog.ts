@@ -1,9 +1,17 @@
+import type { DescriptionOrigin } from '../catalog/annotations.ts';
+
 /** A registered table joined with its sync state and the facts of its stored profile. */
 export interface CatalogTable {
   id: string;
   dataset: string;
   name: string;
+  /** Merged: an admin's edit, else OpenMetadata's, else the source's. */
   description: string | null;
+  description_origin: DescriptionOrigin | null;
+  /** Merged like the description (an admin's list replaces OpenMetadata's). */
+  tags: string[];
+  /** Column name → description, merged column by column. */
+  column_descriptions: Record<string, string>;
   enabled: boolean;
   /** Content hash of the file being served; null until a first successful sync. */
   hash: string | null;
@@ -14,7 +22,7 @@ export interface CatalogTable {
   /** `ok`, `error` (the last good file, if any, is still served) or `pending` (never synced). */
   status: string;
   error: string | null;
-  /** sha256 (hex) of the stored profile text (profileText): clients tell a changed profile by it. */
+  /** sha256 (hex) of the profile text (profileText): clients tell a changed profile by it. */
   profile_hash: string | null;
   /** Bytes of the stored profile text. */
   profile_size: number | null;
@@ -35,6 +43,9 @@ export interface DataCatalogRepository {
   fingerprint(): Promise<string>;
   /** The column names of every profiled table, by table id (to search the catalog by column). */
   columnNames(): Promise<Map<string, string[]>>;
-  /** The stored profile exactly as kept (the manifest's profile hash is over this text). */
+  /**
+   * The stored profile, with the merged descriptions and tags added when there are any (the
+   * manifest's profile hash is over this text).
+   */
   profileText(tableId: string): Promise<string | undefined>;
 }

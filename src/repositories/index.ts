@@ -15,6 +15,7 @@ import { SYNC_STATE_METHODS, type SyncStateRepository } from './sync-state.ts';
 import type { SystemSnapshotsRepository } from './system-snapshots.ts';
 import type { TablePartsRepository } from './table-parts.ts';
 import { TABLE_REGISTRY_METHODS, type TableRegistryRepository } from './table-registry.ts';
+import { TABLE_ANNOTATIONS_METHODS, type TableAnnotationsRepository } from './table-annotations.ts';
 import type { TokensRepository } from './tokens.ts';
 import type { UsersRepository } from './users.ts';
 
@@ -49,6 +50,8 @@ export interface Repositories {
   jiraEvents: JiraEventsRepository;
   /** Base and delta part files of tables synced by delta (written before the sync state, which bumps `data`). */
   tableParts: TablePartsRepository;
+  /** Admin and OpenMetadata descriptions and tags; writes bump `changes.data`. */
+  tableAnnotations: TableAnnotationsRepository;
 }
 
 /** One store's repositories as its implementation builds them, before change counting. */
@@ -70,5 +73,6 @@ export function withChangeCounters(repos: StoreRepositories): Repositories {
     syncState: countingWrites(repos.syncState, SYNC_STATE_METHODS, data),
     tableRegistry: countingWrites(repos.tableRegistry, TABLE_REGISTRY_METHODS, data),
     profiles: countingWrites(repos.profiles, PROFILES_METHODS, data),
+    tableAnnotations: countingWrites(repos.tableAnnotations, TABLE_ANNOTATIONS_METHODS, data),
   };
 }

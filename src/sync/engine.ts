@@ -358,6 +358,7 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       await repos.tableRegistry.remove(tableId);
       await repos.syncState.remove(tableId);
       await repos.profiles.remove(tableId);
+      await repos.tableAnnotations.remove(tableId);
       removePath(parquetPath(dataDir, table.dataset, table.name));
       await repos.tableParts.remove(tableId);
       removePath(partsDir(dataDir, table.dataset, table.name));

@@ -42,6 +42,11 @@ export const ManifestTableSchema = z.object({
   updated_at: z.string().nullable(),
   url: z.string(),
   parts: ManifestPartsSchema.optional(),
+  /** Merged (admin over OpenMetadata over the source); absent from servers before catalog enrichment. */
+  description: z.string().nullable().optional(),
+  tags: z.array(z.string()).optional(),
+  /** Column name → description. */
+  column_descriptions: z.record(z.string(), z.string()).optional(),
 });
 
 export const ManifestAssetSchema = z.object({ hash: z.string(), size_bytes: z.number().int().nullable(), url: z.string() });

@@ -137,6 +137,9 @@ export function createManifestService(
           columns: t.columns,
           updated_at: t.last_sync,
           url: downloadUrl(t.id),
+          description: t.description,
+          tags: t.tags,
+          column_descriptions: t.column_descriptions,
         };
         const tableParts = manifestParts(t.id, t.hash!, keys.get(t.id) ?? null, allParts.get(t.id));
         if (tableParts) manifest.tables[t.id]!.parts = tableParts;

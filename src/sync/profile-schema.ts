@@ -32,6 +32,9 @@ export const ColumnProfileSchema = z
       .openapi({ description: 'Text and boolean columns: most frequent values' }),
     min_length: z.number().int().nullable(),
     max_length: z.number().int().nullable(),
+    description: z.string().nullable().optional().openapi({
+      description: 'What the column holds, as an admin or OpenMetadata says (added when served, not stored by the profiler)',
+    }),
   })
   .openapi('ColumnProfile');
 

@@ -107,7 +107,7 @@ export const catalogPage = definePage({
       let matched: string[] = [];
       if (needle) {
         matched = (columns!.get(t.id) ?? []).filter((n) => n.toLowerCase().includes(needle));
-        const hit = t.id.includes(needle) || (t.description?.toLowerCase().includes(needle) ?? false) || matched.length > 0;
+        const hit = t.id.includes(needle) || (t.description?.toLowerCase().includes(needle) ?? false) || t.tags.some((tag) => tag.toLowerCase().includes(needle)) || matched.length > 0;
         if (!hit) continue;
       }
       matching.push({
@@ -213,7 +213,11 @@ async function profileOf(deps: AppDeps, table: CatalogTable): Promise<{ profile:
   if (hit?.hash === table.profile_hash) return hit;
   const stored = await deps.repos.profiles.get(table.id);
   const parsed = stored ? ProfileSchema.safeParse(stored.profile) : undefined;
-  const entry = { hash: table.profile_hash, profile: parsed?.success ? parsed.data : null, profiledAt: stored?.profiled_at ?? null };
+  // The profile hash covers the merged descriptions too: a new description reads the profile again.
+  const profile = parsed?.success
+    ? { ...parsed.data, columns: parsed.data.columns.map((col) => ({ ...col, description: table.column_descriptions[col.name] ?? null })) }
+    : null;
+  const entry = { hash: table.profile_hash, profile, profiledAt: stored?.profiled_at ?? null };
   if (cache.size >= MAX_CACHED_PROFILES) cache.clear();
   cache.set(table.id, entry);
   return entry;
@@ -242,6 +246,7 @@ async function renderTable(
       metrics={metrics}
       table={{
         id: table.id, dataset: table.dataset, name: table.name, description: table.description, rows: table.rows, columns: table.columns,
+        description_origin: table.description_origin, tags: table.tags,
         size_bytes: table.size_bytes, last_sync: table.last_sync, freshness, missing_since: table.missing_since,
         // Source errors can name hosts and buckets: for the people who run the server (as the API).
         error: seesAllDatasets(user.role) ? table.error : null,

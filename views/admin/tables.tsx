@@ -38,6 +38,8 @@ export interface TablesPageProps {
   /** The settings form of one table as sent, with its errors (after a refused post). */
   failed?: { tableId: string; form: FormState };
   csrf: string;
+  /** The last OpenMetadata enrichment run, when OpenMetadata is configured. */
+  enrichment?: { finished_at: string | null; status: string | null; error: string | null; enriched: number; not_found: number };
 }
 
 /** A table's or job's status (`ok`, `error`, `pending`, `running`, …) as a small label. */
@@ -74,7 +76,7 @@ function SettingsForm({ table, form, csrf }: { table: TableRow; form: FormState;
 }
 
 /** /admin/tables: the sources, and the registered tables with their settings. */
-export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
+export function TablesPage({ sources, tables, failed, csrf, enrichment }: TablesPageProps) {
   return (
     <AdminFrame current="/admin/tables">
       <h1>Tables</h1>
@@ -151,6 +153,10 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
                       <th scope="row">
                         <code>{t.id}</code>
                         <div class="note">from {t.source_table}</div>
+                        {t.description ? <div class="note" data-testid="table-description">{t.description}</div> : null}
+                        <a href={`${action}/describe`} data-testid="describe-link">
+                          Describe<span class="visually-hidden"> {t.id}</span>
+                        </a>
                       </th>
                       <td>
                         <StatusBadge status={t.status} /> <Time iso={t.last_sync} fallback="" />
@@ -189,6 +195,23 @@ export function TablesPage({ sources, tables, failed, csrf }: TablesPageProps) {
         )}
         <p class="note">Unregistering removes the table's file, sync state and profile; its source is not touched.</p>
       </section>
+      {enrichment ? (
+        <section aria-labelledby="enrichment">
+          <h2 id="enrichment">Descriptions from OpenMetadata</h2>
+          <p data-testid="enrichment">
+            {enrichment.status === null ? (
+              'The catalog-enrich job has not run yet.'
+            ) : (
+              <>
+                Last run <Time iso={enrichment.finished_at} />: <StatusBadge status={enrichment.status} /> {enrichment.enriched} table
+                {enrichment.enriched === 1 ? '' : 's'} enriched, {enrichment.not_found} not found.
+                {enrichment.error ? <span class="error"> {enrichment.error}</span> : null}
+              </>
+            )}{' '}
+            Start it on <a href="/admin/jobs">Jobs</a>. Your own descriptions (Describe) win over OpenMetadata's.
+          </p>
+        </section>
+      ) : null}
     </AdminFrame>
   );
 }

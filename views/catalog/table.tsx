@@ -12,6 +12,9 @@ export interface TableFacts {
   dataset: string;
   name: string;
   description: string | null;
+  /** Where the description comes from (an admin, OpenMetadata, the source). */
+  description_origin?: 'admin' | 'openmetadata' | 'source' | null;
+  tags?: string[];
   rows: number | null;
   columns: number | null;
   size_bytes: number | null;
@@ -230,6 +233,7 @@ function ProfileBody({ profile }: { profile: TableProfile }) {
                       <a href={`#col-${c.name}`}>
                         <code>{c.name}</code>
                       </a>
+                      {c.description ? <div class="note" data-testid="column-description">{c.description}</div> : null}
                     </th>
                     <td>{c.type}</td>
                     <td>
@@ -329,7 +333,19 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
       <h1>
         <code>{table.id}</code>
       </h1>
-      <p data-testid="description">{table.description ?? <span class="muted">No description yet.</span>}</p>
+      <p data-testid="description">
+        {table.description ?? <span class="muted">No description yet.</span>}
+        {table.description_origin === 'openmetadata' ? <span class="note"> (from OpenMetadata)</span> : null}
+      </p>
+      {table.tags?.length ? (
+        <p data-testid="tags" aria-label="Tags">
+          {table.tags.map((t) => (
+            <>
+              <span class="badge">{t}</span>{' '}
+            </>
+          ))}
+        </p>
+      ) : null}
       <ul class="cards" aria-label="Facts">
         <li>
           Rows<strong>{formatCount(table.rows) || '—'}</strong>

@@ -10,6 +10,7 @@ import { PERMISSIONS_METHODS, type PermissionsRepository } from '../permissions.
 import { PROFILES_METHODS, type ProfilesRepository } from '../profiles.ts';
 import { SYNC_STATE_METHODS, type SyncStateRepository } from '../sync-state.ts';
 import { TABLE_REGISTRY_METHODS, type TableRegistryRepository } from '../table-registry.ts';
+import { TABLE_ANNOTATIONS_METHODS, type TableAnnotationsRepository } from '../table-annotations.ts';
 import { createDuckDbRepositories } from './index.ts';
 
 // The caches of the data plane reload only when their change counter moves. Each counted
@@ -110,6 +111,21 @@ test('profiles: writes bump the data counter', async () => {
     remove: ['ds.none'],
   };
   await checkClassification(repos.profiles, PROFILES_METHODS, calls, repos.changes.data, () => repos.dataCatalog.listTables());
+});
+
+test('table annotations: admin and OpenMetadata descriptions bump the data counter', async () => {
+  const calls: Calls<TableAnnotationsRepository> = {
+    get: [TABLE.id, 'admin'],
+    list: [],
+    put: [{ table_id: TABLE.id, origin: 'admin', description: 'Said by an admin', tags: ['pii'], columns: {}, detail: null, updated_by: null }],
+    remove: ['ds.none'],
+    recordRun: [{
+      id: 'r1', origin: 'openmetadata', started_at: '2026-01-01T00:00:00.000Z', finished_at: '2026-01-01T00:00:01.000Z', status: 'succeeded', error: null,
+      result: { enriched: [], not_found: [], skipped: [], errors: [] },
+    }],
+    lastRun: [],
+  };
+  await checkClassification(repos.tableAnnotations, TABLE_ANNOTATIONS_METHODS, calls, repos.changes.data, () => repos.dataCatalog.listTables());
 });
 
 test('permissions: grants and sync settings bump the permissions counter (the access cache and the sync selections reload)', async () => {

@@ -16,6 +16,7 @@ import { createDuckDbSyncStateRepository } from './sync-state.ts';
 import { createDuckDbSystemSnapshotsRepository } from './system-snapshots.ts';
 import { createDuckDbTableRegistryRepository } from './table-registry.ts';
 import { createDuckDbTablePartsRepository } from './table-parts.ts';
+import { createDuckDbTableAnnotationsRepository } from './table-annotations.ts';
 import { createDuckDbTokensRepository } from './tokens.ts';
 import { createDuckDbUsersRepository } from './users.ts';
 
@@ -40,6 +41,7 @@ export function createDuckDbStoreRepositories(db: SystemDb): StoreRepositories {
     healthChecks: createDuckDbHealthChecksRepository(db),
     jiraEvents: createDuckDbJiraEventsRepository(db),
     tableParts: createDuckDbTablePartsRepository(db),
+    tableAnnotations: createDuckDbTableAnnotationsRepository(db),
   };
 }
 

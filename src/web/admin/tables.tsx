@@ -9,6 +9,8 @@ import {
 import { NAME_PATTERN, TABLE_ID_PATTERN } from '../../sync/paths.ts';
 import { NO_FORM, type FormState } from '../../../views/admin/common.tsx';
 import { SourcePage, TablesPage, type OfferedRow, type SourceRow } from '../../../views/admin/tables.tsx';
+import { columnField, DescribeTablePage } from '../../../views/admin/describe.tsx';
+import { describeTable, enrichmentsOf, type DescriptionPatch } from '../../catalog/describe.ts';
 import { definePage, type AnyPage } from '../router.ts';
 import { adminPage, formFromError, pathParam, readForm } from './common.ts';
 
@@ -48,12 +50,20 @@ async function sourceRows(deps: AppDeps): Promise<SourceRow[]> {
 async function renderTables(c: Context<AppEnv>, deps: AppDeps, csrf: string, failed?: { tableId: string; form: FormState }) {
   adminPage(c, failed ? 422 : 200);
   const [sources, tables] = await Promise.all([sourceRows(deps), listTablesWithState(deps)]);
+  const described = await enrichmentsOf(deps, tables);
   const rows = tables.map((t) => ({
-    id: t.id, dataset: t.dataset, source_table: t.source_table, description: t.description, sync_strategy: t.sync_strategy,
+    id: t.id, dataset: t.dataset, source_table: t.source_table, description: described.get(t.id)?.description ?? null, sync_strategy: t.sync_strategy,
     primary_key: t.primary_key, enabled: t.enabled, status: t.sync?.status ?? 'pending', error: t.sync?.error ?? null,
     rows: t.sync?.rows ?? null, last_sync: t.sync?.last_sync ?? null, missing_since: t.missing_since,
   }));
-  return c.render(<TablesPage sources={sources} tables={rows} failed={failed} csrf={csrf} />, { title: 'Tables' });
+  const lastRun = deps.config.catalog.openmetadata ? await deps.repos.tableAnnotations.lastRun() : undefined;
+  const enrichment = deps.config.catalog.openmetadata
+    ? {
+        finished_at: lastRun?.finished_at ?? null, status: lastRun?.status ?? null, error: lastRun?.error ?? null,
+        enriched: lastRun?.result.enriched.length ?? 0, not_found: lastRun?.result.not_found.length ?? 0,
+      }
+    : undefined;
+  return c.render(<TablesPage sources={sources} tables={rows} failed={failed} csrf={csrf} enrichment={enrichment} />, { title: 'Tables' });
 }
 
 function datasetOf(c: Context<AppEnv>, deps: AppDeps): string {
@@ -189,8 +199,82 @@ export const unregisterAction = definePage({
   },
 });
 
+async function renderDescribe(c: Context<AppEnv>, deps: AppDeps, csrf: string, id: string, form: FormState, status: 200 | 422 = 200) {
+  const table = await deps.repos.tableRegistry.get(id);
+  if (!table) throw new NotFoundError(`table ${id} is not registered`);
+  const [admin, om, stored] = await Promise.all([
+    deps.repos.tableAnnotations.get(id, 'admin'),
+    deps.repos.tableAnnotations.get(id, 'openmetadata'),
+    deps.repos.profiles.get(id),
+  ]);
+  const profileColumns = ((stored?.profile as { columns?: Array<{ name?: unknown; type?: unknown }> } | undefined)?.columns ?? [])
+    .map((col) => ({ name: String(col.name), type: String(col.type ?? '') }));
+  adminPage(c, status);
+  return c.render(
+    <DescribeTablePage
+      id={id}
+      admin={{ description: admin?.description ?? '', tags: admin?.tags?.join(', ') ?? '', updated_at: admin?.updated_at ?? null }}
+      openmetadata={om ? { description: om.description, tags: om.tags ?? [], fqn: om.detail, updated_at: om.updated_at } : null}
+      sourceDescription={table.description}
+      columns={profileColumns.map((col) => ({ ...col, admin: admin?.columns[col.name] ?? '', openmetadata: om?.columns[col.name] ?? null }))}
+      form={form}
+      csrf={csrf}
+    />,
+    { title: `Describe ${id}` },
+  );
+}
+
+const DescribeForm = z.object({
+  description: z.string().max(4000, 'at most 4000 characters').optional(),
+  tags: z
+    .string()
+    .max(2000)
+    .refine((v) => v.split(',').every((t) => t.trim().length <= 100), 'each tag at most 100 characters')
+    .refine((v) => v.split(',').filter((t) => t.trim()).length <= 50, 'at most 50 tags')
+    .optional(),
+}).catchall(z.unknown());
+
+/**
+ * GET /admin/tables/<id>/describe: the admin's descriptions of a table and its columns;
+ * POST (tables.update): saves them (an empty field falls back to OpenMetadata or the source).
+ */
+export const describeTablePage = definePage({
+  path: '/admin/tables/:id/describe',
+  access: 'admin',
+  action: 'tables.update',
+  get: (c, { deps, csrf }) => renderDescribe(c, deps, csrf, tableIdOf(c), NO_FORM),
+  async post(c, { deps, user, csrf, redirect }) {
+    const id = tableIdOf(c);
+    const read = await readForm(c, DescribeForm);
+    if (!read.ok) return renderDescribe(c, deps, csrf, id, read.form, 422);
+    const columns: NonNullable<DescriptionPatch['columns']> = {};
+    for (const [field, text] of Object.entries(read.values)) {
+      if (field.startsWith('col.')) columns[field.slice(4)] = { description: text };
+    }
+    const patch: DescriptionPatch = { description: read.data.description ?? null, columns };
+    if (read.data.tags !== undefined) {
+      const tags = read.data.tags.split(',').map((t) => t.trim()).filter(Boolean);
+      patch.tags = tags.length ? tags : null;
+    }
+    try {
+      await describeTable(deps, id, patch, user.id);
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        const form = formFromError(err, read.values);
+        // Column errors are keyed `columns.<name>`; the form's fields are `col.<name>`.
+        for (const [k, v] of Object.entries(form.errors)) if (k.startsWith('columns.')) form.errors[columnField(k.slice(8))] = v;
+        // A column the form does not offer (a hand-made post) has no field to stand beside.
+        form.errors.form ??= err.message;
+        return renderDescribe(c, deps, csrf, id, form, 422);
+      }
+      throw err;
+    }
+    return redirect(`/admin/tables/${encodeURIComponent(id)}/describe`, { kind: 'ok', message: `Saved the descriptions of ${id}.` });
+  },
+});
+
 /** The table pages, as src/web/pages.ts registers them. */
 export const ADMIN_TABLE_PAGES: AnyPage[] = [
-  adminTablesPage, adminSourcePage, registerAction, registerAllAction, updateTableAction, unregisterAction,
+  adminTablesPage, adminSourcePage, registerAction, registerAllAction, updateTableAction, unregisterAction, describeTablePage,
 ];
 
