@@ -15,6 +15,7 @@
 import type { BunPlugin } from 'bun';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RELEASE_TARGETS, releaseFileName } from '../src/ops/cli-targets.ts';
 
 const root = resolve(import.meta.dir, '..');
 /** Where binding packages of other platforms and compressed libraries are cached. */
@@ -30,25 +31,18 @@ export interface CliTarget {
   bindingPackage: string;
   /** The files the package ships; the first one is the Node-API module, the second the DuckDB library. */
   files: string[];
-  /** Built by `--all` and offered by install.sh / install.ps1. */
-  release: boolean;
 }
 
 /** Every platform that both Bun and @duckdb/node-bindings publish builds for. */
 export const TARGETS: CliTarget[] = [
-  { name: 'linux-x64', bun: 'bun-linux-x64', bindingPackage: '@duckdb/node-bindings-linux-x64', files: ['duckdb.node', 'libduckdb.so'], release: true },
-  { name: 'linux-arm64', bun: 'bun-linux-arm64', bindingPackage: '@duckdb/node-bindings-linux-arm64', files: ['duckdb.node', 'libduckdb.so'], release: true },
-  { name: 'linux-x64-musl', bun: 'bun-linux-x64-musl', bindingPackage: '@duckdb/node-bindings-linux-x64-musl', files: ['duckdb.node', 'libduckdb.so'], release: false },
-  { name: 'linux-arm64-musl', bun: 'bun-linux-arm64-musl', bindingPackage: '@duckdb/node-bindings-linux-arm64-musl', files: ['duckdb.node', 'libduckdb.so'], release: false },
-  { name: 'darwin-arm64', bun: 'bun-darwin-arm64', bindingPackage: '@duckdb/node-bindings-darwin-arm64', files: ['duckdb.node', 'libduckdb.dylib'], release: true },
-  { name: 'darwin-x64', bun: 'bun-darwin-x64', bindingPackage: '@duckdb/node-bindings-darwin-x64', files: ['duckdb.node', 'libduckdb.dylib'], release: true },
-  { name: 'windows-x64', bun: 'bun-windows-x64', bindingPackage: '@duckdb/node-bindings-win32-x64', files: ['duckdb.node', 'duckdb.dll'], release: true },
+  { name: 'linux-x64', bun: 'bun-linux-x64', bindingPackage: '@duckdb/node-bindings-linux-x64', files: ['duckdb.node', 'libduckdb.so'] },
+  { name: 'linux-arm64', bun: 'bun-linux-arm64', bindingPackage: '@duckdb/node-bindings-linux-arm64', files: ['duckdb.node', 'libduckdb.so'] },
+  { name: 'linux-x64-musl', bun: 'bun-linux-x64-musl', bindingPackage: '@duckdb/node-bindings-linux-x64-musl', files: ['duckdb.node', 'libduckdb.so'] },
+  { name: 'linux-arm64-musl', bun: 'bun-linux-arm64-musl', bindingPackage: '@duckdb/node-bindings-linux-arm64-musl', files: ['duckdb.node', 'libduckdb.so'] },
+  { name: 'darwin-arm64', bun: 'bun-darwin-arm64', bindingPackage: '@duckdb/node-bindings-darwin-arm64', files: ['duckdb.node', 'libduckdb.dylib'] },
+  { name: 'darwin-x64', bun: 'bun-darwin-x64', bindingPackage: '@duckdb/node-bindings-darwin-x64', files: ['duckdb.node', 'libduckdb.dylib'] },
+  { name: 'windows-x64', bun: 'bun-windows-x64', bindingPackage: '@duckdb/node-bindings-win32-x64', files: ['duckdb.node', 'duckdb.dll'] },
 ];
-
-/** `da-linux-x64`, `da-windows-x64.exe`: the release file name of a target. */
-export function releaseFileName(target: string): string {
-  return `da-${target}${target.startsWith('windows') ? '.exe' : ''}`;
-}
 
 function hostTargetName(): string {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
@@ -114,18 +108,40 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /**
- * A zstd copy of `bytes` in dist/.bindings/zstd/, named by the original's sha256 so each
+ * A copy of `bytes` in dist/.bindings/, zstd-compressed or not, named by its sha256 so each
  * library is compressed once, however many builds follow.
  */
-function compressedCopy(bytes: Uint8Array, hash: string): string {
-  const dir = join(BINDINGS_CACHE, 'zstd');
-  const path = join(dir, `${hash}.${ZSTD_LEVEL}.zst`);
+function cachedCopy(bytes: Uint8Array, hash: string, compress: boolean): string {
+  const dir = join(BINDINGS_CACHE, compress ? 'zstd' : 'raw');
+  const path = join(dir, compress ? `${hash}.${ZSTD_LEVEL}.zst` : hash);
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL }));
+  writeFileSync(tmp, compress ? Bun.zstdCompressSync(bytes, { level: ZSTD_LEVEL }) : bytes);
   renameSync(tmp, path);
   return path;
+}
+
+const MACHO_CPU = { arm64: 0x0100000c, x64: 0x01000007 } as const;
+
+/**
+ * The slice for `arch` of a universal (fat) Mach-O file, or the file itself when it is not
+ * universal. DuckDB ships one libduckdb.dylib for both Mac CPUs (117 MB); each slice is a
+ * complete, separately signed library (what `lipo -thin` writes), half the size.
+ */
+export function thinMachO(bytes: Uint8Array, arch: keyof typeof MACHO_CPU): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = dv.getUint32(0, false);
+  if (magic !== 0xcafebabe && magic !== 0xcafebabf) return bytes;
+  const wide = magic === 0xcafebabf;
+  const count = dv.getUint32(4, false);
+  for (let i = 0, at = 8; i < count; i++, at += wide ? 32 : 20) {
+    if (dv.getUint32(at, false) !== MACHO_CPU[arch]) continue;
+    const offset = wide ? Number(dv.getBigUint64(at + 8, false)) : dv.getUint32(at + 8, false);
+    const size = wide ? Number(dv.getBigUint64(at + 16, false)) : dv.getUint32(at + 12, false);
+    return bytes.subarray(offset, offset + size);
+  }
+  throw new Error(`the universal Mach-O file has no ${arch} slice`);
 }
 
 /** The plugin that replaces `@duckdb/node-bindings` with the embedding loader for `target`. */
@@ -133,11 +149,13 @@ export function duckdbEmbedPlugin(target: CliTarget, dir: string, opts: { compre
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version as string;
   const files = target.files.map((name, i) => {
     const path = join(dir, name);
-    const bytes = readFileSync(path);
+    const original = readFileSync(path);
+    const bytes = target.name.startsWith('darwin-') ? thinMachO(original, target.name.endsWith('arm64') ? 'arm64' : 'x64') : original;
     const hash = sha256(bytes);
-    // The library (70–117 MB) shrinks to about a third; the small Node-API module stays as is.
+    // The library (60–70 MB) shrinks to under a third; the small Node-API module stays as is.
     const compress = (opts.compress ?? true) && i > 0;
-    return { name, path: compress ? compressedCopy(bytes, hash) : path, size: bytes.length, sha256: hash, compression: compress ? 'zstd' : undefined };
+    const embedded = compress || bytes !== original ? cachedCopy(bytes, hash, compress) : path;
+    return { name, path: embedded, size: bytes.length, sha256: hash, compression: compress ? 'zstd' : undefined };
   });
   const loader = join(root, 'cli', 'duckdb-embedded.ts');
   const source = [
@@ -215,7 +233,7 @@ if (import.meta.main) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--all' || a === '--all-targets') {
-      wanted.push(...TARGETS.filter((t) => t.release && !wanted.includes(t)));
+      wanted.push(...TARGETS.filter((t) => (RELEASE_TARGETS as readonly string[]).includes(t.name) && !wanted.includes(t)));
       hostBuild = false;
     } else if (a === '--target' || a.startsWith('--target=')) {
       const name = a === '--target' ? args[++i] : a.slice('--target='.length);
