@@ -5,6 +5,7 @@
  * @example bun bench/all.ts
  */
 import { benchBackup } from './backup.ts';
+import { benchBinarySize } from './binary-size.ts';
 import { benchDownload } from './download.ts';
 import { benchManifest } from './manifest.ts';
 import { benchMcpQuery } from './mcp-query.ts';
@@ -27,6 +28,7 @@ for (const [name, run] of [
   ['server-start', () => benchServerStart()],
   ['script-sandbox', () => benchScriptSandbox()],
   ['backup', () => benchBackup()],
+  ['binary-size', () => benchBinarySize()],
 ] as const) {
   try {
     const results = await run();
