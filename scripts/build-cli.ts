@@ -139,15 +139,28 @@ export function thinMachO(bytes: Uint8Array, arch: keyof typeof MACHO_CPU): Uint
     if (dv.getUint32(at, false) !== MACHO_CPU[arch]) continue;
     const offset = wide ? Number(dv.getBigUint64(at + 8, false)) : dv.getUint32(at + 8, false);
     const size = wide ? Number(dv.getBigUint64(at + 16, false)) : dv.getUint32(at + 12, false);
-    return bytes.subarray(offset, offset + size);
+    const slice = bytes.subarray(offset, offset + size);
+    const head = new DataView(slice.buffer, slice.byteOffset, Math.min(8, slice.byteLength));
+    if (slice.byteLength !== size || head.byteLength < 8 || head.getUint32(0, true) !== 0xfeedfacf || head.getUint32(4, true) !== MACHO_CPU[arch]) {
+      throw new Error(`the ${arch} slice of the universal Mach-O file is not a 64-bit Mach-O file for ${arch}`);
+    }
+    return slice;
   }
   throw new Error(`the universal Mach-O file has no ${arch} slice`);
 }
 
-/** The plugin that replaces `@duckdb/node-bindings` with the embedding loader for `target`. */
-export function duckdbEmbedPlugin(target: CliTarget, dir: string, opts: { compress?: boolean } = {}): BunPlugin {
-  const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version as string;
-  const files = target.files.map((name, i) => {
+/** One file the binary embeds: the path of the copy embedded, and what it is once extracted. */
+export interface EmbedFile {
+  name: string;
+  path: string;
+  size: number;
+  sha256: string;
+  compression?: 'zstd';
+}
+
+/** The DuckDB files a build for `target` embeds, from the binding package in `dir`. */
+export function embedFiles(target: CliTarget, dir: string, opts: { compress?: boolean } = {}): EmbedFile[] {
+  return target.files.map((name, i) => {
     const path = join(dir, name);
     const original = readFileSync(path);
     const bytes = target.name.startsWith('darwin-') ? thinMachO(original, target.name.endsWith('arm64') ? 'arm64' : 'x64') : original;
@@ -155,8 +168,14 @@ export function duckdbEmbedPlugin(target: CliTarget, dir: string, opts: { compre
     // The library (60–70 MB) shrinks to under a third; the small Node-API module stays as is.
     const compress = (opts.compress ?? true) && i > 0;
     const embedded = compress || bytes !== original ? cachedCopy(bytes, hash, compress) : path;
-    return { name, path: embedded, size: bytes.length, sha256: hash, compression: compress ? 'zstd' : undefined };
+    return { name, path: embedded, size: bytes.length, sha256: hash, ...(compress ? { compression: 'zstd' as const } : {}) };
   });
+}
+
+/** The plugin that replaces `@duckdb/node-bindings` with the embedding loader for `target`. */
+export function duckdbEmbedPlugin(target: CliTarget, dir: string, opts: { compress?: boolean } = {}): BunPlugin {
+  const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version as string;
+  const files = embedFiles(target, dir, opts);
   const loader = join(root, 'cli', 'duckdb-embedded.ts');
   const source = [
     ...files.map((f, i) => `import f${i} from ${JSON.stringify(f.path)} with { type: 'file' };`),

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TARGETS, buildCli, thinMachO } from '../scripts/build-cli.ts';
+import { TARGETS, bindingDir, buildCli, embedFiles, thinMachO } from '../scripts/build-cli.ts';
 import { testYaml } from './helpers/data.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -80,14 +80,40 @@ describe('cross-compiled release builds', () => {
       dv.setUint32(at, s.cpu);
       dv.setUint32(at + 8, s.offset);
       dv.setUint32(at + 12, s.size);
-      fat.fill(s.fill, s.offset, s.offset + s.size);
+      fat.fill(s.fill, s.offset + 8, s.offset + s.size);
+      // Each slice is a Mach-O file of its own: 64-bit magic and CPU type, little-endian.
+      dv.setUint32(s.offset, 0xfeedfacf, true);
+      dv.setUint32(s.offset + 4, s.cpu, true);
     });
     const arm = thinMachO(fat, 'arm64');
     expect(arm.length).toBe(200);
-    expect(arm.every((b) => b === 12)).toBe(true);
-    expect(thinMachO(fat, 'x64').every((b) => b === 7)).toBe(true);
+    expect(arm.subarray(8).every((b) => b === 12)).toBe(true);
+    expect(thinMachO(fat, 'x64').subarray(8).every((b) => b === 7)).toBe(true);
     const thin = new Uint8Array([0xcf, 0xfa, 0xed, 0xfe, 1, 2, 3]);
     expect(thinMachO(thin, 'arm64')).toBe(thin);
+    // A slice whose header names another CPU is refused, not embedded.
+    dv.setUint32(8192 + 4, 0x01000007, true);
+    expect(() => thinMachO(fat, 'arm64')).toThrow('not a 64-bit Mach-O file for arm64');
+  });
+
+  test("the build carries the target's DuckDB library, compressed, and only that one", async () => {
+    const arm = TARGETS.find((t) => t.name === 'linux-arm64')!;
+    const host = TARGETS.find((t) => t.name === 'linux-x64')!;
+    const [lib] = embedFiles(arm, await bindingDir(arm)).filter((f) => f.name === 'libduckdb.so');
+    expect(lib?.compression).toBe('zstd');
+    const compressed = readFileSync(lib!.path);
+    // The compressed library is in the binary as is…
+    expect(built.indexOf(compressed.subarray(0, 4096))).toBeGreaterThan(0);
+    expect(built.indexOf(compressed.subarray(compressed.length - 4096))).toBeGreaterThan(0);
+    // …and unpacks to the aarch64 ELF library whose size and hash the loader checks.
+    const library = Bun.zstdDecompressSync(compressed);
+    expect(library.length).toBe(lib!.size);
+    expect(sha256(library)).toBe(lib!.sha256);
+    expect(Buffer.from(library).readUInt16LE(18)).toBe(183);
+    expect(compressed.length).toBeLessThan(library.length / 2);
+    // No copy of another platform's library came along.
+    const [other] = embedFiles(host, await bindingDir(host)).filter((f) => f.name === 'libduckdb.so');
+    expect(built.indexOf(readFileSync(other!.path).subarray(0, 4096))).toBe(-1);
   });
 
   test('the build script refuses an unknown target with the list of known ones', () => {
