@@ -143,6 +143,8 @@ export function installPowershell({ origin, served }: InstallerInfo): string {
 & {
   $ErrorActionPreference = 'Stop'
   $ProgressPreference = 'SilentlyContinue'
+  # Windows PowerShell 5.1 on older .NET offers only TLS 1.0/1.1 unless asked.
+  [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
   $Server = ${quote(origin)}
   $Served = @(${served.map(quote).join(', ')})
   $File = 'da-windows-x64.exe'
