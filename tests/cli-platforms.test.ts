@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { TARGETS, bindingDir, buildCli, embedFiles, thinMachO } from '../scripts/build-cli.ts';
 import { testYaml } from './helpers/data.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { sessionCookie } from './helpers/web.ts';
 
 /**
  * Release builds for other platforms: one cross build (linux-arm64) made here and served
@@ -279,6 +280,11 @@ describe('installers without base_url', () => {
         expect(body).toContain('set instance.base_url');
         expect(body).not.toContain('SERVER=');
       }
+      // The start page does not show a command that would be refused without saying why.
+      const cookie = await sessionCookie(plain, await plain.createUser('analyst'));
+      const page = (host: string) => fetch(`${plain.url}/`, { headers: { cookie, host } }).then((r) => r.text());
+      expect(await page('evil.example')).toContain('data-testid="install-unavailable"');
+      expect(await page(`localhost:${port}`)).not.toContain('install-unavailable');
     } finally {
       await plain.stop();
     }

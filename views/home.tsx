@@ -25,6 +25,8 @@ export interface HomeUpload {
 
 export interface HomePageProps {
   origin: string;
+  /** False when the installers would refuse this address (no base_url and a Host that is not this machine's). */
+  installerOk?: boolean;
   now: number;
   /** How many of the user's tables are in each state, and all of them. */
   counts: Record<Freshness, number>;
@@ -88,6 +90,12 @@ export function HomePage(p: HomePageProps) {
         <pre data-testid="install-command">curl -fsSL {p.origin}/cli/install.sh | sh</pre>
         <p>On Windows, in PowerShell:</p>
         <pre data-testid="install-command-windows">irm {p.origin}/cli/install.ps1 | iex</pre>
+        {p.installerOk === false ? (
+          <p class="note" data-testid="install-unavailable">
+            This server does not know its public address yet, so the installers refuse to name it: an administrator sets{' '}
+            <code>instance.base_url</code> (or <code>DA_BASE_URL</code>).
+          </p>
+        ) : null}
         <p>
           Or download it yourself: <code>{p.origin}/cli/da-&lt;os&gt;-&lt;arch&gt;</code> for <code>darwin-arm64</code>,{' '}
           <code>darwin-x64</code>, <code>linux-x64</code>, <code>linux-arm64</code> and <code>windows-x64.exe</code>, each with
