@@ -84,10 +84,17 @@ export async function bindingDir(target: CliTarget, version = bindingVersion()):
   const tgz = join(BINDINGS_CACHE, `${base}.tgz`);
   if (!existsSync(tgz)) {
     console.error(`fetching ${target.bindingPackage}@${version} (npm pack)`);
-    const pack = Bun.spawnSync(['npm', 'pack', `${target.bindingPackage}@${version}`, '--pack-destination', BINDINGS_CACHE], { stdout: 'pipe', stderr: 'pipe' });
-    if (pack.exitCode !== 0 || !existsSync(tgz)) {
-      throw new Error(`npm pack ${target.bindingPackage}@${version} failed: ${pack.stderr.toString().trim() || `no ${tgz}`}`);
+    // Packed into a folder of this process and renamed: a parallel build never reads half a file.
+    const own = join(BINDINGS_CACHE, `.pack-${process.pid}`);
+    mkdirSync(own, { recursive: true });
+    const pack = Bun.spawnSync(['npm', 'pack', `${target.bindingPackage}@${version}`, '--pack-destination', own], { stdout: 'pipe', stderr: 'pipe' });
+    const packed = join(own, `${base}.tgz`);
+    if (pack.exitCode !== 0 || !existsSync(packed)) {
+      rmSync(own, { recursive: true, force: true });
+      throw new Error(`npm pack ${target.bindingPackage}@${version} failed: ${pack.stderr.toString().trim() || `no ${packed}`}`);
     }
+    renameSync(packed, tgz);
+    rmSync(own, { recursive: true, force: true });
   }
   // Unpacked beside and renamed: a half-extracted folder is never taken for a good one.
   const partial = `${dir}.${process.pid}.partial`;

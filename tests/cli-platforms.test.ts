@@ -26,6 +26,9 @@ let damage = false;
 beforeAll(async () => {
   releaseDir = mkdtempSync(join(tmpdir(), 'da-release-'));
   await buildCli(TARGETS.find((t) => t.name === 'linux-arm64')!, join(releaseDir, 'da-linux-arm64'), { checksum: true });
+  // Windows and macOS too, to check their formats and how they are served.
+  await buildCli(TARGETS.find((t) => t.name === 'windows-x64')!, join(releaseDir, 'da-windows-x64.exe'), { checksum: true });
+  await buildCli(TARGETS.find((t) => t.name === 'darwin-arm64')!, join(releaseDir, 'da-darwin-arm64'), { checksum: true });
   built = readFileSync(join(releaseDir, 'da-linux-arm64'));
   builtSha = sha256(built);
   proxy = Bun.serve({
@@ -59,6 +62,19 @@ afterAll(async () => {
 });
 
 describe('cross-compiled release builds', () => {
+  test('windows-x64 is a PE executable for x86-64 and darwin-arm64 a Mach-O executable for arm64', () => {
+    const exe = readFileSync(join(releaseDir, 'da-windows-x64.exe'));
+    expect(exe.subarray(0, 2).toString('latin1')).toBe('MZ');
+    const pe = exe.readUInt32LE(0x3c);
+    expect(exe.subarray(pe, pe + 4).toString('latin1')).toBe('PE\0\0');
+    expect(exe.readUInt16LE(pe + 4)).toBe(0x8664); // IMAGE_FILE_MACHINE_AMD64
+    expect(readFileSync(join(releaseDir, 'da-windows-x64.sha256'), 'utf8')).toBe(`${sha256(exe)}  da-windows-x64.exe\n`);
+    const mac = readFileSync(join(releaseDir, 'da-darwin-arm64'));
+    expect(mac.readUInt32LE(0)).toBe(0xfeedfacf); // MH_MAGIC_64
+    expect(mac.readUInt32LE(4)).toBe(0x0100000c); // CPU_TYPE_ARM64
+    expect(mac.readUInt32LE(12)).toBe(2); // MH_EXECUTE
+  });
+
   test('linux-arm64 is an ELF executable for aarch64, with its checksum file beside it', () => {
     expect([...built.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
     expect(built[4]).toBe(2); // 64-bit
@@ -144,21 +160,33 @@ describe('serving the release builds', () => {
     expect((await fetch(`${server.url}/cli/da-linux-arm64`, { headers: { 'if-none-match': `"${builtSha}"` } })).status).toBe(304);
   });
 
+  test('the Windows build is served as da-windows-x64.exe (saved as da.exe), its checksum under both names', async () => {
+    const exeSha = sha256(readFileSync(join(releaseDir, 'da-windows-x64.exe')));
+    const head = await fetch(`${server.url}/cli/da-windows-x64.exe`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(statSync(join(releaseDir, 'da-windows-x64.exe')).size));
+    expect(head.headers.get('x-content-sha256')).toBe(exeSha);
+    expect(head.headers.get('content-disposition')).toBe('attachment; filename="da.exe"');
+    for (const name of ['da-windows-x64.exe.sha256', 'da-windows-x64.sha256']) {
+      expect(await (await fetch(`${server.url}/cli/${name}`)).text(), name).toBe(`${exeSha}  da-windows-x64.exe\n`);
+    }
+  });
+
   test('an unknown platform, a platform not built here and a wrong .exe are 404 problems that say what is offered', async () => {
     const unknown = await fetch(`${server.url}/cli/da-plan9-mips`);
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toContain('application/problem+json');
     expect(((await unknown.json()) as { detail: string }).detail).toContain('da-darwin-arm64');
 
-    const notBuilt = await fetch(`${server.url}/cli/da-darwin-arm64`);
+    const notBuilt = await fetch(`${server.url}/cli/da-darwin-x64`);
     expect(notBuilt.status).toBe(404);
     const detail = ((await notBuilt.json()) as { detail: string }).detail;
-    expect(detail).toContain('da-darwin-arm64 is not built on this server');
-    expect(detail).toContain('it offers da-linux-arm64');
+    expect(detail).toContain('da-darwin-x64 is not built on this server');
+    expect(detail).toContain('it offers da-darwin-arm64, da-linux-arm64, da-windows-x64.exe');
     expect(detail).toContain('bun scripts/build-cli.ts --all');
-    expect((await fetch(`${server.url}/cli/da-darwin-arm64`, { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(`${server.url}/cli/da-darwin-x64`, { method: 'HEAD' })).status).toBe(404);
 
-    for (const wrong of ['da-linux-arm64.exe', 'da-windows-x64', 'da-windows-x64.exe', 'da-linux-arm64.sha256.exe', 'da-linux']) {
+    for (const wrong of ['da-linux-arm64.exe', 'da-windows-x64', 'da-darwin-arm64.exe', 'da-linux-arm64.sha256.exe', 'da-linux']) {
       expect((await fetch(`${server.url}/cli/${wrong}`)).status, wrong).toBe(404);
     }
   });
@@ -188,25 +216,27 @@ async function runInstaller(uname: [string, string], curlArgs = '') {
 }
 
 describe('install.sh', () => {
-  test('picks the file for the faked uname (Linux aarch64), checks it and installs it', async () => {
-    const r = await runInstaller(['Linux', 'aarch64']);
-    try {
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('downloading da-linux-arm64 from http://127.0.0.1:');
-      expect(sha256(readFileSync(r.installed))).toBe(builtSha);
-      expect(statSync(r.installed).mode & 0o111).not.toBe(0);
-    } finally {
-      rmSync(r.home, { recursive: true, force: true });
+  test('picks the file for the faked uname (Linux aarch64, Darwin arm64), checks it and installs it', async () => {
+    for (const [s, m, file] of [['Linux', 'aarch64', 'da-linux-arm64'], ['Darwin', 'arm64', 'da-darwin-arm64']] as const) {
+      const r = await runInstaller([s, m]);
+      try {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain(`downloading ${file} from http://127.0.0.1:`);
+        expect(sha256(readFileSync(r.installed))).toBe(sha256(readFileSync(join(releaseDir, file))));
+        expect(statSync(r.installed).mode & 0o111).not.toBe(0);
+      } finally {
+        rmSync(r.home, { recursive: true, force: true });
+      }
     }
   });
 
   test('refuses a platform the server does not offer, and lists the ones it does', async () => {
-    for (const [s, m, name] of [['Darwin', 'arm64', 'da-darwin-arm64'], ['Linux', 'amd64', 'da-linux-x64'], ['FreeBSD', 'amd64', 'da-freebsd-x64']] as const) {
+    for (const [s, m, name] of [['Darwin', 'x86_64', 'da-darwin-x64'], ['Linux', 'amd64', 'da-linux-x64'], ['FreeBSD', 'amd64', 'da-freebsd-x64']] as const) {
       const r = await runInstaller([s, m]);
       try {
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`this server does not offer da for ${s} ${m} (${name})`);
-        expect(r.stderr).toContain('it offers: linux-arm64');
+        expect(r.stderr).toContain(`it offers: darwin-arm64 linux-arm64; on Windows: irm http://127.0.0.1:${proxy.port}/cli/install.ps1 | iex`);
         expect(existsSync(r.installed)).toBe(false);
       } finally {
         rmSync(r.home, { recursive: true, force: true });
@@ -251,12 +281,12 @@ describe('install.sh', () => {
 });
 
 describe('install.ps1', () => {
-  test('downloads da-windows-x64.exe only when served, checks Get-FileHash, installs to %LOCALAPPDATA%\\da', async () => {
+  test('downloads da-windows-x64.exe when served, checks Get-FileHash, installs to %LOCALAPPDATA%\\da', async () => {
     const res = await fetch(`${server.url}/cli/install.ps1`);
     expect(res.status).toBe(200);
     const script = await res.text();
     expect(script).toContain(`$Server = 'http://127.0.0.1:${proxy.port}'`);
-    expect(script).toContain("$Served = @('linux-arm64')");
+    expect(script).toContain("$Served = @('darwin-arm64', 'linux-arm64', 'windows-x64')");
     expect(script).toContain("if ($Served -notcontains 'windows-x64')");
     expect(script).toContain('Get-FileHash -Algorithm SHA256');
     expect(script).toContain("Join-Path $env:LOCALAPPDATA 'da'");

@@ -70,6 +70,7 @@ export interface InstallerInfo {
 /** The shell installer (macOS, Linux) for a server origin. */
 export function installScript({ origin, served }: InstallerInfo): string {
   const list = served.filter((t) => !t.startsWith('windows')).join(' ');
+  const windowsHint = served.some((t) => t.startsWith('windows')) ? `; on Windows: irm ${origin}/cli/install.ps1 | iex` : '';
   return `#!/bin/sh
 # Installs da from ${origin}: curl -fsSL ${origin}/cli/install.sh | sh
 set -eu
@@ -99,7 +100,7 @@ case " $SERVED " in
   *" $target "*) ;;
   *)
     say "this server does not offer da for $uname_s $uname_m (da-$target)."
-    if [ -n "$SERVED" ]; then say "it offers: $SERVED (and windows-x64 when built: irm $SERVER/cli/install.ps1 | iex)"
+    if [ -n "$SERVED" ]; then say "it offers: $SERVED${windowsHint}"
     else say "it offers no build yet; an administrator runs: bun scripts/build-cli.ts --all"; fi
     exit 1 ;;
 esac
@@ -284,7 +285,8 @@ export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
       const m = FILE_PATTERN.exec(file);
       const [, target, exe, checksum] = m ?? [];
       const windows = target?.startsWith('windows') ?? false;
-      if (!m || (target !== undefined && !CLI_TARGETS.includes(target)) || Boolean(exe) !== windows) {
+      // `.exe` exactly on Windows builds; the checksum also as `da-windows-x64.sha256` (the file name the build writes).
+      if (!m || (target !== undefined && !CLI_TARGETS.includes(target)) || (Boolean(exe) !== windows && !(windows && checksum))) {
         throw new NotFoundError(`no such download: ${file}; the files are ${CLI_TARGETS.map(releaseFileName).join(', ')} (and \`da\` for the server's own platform)`);
       }
       const name = target ? releaseFileName(target) : 'da';
