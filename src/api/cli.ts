@@ -226,21 +226,26 @@ export function createCliRouter(deps: AppDeps, opts: CliRouterOptions = {}) {
   const host = hostTarget();
   const hashes = new Map<string, { key: string; hash: Promise<string> }>();
 
-  /** Where the file for `target` (undefined: `da` itself) is, if built. */
+  const fileAt = (path: string) => {
+    try {
+      const st = statSync(path);
+      return st.isFile() ? { path, st } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /**
+   * Where the file for `target` (undefined: `da` itself) is, if built. The running `da`
+   * serves itself for its own platform; in a checkout, `da-<host>` is the newer of the
+   * release build and dist/da (both are builds for this machine), and `da` is dist/da.
+   */
   const find = (target: string | undefined) => {
     const forHost = target === undefined || target === host;
-    const candidates = self && forHost ? [self] : [];
-    if (target) candidates.push(join(distDir, releaseFileName(target)));
-    if (!self && forHost) candidates.push(join(distDir, 'da'));
-    for (const path of candidates) {
-      try {
-        const st = statSync(path);
-        if (st.isFile()) return { path, st };
-      } catch {
-        // try the next candidate
-      }
-    }
-    return undefined;
+    if (self && forHost) return fileAt(self);
+    const release = target ? fileAt(join(distDir, releaseFileName(target))) : undefined;
+    const local = forHost ? fileAt(join(distDir, 'da')) : undefined;
+    if (release && local) return release.st.mtimeMs >= local.st.mtimeMs ? release : local;
+    return release ?? local;
   };
   const served = () => CLI_TARGETS.filter((t) => find(t));
   const notServed = (what: string) => {
