@@ -70,7 +70,12 @@ export interface InstallerInfo {
 /** The shell installer (macOS, Linux) for a server origin. */
 export function installScript({ origin, served }: InstallerInfo): string {
   const list = served.filter((t) => !t.startsWith('windows')).join(' ');
-  const windowsHint = served.some((t) => t.startsWith('windows')) ? `; on Windows: irm ${origin}/cli/install.ps1 | iex` : '';
+  const ps1 = served.some((t) => t.startsWith('windows')) ? `irm ${origin}/cli/install.ps1 | iex` : '';
+  const offers = list
+    ? `it offers: $SERVED${ps1 ? `; on Windows: ${ps1}` : ''}`
+    : ps1
+      ? `it offers only the Windows build (in PowerShell: ${ps1})`
+      : 'it offers no build yet; an administrator runs: bun scripts/build-cli.ts --all';
   return `#!/bin/sh
 # Installs da from ${origin}: curl -fsSL ${origin}/cli/install.sh | sh
 set -eu
@@ -100,8 +105,7 @@ case " $SERVED " in
   *" $target "*) ;;
   *)
     say "this server does not offer da for $uname_s $uname_m (da-$target)."
-    if [ -n "$SERVED" ]; then say "it offers: $SERVED${windowsHint}"
-    else say "it offers no build yet; an administrator runs: bun scripts/build-cli.ts --all"; fi
+    say "${offers}"
     exit 1 ;;
 esac
 file="da-$target"
