@@ -5,6 +5,7 @@
  * @example bun bench/all.ts
  */
 import { benchBackup } from './backup.ts';
+import { benchBinarySize } from './binary-size.ts';
 import { benchDownload } from './download.ts';
 import { benchDeltaSync } from './delta-sync.ts';
 import { benchManifest } from './manifest.ts';
@@ -29,6 +30,7 @@ for (const [name, run] of [
   ['script-sandbox', () => benchScriptSandbox()],
   ['backup', () => benchBackup()],
   ['delta-sync', () => benchDeltaSync()],
+  ['binary-size', () => benchBinarySize()],
 ] as const) {
   try {
     const results = await run();

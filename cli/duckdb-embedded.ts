@@ -8,13 +8,20 @@ export interface EmbeddedFile {
   embedded: string;
   /** File name in the cache folder (`duckdb.node`, `libduckdb.so`). */
   name: string;
+  /** Size and sha256 of the file on disk (after decompression). */
   size: number;
   sha256: string;
+  /** How the embedded copy is compressed (the DuckDB library is, to keep the binary small). */
+  compression?: 'zstd';
 }
 
-/** Where extracted native files live: `$XDG_CACHE_HOME/da` or `~/.cache/da` (temp dir as last resort). */
-export function nativeCacheRoot(env: Record<string, string | undefined> = process.env): string {
+/**
+ * Where extracted native files live: `$XDG_CACHE_HOME/da` or `~/.cache/da`; on Windows
+ * `%LOCALAPPDATA%\da\cache` (temp dir as last resort).
+ */
+export function nativeCacheRoot(env: Record<string, string | undefined> = process.env, platform: string = process.platform): string {
   if (env.DA_CACHE_DIR) return env.DA_CACHE_DIR;
+  if (platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'da', 'cache');
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'da');
   let home = env.HOME;
   if (!home) {
@@ -34,6 +41,8 @@ export function nativeCacheRoot(env: Record<string, string | undefined> = proces
  */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Windows has no POSIX modes to check (stat reports 0o666/0o777); %LOCALAPPDATA% is per user.
+  if (process.platform === 'win32') return;
   const st = statSync(dir);
   const uid = process.getuid?.();
   // Root's own folders are trusted too (the script sandbox reads the server's copy, read-only).
@@ -63,7 +72,8 @@ export function extractNativeFiles(dir: string, files: EmbeddedFile[]): void {
       // missing or unreadable: extract below
     }
     const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
-    const bytes = readFileSync(f.embedded);
+    const embedded = readFileSync(f.embedded);
+    const bytes = f.compression === 'zstd' ? Bun.zstdDecompressSync(embedded) : embedded;
     const fd = openSync(tmp, 'w', 0o755);
     try {
       writeSync(fd, bytes);
@@ -138,8 +148,9 @@ export function embeddedDuckDBDir(): string | null {
 
 /**
  * Extracts the embedded DuckDB files into the cache (once per version) and loads the Node-API
- * module with `process.dlopen`; `duckdb.node` has RUNPATH `$ORIGIN`, so it finds the
- * `libduckdb.so` beside it.
+ * module with `process.dlopen`; `duckdb.node` has RUNPATH `$ORIGIN` (`@loader_path` on
+ * macOS), so it finds the library beside it. Windows looks for `duckdb.dll` in the folders
+ * of PATH, so that folder goes first in this process's PATH.
  */
 export function loadEmbeddedDuckDB(opts: { version: string; target: string; files: EmbeddedFile[]; nodeFile: string }) {
   return createLazyBinding(() => {
@@ -149,6 +160,7 @@ export function loadEmbeddedDuckDB(opts: { version: string; target: string; file
     const mod = { exports: {} as Record<string, unknown> };
     const path = join(dir, opts.nodeFile);
     if (!existsSync(path)) throw new Error(`DuckDB native module missing at ${path}`);
+    if (process.platform === 'win32') process.env.PATH = `${dir};${process.env.PATH ?? ''}`;
     process.dlopen(mod, path);
     for (const [k, v] of Object.entries(KNOWN_CONSTANTS)) {
       if (mod.exports[k] !== v) throw new Error(`DuckDB binding has ${k}=${String(mod.exports[k])}, this build assumed ${String(v)}`);

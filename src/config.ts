@@ -169,6 +169,8 @@ export const ConfigSchema = z
         data_dir: z.string().default('./data'),
         /** Largest accepted request body, in bytes. */
         max_body_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+        /** Folder of the `da` builds served at /cli/ (`da`, `da-<os>-<arch>`); default dist/ of the checkout, or beside the running `da`. */
+        cli_dir: z.string().optional(),
       })
       .strict()
       .prefault({}),

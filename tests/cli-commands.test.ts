@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startTestServer, type TestServer } from './helpers/server.ts';
 import { testYaml } from './helpers/data.ts';
@@ -233,6 +233,9 @@ describe('getting da from the server', () => {
     expect(res.headers.get('etag')).toBe(`"${sha}"`);
     await res.body?.cancel();
     expect((await fetch(`${server.url}/cli/da`, { headers: { 'if-none-match': `"${sha}"` } })).status).toBe(304);
+    const headOnly = await fetch(`${server.url}/cli/da`, { method: 'HEAD' });
+    expect(headOnly.headers.get('content-length')).toBe(String(statSync(DA_BIN).size));
+    expect(headOnly.headers.get('etag')).toBe(`"${sha}"`);
     const missing = await fetch(`${server.url}/cli/da-plan9-mips`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toContain('application/problem+json');

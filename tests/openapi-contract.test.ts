@@ -248,6 +248,7 @@ const SAMPLES: Record<string, () => Promise<Call[]>> = {
     { as: 'analyst', body: { type: 'text/markdown', data: new Uint8Array([0xff, 0xfe, 0x00, 0xc3]) }, expect: 422 },
   ],
   'cli.install': async () => [{ as: 'anonymous', expect: 200 }],
+  'cli.installPowershell': async () => [{ as: 'anonymous', expect: 200 }],
   // No `da` is built in a test checkout: the download's success is not callable here.
   'cli.download': async () => [{ as: 'anonymous', params: { file: 'da-nowhere-x64' }, expect: 404 }],
   'audit.list': async () => [

@@ -40,6 +40,7 @@ test('an analyst signs in on the web, sees the install command and only the tabl
 
     expect(await page.textContent('[data-testid=whoami]')).toBe(analyst.email);
     expect(await page.textContent('[data-testid=install-command]')).toBe(`curl -fsSL ${server.url}/cli/install.sh | sh`);
+    expect(await page.textContent('[data-testid=install-command-windows]')).toBe(`irm ${server.url}/cli/install.ps1 | iex`);
     const rows = await page.$$eval('[data-testid=tables] tbody tr', (trs) => trs.map((tr) => tr.textContent ?? ''));
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain('sales.orders');

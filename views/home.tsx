@@ -25,6 +25,8 @@ export interface HomeUpload {
 
 export interface HomePageProps {
   origin: string;
+  /** False when the installers would refuse this address (no base_url and a Host that is not this machine's). */
+  installerOk?: boolean;
   now: number;
   /** How many of the user's tables are in each state, and all of them. */
   counts: Record<Freshness, number>;
@@ -84,11 +86,20 @@ export function HomePage(p: HomePageProps) {
 
       <section aria-labelledby="install-title">
         <h2 id="install-title">Install the da command line</h2>
-        <p>One command installs <code>da</code> (one file, DuckDB inside) for your operating system:</p>
+        <p>One command installs <code>da</code> (one file, DuckDB inside). On macOS and Linux, in a terminal:</p>
         <pre data-testid="install-command">curl -fsSL {p.origin}/cli/install.sh | sh</pre>
+        <p>On Windows, in PowerShell:</p>
+        <pre data-testid="install-command-windows">irm {p.origin}/cli/install.ps1 | iex</pre>
+        {p.installerOk === false ? (
+          <p class="note" data-testid="install-unavailable">
+            This server does not know its public address yet, so the installers refuse to name it: an administrator sets{' '}
+            <code>instance.base_url</code> (or <code>DA_BASE_URL</code>).
+          </p>
+        ) : null}
         <p>
-          Or download it yourself: <a href="/cli/da" download>da for this server's platform</a> (<a href="/cli/da.sha256">sha256</a>);
-          other platforms are at <code>{p.origin}/cli/da-&lt;os&gt;-&lt;arch&gt;</code>, e.g. <code>da-darwin-arm64</code>.
+          Or download it yourself: <code>{p.origin}/cli/da-&lt;os&gt;-&lt;arch&gt;</code> for <code>darwin-arm64</code>,{' '}
+          <code>darwin-x64</code>, <code>linux-x64</code>, <code>linux-arm64</code> and <code>windows-x64.exe</code>, each with
+          its checksum at <code>….sha256</code> (<a href="/cli/da" download>da for this server's platform</a>).
         </p>
         <p>Then sign in and fetch the tables you may read; after that, queries work offline:</p>
         <pre data-testid="setup-commands">{`da login --server ${p.origin}\nda sync\nda query "SELECT 42"`}</pre>

@@ -2,6 +2,7 @@ import { clearSessionCookie } from '../auth/session-cookie.ts';
 import { logout } from '../auth/service.ts';
 import { hasRole, seesAllDatasets } from '../auth/roles.ts';
 import { publicOrigin } from '../api/http.ts';
+import { installerOrigin } from '../api/cli.ts';
 import { BadRequestError } from '../errors.ts';
 import { visibleTables } from '../sync/catalog.ts';
 import { durationWords, freshnessAt, staleAfterMs, type Freshness } from '../sync/freshness.ts';
@@ -25,6 +26,12 @@ export const homePage = definePage({
     const origin = publicOrigin(c, deps.config);
     if (!origin) throw new BadRequestError('The address this page was requested at is not a plausible host name.');
     const { repos, config } = deps;
+    let installerOk = true;
+    try {
+      installerOrigin(c, config);
+    } catch {
+      installerOk = false;
+    }
     const { tables } = await visibleTables(services.access, services.catalog, user);
     const now = Date.now();
     const staleMs = staleAfterMs(config.sync);
@@ -46,6 +53,7 @@ export const homePage = definePage({
     return c.render(
       <HomePage
         origin={origin}
+        installerOk={installerOk}
         now={now}
         counts={counts}
         total={tables.length}
