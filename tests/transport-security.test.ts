@@ -183,12 +183,17 @@ describe('install script origin', () => {
     });
   }
 
-  test('a plausible Host is used, and the script is neither cached nor shared across hosts', async () => {
-    const res = await rawGet(plain, 'da.internal.example:8000');
+  test('without base_url only the loopback address is used; another Host, however plausible, is refused and named the setting', async () => {
+    const port = new URL(plain.url).port;
+    const res = await rawGet(plain, `127.0.0.1:${port}`);
     expect(res.status).toBe(200);
-    expect(res.body).toContain('SERVER="http://da.internal.example:8000"');
+    expect(res.body).toContain(`SERVER="http://127.0.0.1:${port}"`);
     expect(res.headers).toContain('cache-control: no-store');
     expect(res.headers).toMatch(/vary: .*host/);
+    const foreign = await rawGet(plain, 'da.internal.example:8000');
+    expect(foreign.status).toBe(400);
+    expect(foreign.body).toContain('base_url');
+    expect(foreign.body).not.toContain('SERVER=');
   });
 
   test('an implausible Host header is refused, never written into the script', async () => {
