@@ -97,7 +97,7 @@ const UpdateSchema = z
 const SourceSchema = z
   .object({
     dataset: z.string(),
-    type: z.enum(['local', 'keboola', 'jira']),
+    type: z.enum(['local', 'keboola', 'jira', 'bigquery']),
     public: z.boolean(),
     description: z.string().nullable(),
     location: z.string().openapi({ description: 'Folder (local) or Storage API URL (keboola); never a token' }),

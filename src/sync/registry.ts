@@ -46,7 +46,7 @@ export function listSources(sources: AppDeps['config']['sources']): SourceInfo[]
     type: s.type,
     public: s.public,
     description: s.description ?? null,
-    location: s.type === 'local' ? s.path : s.url,
+    location: s.type === 'local' ? s.path : s.type === 'bigquery' ? `bigquery://${s.project}/${s.dataset}` : s.url,
     auto_register: s.auto_register,
   }));
 }
@@ -168,9 +168,10 @@ export async function registerAllTables(
   return { registered, skipped };
 }
 
-/** Incremental by default where the source can say what changed: Keboola and Jira always, local files with a watermark column. */
+/** Incremental by default where the source can say what changed: Keboola and Jira always, local files and BigQuery tables with a configured watermark / incremental column. */
 function hasIncrementalSupport(deps: AppDeps, dataset: string, t: SourceTable): boolean {
   const source = deps.config.sources[dataset]!;
+  if (source.type === 'bigquery') return !!source.tables[t.name]?.incremental_column;
   if (source.type !== 'local') return true;
   return !!source.tables[t.name]?.watermark_column;
 }
