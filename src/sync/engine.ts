@@ -15,6 +15,7 @@ import { profileParquet } from './profiler.ts';
 import { rebuildAnalyticsViews } from './views.ts';
 import { reconcileSource, type SourceReconciliation } from './registry.ts';
 import { partsDir, updateParts } from './delta.ts';
+import { isRemoteDataset } from '../connectors/bigquery/remote.ts';
 
 /** The outcome of one table within a sync job (stored in the job's result). */
 export interface TableSyncResult {
@@ -238,6 +239,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
         tables = reconciled.tables;
         if (!tables.length) result.message = nothingRegistered(reconciled.sources);
       }
+      // Remote tables stay in their warehouse: nothing to pull.
+      tables = tables.filter((t) => !isRemoteDataset(config, t.dataset));
       db = await openScratchDb({ threads: 2 });
       for (const table of tables) results.push(await syncTable(table, jobId, db));
       await rebuildViews();

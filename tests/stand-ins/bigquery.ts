@@ -152,7 +152,7 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
     let dryFields: Json[] = [];
     try {
       read = translate(sql).tables;
-      if (dry) dryFields = await describe(translate(sql).sql);
+      if (dry && /^\s*(SELECT|WITH|\()/i.test(sql)) dryFields = await describe(translate(sql).sql);
     } catch (err) {
       const msg = (err as Error).message;
       return error(msg.startsWith('Not found') ? 404 : 400, msg.startsWith('Not found') ? 'notFound' : 'invalidQuery', msg);
@@ -163,7 +163,14 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
       kind: 'bigquery#job', id: `${project}:US.${jobId}`,
       jobReference: { projectId: project, jobId, location: 'US' },
       configuration: config, status: { state: 'DONE' },
-      statistics: { totalBytesProcessed: String(processed), query: { totalBytesProcessed: String(processed), totalBytesBilled: String(dry ? 0 : Math.max(processed, 10 * 1024 * 1024)), statementType: 'SELECT' } },
+      statistics: {
+        totalBytesProcessed: String(processed),
+        query: {
+          totalBytesProcessed: String(processed), totalBytesBilled: String(dry ? 0 : Math.max(processed, 10 * 1024 * 1024)),
+          statementType: /^\s*(SELECT|WITH|\()/i.test(sql) ? 'SELECT' : sql.trim().split(/\s+/)[0]!.toUpperCase(),
+          referencedTables: [...new Set(read)].map((t) => ({ projectId: project, datasetId: dataset, tableId: t })),
+        },
+      },
     };
     const limit = config.query?.maximumBytesBilled;
     if (!dry && limit !== undefined && processed > Number(limit)) {

@@ -19,6 +19,10 @@ export interface BqTable {
 export interface DryRun {
   bytes: number;
   fields: BqField[] | null;
+  /** `SELECT`, `SCRIPT`, `INSERT`…: what BigQuery would run. */
+  statement_type: string | null;
+  /** Every table the query would read, as `project.dataset.table`. */
+  referenced_tables: string[];
 }
 
 /** The first line of a client error, without the library's stack or JSON dump. */
@@ -90,17 +94,24 @@ export function createBigQueryClient(source: BigQuerySource) {
     async dryRun(sql: string): Promise<DryRun> {
       const [, resp] = (await bq.createQueryJob({ query: sql, useLegacySql: false, dryRun: true })) as unknown as [Job, Json];
       const stats = resp.statistics ?? {};
-      return { bytes: Number(stats.query?.totalBytesProcessed ?? stats.totalBytesProcessed ?? 0), fields: stats.query?.schema?.fields ?? null };
+      return {
+        bytes: Number(stats.query?.totalBytesProcessed ?? stats.totalBytesProcessed ?? 0),
+        fields: stats.query?.schema?.fields ?? null,
+        statement_type: stats.query?.statementType ?? null,
+        referenced_tables: ((stats.query?.referencedTables ?? []) as Json[]).map((r) => `${r.projectId}.${r.datasetId}.${r.tableId}`),
+      };
     },
 
     /**
      * Runs a query job and yields its result pages (jobs.getQueryResults by pageToken) as
      * raw REST rows; `maxBytes` makes BigQuery itself refuse a bigger scan.
      */
-    async *query(sql: string, opts: { maxBytes?: number; pageSize: number; signal?: AbortSignal }) {
+    async *query(sql: string, opts: { maxBytes?: number; pageSize: number; signal?: AbortSignal; jobTimeoutMs?: number; onJob?: (cancel: () => Promise<unknown>) => void }) {
       const [job] = await bq.createQueryJob({
         query: sql, useLegacySql: false, ...(opts.maxBytes ? { maximumBytesBilled: String(opts.maxBytes) } : {}),
+        ...(opts.jobTimeoutMs ? { jobTimeoutMs: opts.jobTimeoutMs } : {}),
       });
+      opts.onJob?.(() => job.cancel());
       let request: Json | null = { autoPaginate: false, maxResults: opts.pageSize, skipParsing: true };
       while (request) {
         opts.signal?.throwIfAborted();
@@ -109,7 +120,7 @@ export function createBigQueryClient(source: BigQuerySource) {
           request = { ...request };
           continue;
         }
-        yield { fields: (resp.schema?.fields ?? []) as BqField[], rows, jobId: job.id! };
+        yield { fields: (resp.schema?.fields ?? []) as BqField[], rows, jobId: job.id!, totalRows: Number(resp.totalRows ?? 0) };
         request = next?.pageToken ? { ...request, pageToken: next.pageToken } : null;
       }
     },
