@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openScratchDb } from '../../src/connectors/duck.ts';
@@ -223,4 +223,16 @@ test('a BigQuery source needs exactly one of credentials_file and access_token',
   expect(withToken).toMatchObject({ type: 'bigquery', access_token: 't0k', mode: 'extract' });
   const withKey = load('    credentials_file: keys/sa.json\n').sources.wh!;
   expect(withKey).toMatchObject({ credentials_file: join(dir, 'keys/sa.json') });
+});
+
+test('the BigQuery examples in docs/connectors.md and the connectors skill are valid instance.yaml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'da-bq-docs-'));
+  for (const doc of ['docs/connectors.md', 'cli/skills/connectors.md']) {
+    const text = readFileSync(join(import.meta.dir, '..', '..', doc), 'utf8');
+    const block = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('type: bigquery'));
+    expect(block).toBeDefined();
+    writeFileSync(join(dir, 'instance.yaml'), block!);
+    const source = loadConfig({ DA_CONFIG: join(dir, 'instance.yaml') }, dir).sources.warehouse!;
+    expect(source).toMatchObject({ type: 'bigquery', project: 'acme-analytics', dataset: 'sales', mode: 'extract', max_bytes_scanned: 10_000_000_000 });
+  }
 });
