@@ -28,6 +28,9 @@ beforeAll(async () => {
     description: 'Every click, billions of rows',
     fields: [{ name: 'id', type: 'INT64' }, { name: 'user_id', type: 'STRING' }, { name: 'seen_at', type: 'TIMESTAMP' }, { name: 'value', type: 'FLOAT64' }],
   });
+  // Another dataset of the project, not part of any source: remote queries must never read it.
+  await bq.createTable('salaries', { fields: [{ name: 'name', type: 'STRING' }, { name: 'salary', type: 'INT64' }] }, 'hr');
+  await bq.insert('hr.salaries', `('ann', 100000)`);
   await bq.insert('events', [1, 2, 3, 4, 5].map((i) => `(${i}, 'u${i % 2}', TIMESTAMPTZ '2025-03-0${i} 12:00:00.25+00', ${i / 2})`).join(', '));
   server = await startTestServer({ BQ_TOKEN: bq.token }, {
     yaml: testYaml(`sync:
@@ -121,6 +124,34 @@ test('remote queries may not reach past their tables: backticks, INFORMATION_SCH
   const script = await query('DELETE FROM lake.events WHERE true', granted.token);
   expect(script.status).toBe(400);
   expect(script.body.detail).toBe('a remote query must be one SELECT statement');
+});
+
+test('a remote query that would read a table it does not name as a remote table is refused by its dry run', async () => {
+  const before = bq.queries.length;
+  const r = await query('SELECT e.id, s.salary FROM lake.events e CROSS JOIN hr.salaries s', granted.token);
+  expect(r.status).toBe(404);
+  expect(r.body.detail).toBe('a remote query may read only the remote tables it names as dataset.table');
+  // Only the dry run reached BigQuery: its referencedTables named hr.salaries.
+  expect(bq.queries.slice(before)).toEqual(['dry:SELECT e.id, s.salary FROM `acme-analytics.sales.events` e CROSS JOIN hr.salaries s']);
+});
+
+test('a remote query past query.timeout_ms is stopped with 408 and its BigQuery job cancelled', async () => {
+  const { runRemoteQuery } = await import('../../src/connectors/bigquery/remote.ts');
+  const { deps, services } = server;
+  bq.setResultDelay(1500);
+  try {
+    const user = (await deps.repos.users.get(granted.id))!;
+    const inputs = {
+      config: { ...deps.config, query: { ...deps.config.query, timeout_ms: 300 } },
+      access: services.access, catalog: services.catalog, registry: deps.repos.tableRegistry,
+    };
+    const err = await runRemoteQuery(inputs, { ...user, role: 'analyst' } as never, { sql: 'SELECT id FROM lake.events', limit: 10 }).catch((e) => e);
+    expect(err.constructor.name).toBe('TimeoutError');
+    expect(err.message).toBe('the query ran longer than 300 ms and was stopped');
+    expect(bq.cancelled.length).toBe(1);
+  } finally {
+    bq.setResultDelay(0);
+  }
 });
 
 test('the dry-run cost guard refuses a remote query over max_bytes_scanned before it runs', async () => {

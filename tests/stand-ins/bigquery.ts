@@ -26,9 +26,13 @@ export interface BigQueryStandIn {
   requests: string[];
   /** The query text of every job inserted (dry runs marked `dry:`). */
   queries: string[];
-  /** Creates a table of the dataset. */
-  createTable(name: string, table: StandInTable): Promise<void>;
-  /** Inserts rows (DuckDB literals as SQL, e.g. `(1, 'a', TIMESTAMPTZ '2025-01-01 00:00:00+00')`). */
+  /** Creates a table of the dataset (or of another dataset of the project, `inDataset`). */
+  createTable(name: string, table: StandInTable, inDataset?: string): Promise<void>;
+  /** Holds every getQueryResults answer this long (to try time limits). */
+  setResultDelay(ms: number): void;
+  /** Job ids that were cancelled (jobs.cancel). */
+  cancelled: string[];
+  /** Inserts rows into `table` or `dataset.table` (DuckDB literals as SQL, e.g. `(1, 'a', TIMESTAMPTZ '2025-01-01 00:00:00+00')`). */
   insert(name: string, valuesSql: string): Promise<void>;
   setBytes(name: string, bytes: number): void;
   stop(): void;
@@ -84,7 +88,11 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
   const token = 'ya29.stand-in-' + Math.random().toString(36).slice(2);
   const requests: string[] = [];
   const queries: string[] = [];
+  /** Tables of the main dataset by name; tables of other datasets as `dataset.name`. */
   const tables = new Map<string, StandInTable & { created: number }>();
+  const otherDatasets = new Set<string>();
+  const cancelled: string[] = [];
+  let resultDelay = 0;
   const jobs = new Map<string, { resource: Json; schema: Json; rows: Json[] }>();
   const instance = await DuckDBInstance.create(':memory:');
   const conn: DuckDBConnection = await instance.connect();
@@ -96,7 +104,7 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
     json({ error: { code: status, message, errors: [{ message, domain: 'global', reason }], status: reason.toUpperCase() } }, status);
 
   async function rowCount(name: string): Promise<number> {
-    const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${quote(name)}`);
+    const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${name.split(".").map(quote).join(".")}`);
     return Number(r.getRowObjects()[0]!.n);
   }
 
@@ -116,15 +124,23 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
   /** The BigQuery SQL as DuckDB SQL, and the tables it reads. */
   function translate(sql: string): { sql: string; tables: string[] } {
     const read: string[] = [];
-    const out = sql.replace(/`([^`]+)`/g, (_, ident: string) => {
+    const resolve = (ds: string, name: string, ident: string) => {
+      const key = ds === dataset ? name : `${ds}.${name}`;
+      if (!tables.has(key)) throw new Error(`Not found: Table ${project}:${ds}.${name} was not found in location US`);
+      read.push(key);
+      return ds === dataset ? quote(name) : `${quote(ds)}.${quote(name)}`;
+    };
+    let out = sql.replace(/`([^`]+)`/g, (_, ident: string) => {
       const parts = ident.split('.');
       if (parts.length === 3) {
-        if (parts[0] !== project || parts[1] !== dataset || !tables.has(parts[2]!)) throw new Error(`Not found: Table ${ident} was not found in location US`);
-        read.push(parts[2]!);
-        return quote(parts[2]!);
+        if (parts[0] !== project) throw new Error(`Not found: Project ${parts[0]}`);
+        return resolve(parts[1]!, parts[2]!, ident);
       }
       return quote(ident);
     });
+    // Unquoted dataset.table names resolve in the job's project, as in BigQuery.
+    out = out.replace(/(?<![\w."])([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?![\w."])/g, (m, ds: string, name: string) =>
+      ds === dataset || otherDatasets.has(ds) ? resolve(ds, name, m) : m);
     return { sql: out, tables: read };
   }
 
@@ -168,7 +184,7 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
         query: {
           totalBytesProcessed: String(processed), totalBytesBilled: String(dry ? 0 : Math.max(processed, 10 * 1024 * 1024)),
           statementType: /^\s*(SELECT|WITH|\()/i.test(sql) ? 'SELECT' : sql.trim().split(/\s+/)[0]!.toUpperCase(),
-          referencedTables: [...new Set(read)].map((t) => ({ projectId: project, datasetId: dataset, tableId: t })),
+          referencedTables: [...new Set(read)].map((t) => (t.includes('.') ? { projectId: project, datasetId: t.split('.')[0], tableId: t.split('.')[1] } : { projectId: project, datasetId: dataset, tableId: t })),
         },
       },
     };
@@ -211,7 +227,7 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
         if (d[1] !== dataset) return error(404, 'notFound', `Not found: Dataset ${project}:${d[1]}`);
         if (!d[2]) return json({ kind: 'bigquery#dataset', id: `${project}:${dataset}`, datasetReference: { projectId: project, datasetId: dataset }, location: 'US' });
         if (!d[3]) {
-          const names = [...tables.keys()].sort();
+          const names = [...tables.keys()].filter((k) => !k.includes('.')).sort();
           const start = Number(url.searchParams.get('pageToken') ?? 0);
           const max = Number(url.searchParams.get('maxResults') ?? 2);
           const slice = names.slice(start, start + max);
@@ -226,6 +242,10 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
         return json(await tableResource(name));
       }
       if (rest === '/jobs' && req.method === 'POST') return insertJob((await req.json()) as Json);
+      if ((d = /^\/jobs\/([^/]+)\/cancel$/.exec(rest)) && req.method === 'POST') {
+        cancelled.push(decodeURIComponent(d[1]!));
+        return json({ kind: 'bigquery#jobCancelResponse', job: jobs.get(decodeURIComponent(d[1]!))?.resource ?? {} });
+      }
       if ((d = /^\/jobs\/([^/]+)$/.exec(rest)) && req.method === 'GET') {
         const job = jobs.get(decodeURIComponent(d[1]!));
         return job ? json(job.resource) : error(404, 'notFound', `Not found: Job ${project}:${d[1]}`);
@@ -234,6 +254,7 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
         const jobId = decodeURIComponent(d[1]!);
         const job = jobs.get(jobId);
         if (!job) return error(404, 'notFound', `Not found: Job ${project}:${jobId}`);
+        if (resultDelay) await Bun.sleep(resultDelay);
         const start = Number(url.searchParams.get('pageToken') ?? url.searchParams.get('startIndex') ?? 0);
         const max = Math.min(Number(url.searchParams.get('maxResults') ?? pageSize), pageSize);
         const slice = job.rows.slice(start, start + max);
@@ -249,13 +270,24 @@ export async function startBigQueryStandIn(opts: { pageSize?: number } = {}): Pr
 
   return {
     url: `http://127.0.0.1:${server.port}`,
-    project, dataset, token, requests, queries,
-    async createTable(name, table) {
-      tables.set(name, { ...table, created: Date.now() });
-      await conn.run(`CREATE TABLE ${quote(name)} (${table.fields.map((f) => `${quote(f.name)} ${DUCK[f.type]}`).join(', ')})`);
+    project, dataset, token, requests, queries, cancelled,
+    async createTable(name, table, inDataset = dataset) {
+      const columns = table.fields.map((f) => `${quote(f.name)} ${DUCK[f.type]}`).join(', ');
+      if (inDataset === dataset) {
+        tables.set(name, { ...table, created: Date.now() });
+        await conn.run(`CREATE TABLE ${quote(name)} (${columns})`);
+        return;
+      }
+      otherDatasets.add(inDataset);
+      tables.set(`${inDataset}.${name}`, { ...table, created: Date.now() });
+      await conn.run(`CREATE SCHEMA IF NOT EXISTS ${quote(inDataset)}`);
+      await conn.run(`CREATE TABLE ${quote(inDataset)}.${quote(name)} (${columns})`);
+    },
+    setResultDelay(ms) {
+      resultDelay = ms;
     },
     async insert(name, valuesSql) {
-      await conn.run(`INSERT INTO ${quote(name)} VALUES ${valuesSql}`);
+      await conn.run(`INSERT INTO ${name.split('.').map(quote).join('.')} VALUES ${valuesSql}`);
     },
     setBytes(name, bytes) {
       tables.get(name)!.bytes = bytes;

@@ -147,8 +147,9 @@ export async function runRemoteQuery(
   let cancel: (() => Promise<unknown>) | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void cancel?.().catch(() => {});
+    timer = setTimeout(async () => {
+      // Stop the job in BigQuery too (it would go on scanning), waiting a little for the answer.
+      if (cancel) await Promise.race([cancel().catch(() => {}), Bun.sleep(2000)]);
       reject(new TimeoutError(`the query ran longer than ${timeout_ms} ms and was stopped`));
     }, timeout_ms);
   });
