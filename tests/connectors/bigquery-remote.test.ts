@@ -67,6 +67,8 @@ test('a sync registers remote tables without downloading them, and the manifest 
   expect(result.sources[0]!.registered).toEqual(['lake.events']);
   expect(result.tables).toEqual([]);
   expect(existsSync(parquetPath(server.dataDir, 'lake', 'events'))).toBe(false);
+  const { items } = (await (await server.fetch('/api/tables', { token: server.adminToken })).json()) as { items: Array<{ id: string; remote: boolean; sync: unknown }> };
+  expect(items).toEqual([expect.objectContaining({ id: 'lake.events', remote: true, sync: null })]);
   // No query job ran: remote tables are never extracted.
   expect(bq.queries).toEqual([]);
 

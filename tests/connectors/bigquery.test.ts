@@ -117,10 +117,10 @@ test('a sync registers the dataset tables and configured queries with descriptio
   expect(job.error).toContain('source broken');
 
   const { items } = (await (await server.fetch('/api/tables', { token: server.adminToken })).json()) as {
-    items: Array<{ id: string; description: string | null; sync_strategy: string; primary_key: string[] | null; source_table: string }>;
+    items: Array<{ id: string; description: string | null; sync_strategy: string; primary_key: string[] | null; source_table: string; remote: boolean }>;
   };
   expect(items.find((t) => t.id === 'warehouse.orders')).toMatchObject({
-    description: 'Customer orders, one row per order', sync_strategy: 'incremental', primary_key: ['id'], source_table: 'orders',
+    description: 'Customer orders, one row per order', sync_strategy: 'incremental', primary_key: ['id'], source_table: 'orders', remote: false,
   });
   expect(items.find((t) => t.id === 'warehouse.customers')).toMatchObject({ description: 'Who buys', sync_strategy: 'full', source_table: 'Customers' });
   expect(items.find((t) => t.id === 'warehouse.order_totals')).toMatchObject({ description: 'Revenue per customer', sync_strategy: 'full' });
