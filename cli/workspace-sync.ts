@@ -305,7 +305,7 @@ async function syncDownloads(run: SyncRun) {
     report.manifest = 'updated';
     manifest = await readManifest(res);
     // Remote tables have no file: they are listed, never downloaded.
-    if (manifest.remote_tables && Object.keys(manifest.remote_tables).length) report.remote_tables = Object.keys(manifest.remote_tables).sort();
+    if (!filtered) state.remote_tables = Object.keys(manifest.remote_tables ?? {}).sort();
     // Dataset and table names become paths and schema names: anything but a plain name is refused.
     for (const [id, m] of Object.entries(manifest.tables)) {
       if (NAME_PATTERN.test(m.dataset) && NAME_PATTERN.test(m.name) && id === `${m.dataset}.${m.name}`) continue;
@@ -314,6 +314,7 @@ async function syncDownloads(run: SyncRun) {
     }
   }
   const etag = res.status === 304 ? state.manifest_etag : res.headers.get('etag');
+  if (state.remote_tables?.length) report.remote_tables = state.remote_tables;
 
   if (!opts.docsOnly) await syncTables(run, manifest);
   if (!filtered) await syncAssets(run, manifest);

@@ -170,6 +170,12 @@ test('da query --remote pushes the query down for a permitted analyst and fails 
   const da = createDaSandbox();
   sandboxes.push(da);
   expect((await da.runInProcess(['login', '--server', server.url, '--email', granted.email, '--password', granted.password])).code).toBe(0);
+  // da sync downloads nothing for a remote table and names it.
+  const synced = await da.runInProcess(['sync', '--json'], { cwd: da.workspace });
+  expect(synced.code).toBe(0);
+  expect(synced.json()).toMatchObject({ remote_tables: ['lake.events'], tables: { added: [], changed: [] }, bytes_downloaded: 0 });
+  const human = await da.runInProcess(['sync'], { cwd: da.workspace });
+  expect(human.stdout).toContain('remote (queried in the warehouse with da query --remote, not downloaded): lake.events');
   const ok = await da.runInProcess(['query', '--remote', '--json', 'SELECT max(value) AS top FROM lake.events']);
   expect(ok.code).toBe(0);
   expect(ok.json()).toMatchObject({ columns: [{ name: 'top', type: 'DOUBLE' }], rows: [[2.5]], bytes_scanned: 5000 });
