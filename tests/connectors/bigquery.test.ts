@@ -200,7 +200,7 @@ test('the cost guard refuses a query over max_bytes_scanned: sync history says w
   expect(served.body.rows).toEqual([['Ann'], ['Bob']]);
 });
 
-test('a missing dataset and a wrong token are clear errors', async () => {
+test('a missing dataset, a wrong token and an unusable key file are clear errors', async () => {
   const { createBigQueryConnector } = await import('../../src/connectors/bigquery/index.ts');
   const base = { type: 'bigquery' as const, project: bq.project, api_endpoint: bq.url, mode: 'extract' as const, price_per_tib_usd: 6.25,
     page_size: 100, tables: {}, public: false, auto_register: true };
@@ -208,6 +208,13 @@ test('a missing dataset and a wrong token are clear errors', async () => {
   await expect(missing.listTables()).rejects.toThrow('BigQuery dataset acme-analytics.nope does not exist');
   const wrong = createBigQueryConnector('x', { ...base, dataset: bq.dataset, access_token: 'expired' });
   await expect(wrong.listTables()).rejects.toThrow(/access denied \(401\)/);
+  const dir = mkdtempSync(join(tmpdir(), 'da-bq-key-'));
+  writeFileSync(join(dir, 'user.json'), JSON.stringify({ type: 'authorized_user', client_id: 'x', refresh_token: 'y' }));
+  const notServiceAccount = createBigQueryConnector('x', { ...base, dataset: bq.dataset, credentials_file: join(dir, 'user.json') });
+  await expect(notServiceAccount.listTables()).rejects.toThrow(`credentials_file ${join(dir, 'user.json')} is not a service-account key (it needs client_email and private_key)`);
+  const absent = createBigQueryConnector('x', { ...base, dataset: bq.dataset, credentials_file: join(dir, 'absent.json') });
+  await expect(absent.pull({ source_table: 'orders', target: join(dir, 'o.parquet'), mode: 'full', existing: null, watermark: null, primary_key: null, scratch_dir: dir }))
+    .rejects.toThrow(`credentials_file ${join(dir, 'absent.json')} cannot be read as JSON: ENOENT`);
 });
 
 test('a BigQuery source needs exactly one of credentials_file and access_token', () => {

@@ -1,5 +1,6 @@
 import { BigQuery, type Job } from '@google-cloud/bigquery';
-import { OAuth2Client } from 'google-auth-library';
+import { readFileSync } from 'node:fs';
+import { JWT, OAuth2Client } from 'google-auth-library';
 import type { SourceConfig } from '../../config.ts';
 import type { BqField } from './types.ts';
 
@@ -33,6 +34,20 @@ export function describeError(err: unknown): string {
   return e?.code === 401 || e?.code === 403 ? `access denied (${e.code}): ${first}` : first;
 }
 
+/** A service-account key file as an auth client (the token exchange goes to the key's Google token endpoint). */
+function serviceAccountClient(path: string): JWT {
+  let key: { client_email?: string; private_key?: string; private_key_id?: string };
+  try {
+    key = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`credentials_file ${path} cannot be read as JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!key.client_email || !key.private_key) {
+    throw new Error(`credentials_file ${path} is not a service-account key (it needs client_email and private_key)`);
+  }
+  return new JWT({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes: ['https://www.googleapis.com/auth/bigquery'] });
+}
+
 /**
  * The BigQuery REST API through @google-cloud/bigquery, with the source's credentials:
  * a service-account key file, or an OAuth2 access token (sent as `Bearer`; it is not
@@ -47,19 +62,29 @@ export function createBigQueryClient(source: BigQuerySource) {
     autoRetry: true,
     maxRetries: 2,
   };
+  let keyError: Error | null = null;
   if (source.access_token) {
     const auth = new OAuth2Client();
     auth.setCredentials({ access_token: source.access_token, token_type: 'Bearer' });
     options.authClient = auth;
   } else {
-    options.keyFilename = source.credentials_file;
+    try {
+      options.authClient = serviceAccountClient(source.credentials_file!);
+    } catch (err) {
+      // Reported by the first call, so a bad key fails this source's listing, not the server.
+      keyError = err as Error;
+    }
   }
+  const usable = () => {
+    if (keyError) throw keyError;
+  };
   const bq = new BigQuery(options);
   const dataset = bq.dataset(source.dataset);
 
   return {
     /** Checks that the dataset exists and the credentials may read it. */
     async checkDataset(): Promise<void> {
+      usable();
       try {
         await dataset.get();
       } catch (err) {
@@ -92,6 +117,7 @@ export function createBigQueryClient(source: BigQuerySource) {
 
     /** Dry-runs a query: the bytes it would process and its result schema. */
     async dryRun(sql: string): Promise<DryRun> {
+      usable();
       const [, resp] = (await bq.createQueryJob({ query: sql, useLegacySql: false, dryRun: true })) as unknown as [Job, Json];
       const stats = resp.statistics ?? {};
       return {
