@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isRemoteDataset } from './connectors/bigquery/remote.ts';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
+import { isRemoteDataset } from './connectors/bigquery/remote.ts';
 import { openSystemDb, systemDbPath } from './db/system.ts';
 import type { Logger } from './log.ts';
 import { createDuckDbRepositories } from './repositories/duckdb/index.ts';

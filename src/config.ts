@@ -114,7 +114,7 @@ const BigQuerySourceSchema = z.object({
   api_endpoint: z.string().url().optional(),
   /** Where jobs run (`US`, `EU`, `europe-west3`); default the dataset's. */
   location: z.string().min(1).optional(),
-  /** Rows per page of query results. */
+  // Rows per page of query results (a plain comment: the docs generator would give it to Jira's page_size too).
   page_size: z.number().int().min(1).max(100_000).default(10_000),
   tables: z.record(z.string(), BigQueryTableOptionsSchema).default({}),
   public: z.boolean().default(false),
