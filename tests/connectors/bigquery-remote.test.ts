@@ -156,6 +156,20 @@ test('a remote query past query.timeout_ms is stopped with 408 and its BigQuery 
   }
 });
 
+test('a remote result is cut at query.max_result_bytes like a local one', async () => {
+  const { runRemoteQuery } = await import('../../src/connectors/bigquery/remote.ts');
+  const { deps, services } = server;
+  const user = (await deps.repos.users.get(granted.id))!;
+  const inputs = {
+    config: { ...deps.config, query: { ...deps.config.query, max_result_bytes: 40 } },
+    access: services.access, catalog: services.catalog, registry: deps.repos.tableRegistry,
+  };
+  // Each row is ["<id>","u<n>"] (11 bytes with its comma, after 2 for the brackets): three fit in 40 bytes.
+  const r = await runRemoteQuery(inputs, { ...user, role: 'analyst' } as never, { sql: 'SELECT id, user_id FROM lake.events ORDER BY id', limit: 100 });
+  expect(JSON.parse(r.rowsJson)).toEqual([['1', 'u1'], ['2', 'u0'], ['3', 'u1']]);
+  expect(r.truncated).toBe(true);
+});
+
 test('the dry-run cost guard refuses a remote query over max_bytes_scanned before it runs', async () => {
   bq.setBytes('events', 7_000_000);
   const before = bq.queries.length;

@@ -96,7 +96,7 @@ function jsonValue(v: unknown, field: BqField): unknown {
  * names must be a remote table the user may read (else 404, as for any table they may not
  * see), all of one source; the names become the tables' BigQuery paths. The dry run (the
  * cost guard) must show a single SELECT reading only those tables; then the query runs
- * with `maximumBytesBilled`, `jobTimeoutMs` and the server's row limit and time limit.
+ * with `maximumBytesBilled`, `jobTimeoutMs` and the server's row, byte and time limits.
  */
 export async function runRemoteQuery(
   inputs: RemoteQueryInputs, user: AuthUser, { sql, limit }: { sql: string; limit: number },
@@ -143,7 +143,7 @@ export async function runRemoteQuery(
   const stray = dry.referenced_tables.filter((t) => !allowed.has(t));
   if (stray.length) throw new NotFoundError(`a remote query may read only the remote tables it names as dataset.table`);
 
-  const { timeout_ms } = config.query;
+  const { timeout_ms, max_result_bytes } = config.query;
   let cancel: (() => Promise<unknown>) | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -157,6 +157,7 @@ export async function runRemoteQuery(
     let fields: BqField[] = dry.fields ?? [];
     const rows: unknown[][] = [];
     let more = false;
+    let bytes = 2;
     let jobId: string | null = null;
     for await (const page of client.query(pushed, {
       maxBytes: source.max_bytes_scanned, pageSize: Math.min(limit + 1, source.page_size), jobTimeoutMs: timeout_ms,
@@ -169,8 +170,16 @@ export async function runRemoteQuery(
           more = true;
           break;
         }
-        rows.push(fields.map((f, i) => jsonValue(row.f[i]?.v, f)));
+        const values = fields.map((f, i) => jsonValue(row.f[i]?.v, f));
+        // The same byte cap as local results: the rows so far, marked truncated.
+        bytes += JSON.stringify(values).length + 1;
+        if (bytes > max_result_bytes) {
+          more = true;
+          break;
+        }
+        rows.push(values);
       }
+      if (more) break;
       if (more || rows.length === limit) {
         more ||= page.totalRows > limit;
         break;
