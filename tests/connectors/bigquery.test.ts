@@ -59,6 +59,8 @@ beforeAll(async () => {
   ].join(', '));
   await bq.createTable('Customers', { description: 'Who buys', fields: [{ name: 'id', type: 'INT64' }, { name: 'name', type: 'STRING' }] });
   await bq.insert('Customers', `(1, 'Ann'), (2, 'Bob')`);
+  // An empty table: a third table makes tables.list page (two per page), and an empty result still has its types.
+  await bq.createTable('returns', { fields: [{ name: 'id', type: 'INT64' }, { name: 'reason', type: 'STRING' }, { name: 'at', type: 'TIMESTAMP' }] });
 
   const folder = mkdtempSync(join(tmpdir(), 'da-bq-local-'));
   writeFileSync(join(folder, 'notes.csv'), 'id,text\n1,hello\n');
@@ -104,8 +106,9 @@ test('a sync registers the dataset tables and configured queries with descriptio
   const result = job.result as JobResult;
   expect(result.sources.find((s) => s.dataset === 'warehouse')).toMatchObject({ status: 'ok' });
   expect(result.sources.find((s) => s.dataset === 'warehouse')!.registered.sort()).toEqual(
-    ['warehouse.customers', 'warehouse.order_totals', 'warehouse.orders'],
+    ['warehouse.customers', 'warehouse.order_totals', 'warehouse.orders', 'warehouse.returns'],
   );
+  expect(bq.requests.filter((r) => r === 'GET /bigquery/v2/projects/acme-analytics/datasets/sales/tables').length).toBeGreaterThanOrEqual(2);
   const broken = result.sources.find((s) => s.dataset === 'broken')!;
   expect(broken.status).toBe('error');
   expect(broken.error).toContain('access denied (401)');
@@ -145,6 +148,8 @@ test('a full extract pages the query results into Parquet with real types and re
     id: '1', customer: 'ann', amount: '10.250000000', price: 15.375, paid: true, ordered_on: '2025-01-02',
     updated_at: '2025-01-01 10:00:00.5', local_time: '2025-01-02 03:04:05.123456',
   });
+  const returns = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'returns'));
+  expect(returns).toEqual({ types: { id: 'BIGINT', reason: 'VARCHAR', at: 'TIMESTAMP' }, rows: [] });
   const totals = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'order_totals'), 'customer');
   expect(totals.rows).toEqual([{ customer: 'ann', total: '15.375000000' }, { customer: 'bob', total: '20.500000000' }]);
 
