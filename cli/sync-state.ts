@@ -17,6 +17,8 @@ export interface LocalSyncState {
   uploads: Record<string, { size: number; mtime_ms: number; uploaded_at: string }>;
   /** Signature of the table set the local views were last built for. */
   views_signature: string | null;
+  /** Tables the last manifest listed as remote (queried on the server, never downloaded). */
+  remote_tables?: string[];
 }
 
 /** A synced table as recorded locally. */

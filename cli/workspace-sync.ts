@@ -78,6 +78,8 @@ export interface SyncReport {
     resumed: string[];
   };
   assets: { updated: string[]; removed: string[] };
+  /** Tables that stay in their warehouse (never downloaded): query them with `da query --remote`. */
+  remote_tables?: string[];
   uploads: { sessions: string[]; artifacts: string[]; local_md: boolean; skipped: { name: string; reason: string }[] };
   bytes_downloaded: number;
   /** Bytes the downloads needed and the free space they were checked against (null: nothing to download). */
@@ -302,6 +304,8 @@ async function syncDownloads(run: SyncRun) {
   } else {
     report.manifest = 'updated';
     manifest = await readManifest(res);
+    // Remote tables have no file: they are listed, never downloaded.
+    if (!filtered) state.remote_tables = Object.keys(manifest.remote_tables ?? {}).sort();
     // Dataset and table names become paths and schema names: anything but a plain name is refused.
     for (const [id, m] of Object.entries(manifest.tables)) {
       if (NAME_PATTERN.test(m.dataset) && NAME_PATTERN.test(m.name) && id === `${m.dataset}.${m.name}`) continue;
@@ -310,6 +314,7 @@ async function syncDownloads(run: SyncRun) {
     }
   }
   const etag = res.status === 304 ? state.manifest_etag : res.headers.get('etag');
+  if (state.remote_tables?.length) report.remote_tables = state.remote_tables;
 
   if (!opts.docsOnly) await syncTables(run, manifest);
   if (!filtered) await syncAssets(run, manifest);

@@ -18,6 +18,7 @@ export function configComments(source = readFileSync(join(root, 'src', 'config.t
   // Where each separately defined schema is used in the config.
   const mounts: Record<string, string> = {
     LocalTableOptionsSchema: 'sources.*.tables.*', LocalSourceSchema: 'sources.*', KeboolaSourceSchema: 'sources.*',
+    BigQueryTableOptionsSchema: 'sources.*.tables.*', BigQuerySourceSchema: 'sources.*',
     GoogleSignInSchema: 'auth.google', EmailSchema: 'email', ConfigSchema: '',
   };
   let base: string | undefined;

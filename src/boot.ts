@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import type { AppDeps } from './context.ts';
+import { isRemoteDataset } from './connectors/bigquery/remote.ts';
 import { openSystemDb, systemDbPath } from './db/system.ts';
 import type { Logger } from './log.ts';
 import { createDuckDbRepositories } from './repositories/duckdb/index.ts';
@@ -143,6 +144,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     catalog,
     docs,
     manifest: createManifestService(access, catalog, docs, {
+      remoteEngine: (dataset) => (isRemoteDataset(config, dataset) ? 'bigquery' : null),
       selections: createSyncSelections(repos.permissions, repos.changes.permissions),
       metrics,
       memory,

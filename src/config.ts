@@ -83,6 +83,50 @@ const JiraSourceSchema = z.object({
   request_timeout_ms: z.number().int().positive().default(60_000),
 }).strict();
 
+/** Per-table settings of a BigQuery source; a table with `query` is offered under its key in addition to the dataset's tables. */
+const BigQueryTableOptionsSchema = z.object({
+  /** Standard SQL whose result is the table (e.g. a curated extract of a huge table). */
+  query: z.string().min(1).optional(),
+  /** A TIMESTAMP, DATETIME, DATE or INT64 column whose newer values mark new or changed rows; enables incremental pulls (with a primary key). */
+  incremental_column: z.string().min(1).optional(),
+  primary_key: z.array(z.string().min(1)).min(1).optional(),
+  description: z.string().optional(),
+}).strict();
+
+/** A BigQuery dataset (@google-cloud/bigquery): its tables are extracted to Parquet or stay remote. */
+const BigQuerySourceSchema = z.object({
+  type: z.literal('bigquery'),
+  /** The project that runs (and pays for) the query jobs, and holds the dataset. */
+  project: z.string().min(1),
+  /** The BigQuery dataset whose tables this source offers. */
+  dataset: z.string().regex(/^[A-Za-z0-9_]{1,1024}$/, 'must be a BigQuery dataset id (letters, digits, _)'),
+  /** A service-account key file (production). */
+  credentials_file: z.string().min(1).optional(),
+  /** An OAuth2 access token (workload identity, `gcloud auth print-access-token`), e.g. `${BIGQUERY_TOKEN}`. */
+  access_token: z.string().min(1).optional(),
+  /** `extract`: tables are copied to Parquet; `remote`: registered but queried in BigQuery. */
+  mode: z.enum(['extract', 'remote']).default('extract'),
+  /** Every query is dry-run first and refused when it would scan more bytes than this. */
+  max_bytes_scanned: z.number().int().positive().optional(),
+  /** On-demand price per TiB scanned, for the cost estimate in sync history. */
+  price_per_tib_usd: z.number().nonnegative().default(6.25),
+  /** The REST API root (default Google's); a stand-in or a proxy. */
+  api_endpoint: z.string().url().optional(),
+  /** Where jobs run (`US`, `EU`, `europe-west3`); default the dataset's. */
+  location: z.string().min(1).optional(),
+  // Rows per page of query results (a plain comment: the docs generator would give it to Jira's page_size too).
+  page_size: z.number().int().min(1).max(100_000).default(10_000),
+  tables: z.record(z.string(), BigQueryTableOptionsSchema).default({}),
+  public: z.boolean().default(false),
+  description: z.string().optional(),
+  /** Register new tables on each sync (false for datasets with thousands of tables). */
+  auto_register: z.boolean().default(true),
+}).strict().superRefine((s, ctx) => {
+  if (!!s.credentials_file === !!s.access_token) {
+    ctx.addIssue({ code: 'custom', path: ['credentials_file'], message: 'set exactly one of credentials_file (service-account key) and access_token' });
+  }
+});
+
 /** Google sign-in (OpenID Connect, authorization code with PKCE); the endpoints are Google's unless set. */
 const GoogleSignInSchema = z.object({
   client_id: z.string().min(1),
@@ -144,7 +188,7 @@ const AiSchema = z
   });
 export type AiConfig = z.infer<typeof AiSchema>;
 
-export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema, JiraSourceSchema]);
+export const SourceSchema = z.discriminatedUnion('type', [LocalSourceSchema, KeboolaSourceSchema, JiraSourceSchema, BigQuerySourceSchema]);
 export type SourceConfig = z.infer<typeof SourceSchema>;
 
 /** Schema names DuckDB or da already use in the analytics databases and the query sandbox. */
@@ -503,6 +547,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   // Relative paths are relative to the working directory, like data_dir.
   for (const source of Object.values(parsed.data.sources)) {
     if (source.type === 'local') source.path = resolve(cwd, source.path);
+    if (source.type === 'bigquery' && source.credentials_file) source.credentials_file = resolve(cwd, source.credentials_file);
   }
   return { ...parsed.data, configPath, dataDir: resolve(cwd, parsed.data.server.data_dir) };
 }

@@ -120,6 +120,7 @@ export function summarise(r: SyncReport): string {
   }
   for (const d of t.removed) lines.push(`  - ${d.id}`);
   if (t.removed.length) lines.push('  (removed: no longer readable by you, or switched off in your sync settings on the web settings page)');
+  if (r.remote_tables?.length) lines.push(`  remote (queried in the warehouse with da query --remote, not downloaded): ${r.remote_tables.join(', ')}`);
   if (r.assets.updated.length || r.assets.removed.length) lines.push(`  docs: ${r.assets.updated.length} updated, ${r.assets.removed.length} removed`);
   const up = r.uploads.sessions.length + r.uploads.artifacts.length + (r.uploads.local_md ? 1 : 0);
   if (up) lines.push(`  uploaded: ${r.uploads.sessions.length} sessions, ${r.uploads.artifacts.length} artifacts${r.uploads.local_md ? ', CLAUDE.local.md' : ''}`);

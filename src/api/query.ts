@@ -23,12 +23,14 @@ export const QueryResultSchema = z
     row_count: z.number().int(),
     truncated: z.boolean().openapi({ description: 'True when the result was cut at the row limit or at the server\'s byte limit (query.max_result_bytes)' }),
     elapsed_ms: z.number().int(),
+    bytes_scanned: z.number().optional().openapi({ description: 'Set when the query ran in BigQuery (it named remote tables): bytes scanned' }),
+    estimated_cost_usd: z.number().optional().openapi({ description: 'Set when the query ran in BigQuery: the estimated cost of the scan' }),
   })
   .openapi('QueryResult');
 
 const queryRoute = defineRoute({
   access: 'analyst', method: 'post', path: '/api/query', operationId: 'query.run', tags: ['query'],
-  summary: 'Run one read-only SQL query over the tables you may read (`<dataset>.<table>`, or the bare table name where unique; admins also the secret-free state tables as `state.*`)',
+  summary: 'Run one read-only SQL query over the tables you may read (`<dataset>.<table>`, or the bare table name where unique; admins also the secret-free state tables as `state.*`); a query naming remote BigQuery tables runs in BigQuery',
   request: jsonBody(QueryRequestSchema),
   responses: {
     200: jsonResponse(QueryResultSchema, 'The result, cut at the limit'),
@@ -47,10 +49,13 @@ export function createQueryRouter(
 ) {
   return createRouter().openapi(queryRoute, async (c) => {
     const { sql, limit } = c.req.valid('json');
-    const result = await runQuery({ config: deps.config, access, catalog, snapshots, queryPool }, currentUser(c), { sql, limit });
+    const result = await runQuery(
+      { config: deps.config, access, catalog, snapshots, queryPool, registry: deps.repos.tableRegistry }, currentUser(c), { sql, limit },
+    );
     // The rows arrive as JSON text from the worker: pass them on without parsing them again.
     const { rowsJson, ...rest } = result;
-    const head = JSON.stringify({ columns: rest.columns, row_count: rest.row_count, truncated: rest.truncated, elapsed_ms: rest.elapsed_ms });
+    const cost = 'bytes_scanned' in rest ? { bytes_scanned: rest.bytes_scanned, estimated_cost_usd: rest.estimated_cost_usd } : {};
+    const head = JSON.stringify({ columns: rest.columns, row_count: rest.row_count, truncated: rest.truncated, elapsed_ms: rest.elapsed_ms, ...cost });
     return jsonText(c, `${head.slice(0, -1)},"rows":${rowsJson}}`);
   });
 }

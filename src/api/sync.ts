@@ -34,6 +34,8 @@ const TableResultSchema = z
     profile_error: z.string().nullable().optional(),
     notes: z.array(z.string()).optional().openapi({ description: 'What the connector reports, e.g. why an incremental table was pulled in full' }),
     unconverted_values: z.number().optional().openapi({ description: 'Values of loosely typed columns that did not convert and became NULL' }),
+    bytes_scanned: z.number().optional().openapi({ description: 'Bytes the warehouse scanned for the pull (BigQuery)' }),
+    estimated_cost_usd: z.number().optional().openapi({ description: 'Estimated cost of that scan in US dollars' }),
   })
   .openapi('TableSyncResult');
 

@@ -64,6 +64,7 @@ const DescribedTableSchema = RegisteredTableSchema.extend(EnrichmentFields).open
 const TableWithStateSchema = RegisteredTableSchema.extend({
   ...EnrichmentFields,
   missing: z.boolean().openapi({ description: 'The source no longer offers this table (see missing_since)' }),
+  remote: z.boolean().openapi({ description: 'The table stays in its warehouse (a `mode: remote` BigQuery source): never pulled, queried there' }),
   sync: SyncStateSchema.nullable(),
 }).openapi('RegisteredTableWithState');
 
@@ -97,7 +98,7 @@ const UpdateSchema = z
 const SourceSchema = z
   .object({
     dataset: z.string(),
-    type: z.enum(['local', 'keboola', 'jira']),
+    type: z.enum(['local', 'keboola', 'jira', 'bigquery']),
     public: z.boolean(),
     description: z.string().nullable(),
     location: z.string().openapi({ description: 'Folder (local) or Storage API URL (keboola); never a token' }),

@@ -1,4 +1,5 @@
 import type { SourceConfig } from '../config.ts';
+import { createBigQueryConnector } from './bigquery/index.ts';
 import { createJiraConnector } from './jira/index.ts';
 import { createKeboolaConnector } from './keboola/index.ts';
 import { createLocalConnector } from './local/index.ts';
@@ -24,6 +25,8 @@ export function createConnector(dataset: string, source: SourceConfig, options: 
       return createKeboolaConnector(dataset, source, { fetch: options.fetch });
     case 'jira':
       return createJiraConnector(dataset, source, { fetch: options.fetch, events: options.jiraEvents });
+    case 'bigquery':
+      return createBigQueryConnector(dataset, source);
     default:
       throw new Error(`source ${dataset}: type ${(source as { type: string }).type} has no connector`);
   }

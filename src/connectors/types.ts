@@ -48,6 +48,10 @@ export interface PullResult {
   notes?: string[];
   /** Values that did not convert to their column's type and were written as NULL. */
   unconverted_values?: number;
+  /** Bytes the warehouse scanned for this pull (BigQuery). */
+  bytes_scanned?: number;
+  /** What the scan is estimated to cost, in US dollars (BigQuery on-demand pricing). */
+  estimated_cost_usd?: number;
 }
 
 /**

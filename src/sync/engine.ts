@@ -15,6 +15,7 @@ import { profileParquet } from './profiler.ts';
 import { rebuildAnalyticsViews } from './views.ts';
 import { reconcileSource, type SourceReconciliation } from './registry.ts';
 import { partsDir, updateParts } from './delta.ts';
+import { isRemoteDataset } from '../connectors/bigquery/remote.ts';
 
 /** The outcome of one table within a sync job (stored in the job's result). */
 export interface TableSyncResult {
@@ -34,6 +35,10 @@ export interface TableSyncResult {
   notes?: string[];
   /** Values the source typed loosely that did not convert to the column's type and became NULL. */
   unconverted_values?: number;
+  /** Bytes the warehouse scanned for the pull (BigQuery). */
+  bytes_scanned?: number;
+  /** Estimated cost of that scan in US dollars. */
+  estimated_cost_usd?: number;
 }
 
 /** What a sync job stores as its result (GET /api/sync/jobs/{id} shows it). */
@@ -162,6 +167,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
       const notes = [...(pulled.notes ?? []), ...(deltaNote ? [deltaNote] : [])];
       if (notes.length) result.notes = notes;
       if (pulled.unconverted_values !== undefined) result.unconverted_values = pulled.unconverted_values;
+      if (pulled.bytes_scanned !== undefined) result.bytes_scanned = pulled.bytes_scanned;
+      if (pulled.estimated_cost_usd !== undefined) result.estimated_cost_usd = pulled.estimated_cost_usd;
     } catch (err) {
       // A committed file whose rename failed stays for recover() to move into place.
       if (!committed) removePath(temp);
@@ -232,6 +239,8 @@ export function createSyncEngine(deps: AppDeps, options: SyncEngineOptions = {})
         tables = reconciled.tables;
         if (!tables.length) result.message = nothingRegistered(reconciled.sources);
       }
+      // Remote tables stay in their warehouse: nothing to pull.
+      tables = tables.filter((t) => !isRemoteDataset(config, t.dataset));
       db = await openScratchDb({ threads: 2 });
       for (const table of tables) results.push(await syncTable(table, jobId, db));
       await rebuildViews();

@@ -49,6 +49,17 @@ export const ManifestTableSchema = z.object({
   column_descriptions: z.record(z.string(), z.string()).optional(),
 });
 
+/** A table that stays in its warehouse (a remote BigQuery source): nothing to download; query it with `da query --remote`. */
+export const ManifestRemoteTableSchema = z.object({
+  dataset: z.string(),
+  name: z.string(),
+  remote: z.literal(true),
+  /** The engine the query runs on, e.g. `bigquery`. */
+  engine: z.string(),
+  description: z.string().nullable().optional(),
+  tags: z.array(z.string()).optional(),
+});
+
 export const ManifestAssetSchema = z.object({ hash: z.string(), size_bytes: z.number().int().nullable(), url: z.string() });
 
 export const ManifestSchema = z.object({
@@ -56,6 +67,8 @@ export const ManifestSchema = z.object({
   generated_at: z.string(),
   server_version: z.string(),
   tables: z.record(z.string(), ManifestTableSchema),
+  /** Tables queried in their warehouse, never downloaded (absent from servers without remote sources). */
+  remote_tables: z.record(z.string(), ManifestRemoteTableSchema).optional(),
   assets: z.record(z.string(), ManifestAssetSchema),
 });
 

@@ -70,7 +70,11 @@ export function createManifestService(
   access: AccessCache,
   catalog: TableCatalog,
   docs: DocsIndex,
-  { maxEntries = 256, selections, metrics, memory, parts }: { maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService; memory?: MemoryService; parts?: PartsSource } = {},
+  { maxEntries = 256, selections, metrics, memory, parts, remoteEngine }: {
+    maxEntries?: number; selections?: SyncSelections; metrics?: MetricsService; memory?: MemoryService; parts?: PartsSource;
+    /** The engine a dataset's tables stay in (`bigquery`), or null when they are downloaded. */
+    remoteEngine?: (dataset: string) => string | null;
+  } = {},
 ): ManifestService {
   const cache = new Map<string, { version: string; rendered: RenderedManifest }>();
   // The datasets that have tables or documents, per catalog+docs version: computed once,
@@ -127,6 +131,12 @@ export function createManifestService(
       }
       const [allParts, keys] = parts ? await Promise.all([parts.listAll(), parts.primaryKeys()]) : [new Map(), new Map()];
       for (const t of snapshot.tables) {
+        const engine = remoteEngine?.(t.dataset);
+        if (engine && allowed.has(t.dataset) && t.enabled && selection.includes(t)) {
+          manifest.remote_tables ??= {};
+          manifest.remote_tables[t.id] = { dataset: t.dataset, name: t.name, remote: true, engine, description: t.description, tags: t.tags };
+          continue;
+        }
         if (!allowed.has(t.dataset) || !isServed(t) || !selection.includes(t)) continue;
         manifest.tables[t.id] = {
           dataset: t.dataset,

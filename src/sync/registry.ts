@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { SyncState } from '../repositories/sync-state.ts';
 import type { RegisteredTable } from '../repositories/table-registry.ts';
 import { NAME_PATTERN } from './paths.ts';
+import { isRemoteDataset } from '../connectors/bigquery/remote.ts';
 
 /** What registration needs of the sync engine: the connector of a dataset. */
 export interface SourceAccess {
@@ -46,7 +47,7 @@ export function listSources(sources: AppDeps['config']['sources']): SourceInfo[]
     type: s.type,
     public: s.public,
     description: s.description ?? null,
-    location: s.type === 'local' ? s.path : s.url,
+    location: s.type === 'local' ? s.path : s.type === 'bigquery' ? `bigquery://${s.project}/${s.dataset}` : s.url,
     auto_register: s.auto_register,
   }));
 }
@@ -55,7 +56,7 @@ export function listSources(sources: AppDeps['config']['sources']): SourceInfo[]
 export type TableSyncFacts = Pick<SyncState, 'last_sync' | 'rows' | 'file_size_bytes' | 'columns' | 'hash' | 'watermark' | 'status' | 'error'>;
 
 /** The registered tables, each with its sync facts (null before its first sync). */
-export async function listTablesWithState(deps: AppDeps): Promise<Array<RegisteredTable & { missing: boolean; sync: TableSyncFacts | null }>> {
+export async function listTablesWithState(deps: AppDeps): Promise<Array<RegisteredTable & { missing: boolean; remote: boolean; sync: TableSyncFacts | null }>> {
   const { tableRegistry, syncState } = deps.repos;
   const [tables, states] = await Promise.all([tableRegistry.list(), syncState.list()]);
   const byId = new Map(states.map((s) => [s.table_id, s]));
@@ -64,6 +65,7 @@ export async function listTablesWithState(deps: AppDeps): Promise<Array<Register
     return {
       ...t,
       missing: t.missing_since !== null,
+      remote: isRemoteDataset(deps.config, t.dataset),
       sync: s
         ? { last_sync: s.last_sync, rows: s.rows, file_size_bytes: s.file_size_bytes, columns: s.columns, hash: s.hash,
             watermark: s.watermark, status: s.status, error: s.error }
@@ -168,9 +170,10 @@ export async function registerAllTables(
   return { registered, skipped };
 }
 
-/** Incremental by default where the source can say what changed: Keboola and Jira always, local files with a watermark column. */
+/** Incremental by default where the source can say what changed: Keboola and Jira always, local files and BigQuery tables with a configured watermark / incremental column. */
 function hasIncrementalSupport(deps: AppDeps, dataset: string, t: SourceTable): boolean {
   const source = deps.config.sources[dataset]!;
+  if (source.type === 'bigquery') return !!source.tables[t.name]?.incremental_column;
   if (source.type !== 'local') return true;
   return !!source.tables[t.name]?.watermark_column;
 }

@@ -310,7 +310,7 @@ export const tableQueryAction = definePage({
     const limit = form.limit ?? Math.min(deps.config.query.default_limit, 1000);
     let result;
     try {
-      result = await runQuery({ config: deps.config, ...services }, user, { sql: form.sql, limit });
+      result = await runQuery({ config: deps.config, ...services, registry: deps.repos.tableRegistry }, user, { sql: form.sql, limit });
     } catch (err) {
       if (!(err instanceof DomainError) || err instanceof ValidationError) throw err;
       const status = httpStatusOf(err);
