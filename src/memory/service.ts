@@ -122,9 +122,13 @@ function matchesText(item: StoredMemoryItem, q: string): boolean {
 export function createMemoryService({ repo, users, access, events, sources }: MemoryServiceDeps): MemoryService {
   let version = 0;
   let cached: { version: number; items: StoredMemoryItem[] } | undefined;
+  // Rendered digest and rules per set of delivered items, until the next write: every
+  // manifest request asks, and most callers share a few audiences.
+  const rendered = new Map<string, MemoryAsset[]>();
   const changed = () => {
     version++;
     cached = undefined;
+    rendered.clear();
   };
 
   async function all(): Promise<StoredMemoryItem[]> {
@@ -314,11 +318,19 @@ export function createMemoryService({ repo, users, access, events, sources }: Me
     },
 
     async assetsFor(user) {
+      const v = version;
       const rule = await access.forUser(user);
       // Delivery follows the audience for everyone, admins included: rules are instructions to their agent.
       const canRead = seesAllDatasets(user.role) ? () => true : (d: string) => rule.canRead(d);
       const mine = (await all()).filter((i) => PUBLISHED.has(i.status) && inAudience(i.audience, user, { canRead }));
-      return memoryAssets(mine);
+      const key = mine.map((i) => i.id).join(',');
+      let assets = rendered.get(key);
+      if (!assets) {
+        assets = memoryAssets(mine);
+        if (rendered.size >= 256) rendered.clear();
+        if (v === version) rendered.set(key, assets); // not what a write during the reads made stale
+      }
+      return assets;
     },
   };
 }
