@@ -269,7 +269,10 @@ export function createMemoryService({ repo, users, access, events, sources }: Me
       }
       if (item.status === 'mandatory' && !hasRole(user.role, 'km_admin')) throw new ForbiddenError('only a km_admin may change a mandatory item');
       const next: MemoryPatch = {};
-      if (patch.title !== undefined) Object.assign(next, { title: clean(patch.title), fingerprint: fingerprint(clean(patch.title)) });
+      if (patch.title !== undefined) {
+        const title = clean(patch.title);
+        Object.assign(next, { title, fingerprint: fingerprint(title) });
+      }
       if (patch.content !== undefined) next.content = clean(patch.content);
       if (patch.tags !== undefined) next.tags = [...new Set(patch.tags.map(clean))];
       if (patch.category !== undefined && patch.category.trim() !== item.category) {
