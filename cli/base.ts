@@ -2,6 +2,7 @@ import { Command, Option, UsageError, type BaseContext } from 'clipanion';
 import { createClient, type Client } from './client.ts';
 import { createConfigStore, type ConfigStore } from './config.ts';
 import { CliError, errorDetail, EXIT, oneLine, wantsDetail } from './errors.ts';
+import { lostLine, settleFlushJournal } from './durability.ts';
 import { ensureViewsHere } from './workspace-repair.ts';
 import type { WorkspacePaths } from './workspace.ts';
 
@@ -50,9 +51,12 @@ export abstract class BaseCommand extends Command<DaContext> {
 
   /**
    * Before reading the workspace: views that read another folder's files (the workspace was
-   * moved or copied) or that are missing are rebuilt, with one line on stderr.
+   * moved or copied) or that are missing are rebuilt, with one line on stderr; files an earlier
+   * sync renamed without waiting for the disk are settled (cli/durability.ts).
    */
   async repairWorkspace(ws: WorkspacePaths): Promise<void> {
+    const { lost } = await settleFlushJournal(ws, this.context.env);
+    if (lost.length) this.context.stderr.write(`da: ${lostLine(lost)}; run da sync to download ${lost.length === 1 ? 'it' : 'them'} again\n`);
     const fixed = await ensureViewsHere(this.store.paths.dir, ws);
     if (fixed.length) this.context.stderr.write(`da: rebuilt the local views for this folder (${fixed.length} were wrong, e.g. ${fixed[0]})\n`);
   }

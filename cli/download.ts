@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Client } from './client.ts';
 import { fsyncDir } from './disk.ts';
 import { CliError } from './errors.ts';
+import { transferOnThread } from './download-thread.ts';
 import { StalledError, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
 
 /** Iterates a web stream's chunks (typed here: lib.dom's ReadableStream is not iterable). */
@@ -123,7 +124,7 @@ class QueuedWriter {
 }
 
 /** The length of a `.part` file that is the start of the expected file (0 when there is none). */
-function soundPart(part: string, meta: string, expected: { hash: string; size: number | null }): number {
+function soundPart(part: string, meta: string, expected: Expected): number {
   const size = sizeOrUndefined(part);
   let hash: string | undefined;
   try {
@@ -136,8 +137,19 @@ function soundPart(part: string, meta: string, expected: { hash: string; size: n
 }
 
 /** Bytes of `dest` already downloaded by an earlier, interrupted run (0 when none can be resumed). */
-export function resumableBytes(dest: string, expected: { hash: string; size: number | null }): number {
+export function resumableBytes(dest: string, expected: Expected): number {
   return soundPart(`${dest}.part`, `${dest}.part.json`, expected);
+}
+
+/** Lists a verified file before its rename instead of flushing it (cli/durability.ts). */
+export interface FlushJournal {
+  add(path: string, hash: string): Promise<void>;
+}
+
+/** What a download must turn out to be. */
+export interface Expected {
+  hash: string;
+  size: number | null;
 }
 
 function discardPart(part: string, meta: string): void {
@@ -146,14 +158,15 @@ function discardPart(part: string, meta: string): void {
 }
 
 /**
- * Flushes the part to disk, checks its length and hash, then renames it into place (and makes
- * the rename durable). A part that fails any check, or whose flush failed, is removed.
+ * Checks a finished part: flushed to disk first when `flush` (see cli/durability.ts for when it
+ * is not), then its length and hash. A part that fails any check, or whose flush failed, is
+ * removed. The part keeps its name: `commitPart` renames it into place.
  */
-async function finish(fh: FileHandle, part: string, dest: string, expected: { hash: string; size: number | null }, got: string, length: number): Promise<void> {
+async function verifyPart(fh: FileHandle, part: string, expected: Expected, got: string, length: number, flush: boolean): Promise<void> {
   const meta = `${part}.json`;
   let onDisk: number;
   try {
-    await fh.sync();
+    if (flush) await fh.sync();
     onDisk = (await fh.stat()).size;
     await fh.close();
   } catch (err) {
@@ -170,9 +183,18 @@ async function finish(fh: FileHandle, part: string, dest: string, expected: { ha
       { reason: 'hash_mismatch' },
     );
   }
+}
+
+/**
+ * Renames a verified part into place. With a durability journal the file is listed there
+ * first and nothing waits for the disk; without one the rename itself is made durable.
+ */
+export async function commitPart(dest: string, hash: string, journal?: FlushJournal): Promise<void> {
+  const part = `${dest}.part`;
+  if (journal) await journal.add(dest, hash);
   renameSync(part, dest);
-  fsyncDir(dirname(dest));
-  rmSync(meta, { force: true });
+  if (!journal) fsyncDir(dirname(dest));
+  rmSync(`${part}.json`, { force: true });
 }
 
 /**
@@ -193,18 +215,21 @@ async function keepSoundPrefix(fh: FileHandle, writer: QueuedWriter, part: strin
 }
 
 /**
- * One try at downloading a file to `dest` through `<dest>.part`: resumes a sound partial file
- * with `Range` (guarded by `If-Range` on the expected hash), writes and hashes every byte,
- * flushes, verifies and only then renames into place. On any failure the final name is
- * untouched and the part holds exactly the bytes that were written, ready for a resume.
+ * One try at downloading a file to `<dest>.part`: resumes a sound partial file with `Range`
+ * (guarded by `If-Range` on the expected hash), writes and hashes every byte and verifies
+ * (flushed first when `flush`). On success the part holds exactly the expected file, ready for
+ * `commitPart`; on any failure the final name is untouched and the part holds exactly the
+ * bytes that were written, ready for a resume. Runs on the main thread or in a download
+ * thread (cli/download-thread.ts): it needs nothing but its arguments.
  */
-export async function downloadOnce(
+export async function transferOnce(
   client: Client,
   url: string,
   dest: string,
-  expected: { hash: string; size: number | null },
+  expected: Expected,
   onBytes: (n: number) => void,
   idleTimeoutMs: number,
+  flush: boolean,
 ): Promise<{ bytes: number; resumed: boolean }> {
   const part = `${dest}.part`;
   const meta = `${part}.json`;
@@ -240,13 +265,13 @@ export async function downloadOnce(
     if (res.status === 416) {
       await res.body?.cancel();
       if (offset > 0 && offset === expected.size) {
-        await finish(await open(part, 'r+'), part, dest, expected, resumeHash.digest('hex'), offset);
+        await verifyPart(await open(part, 'r+'), part, expected, resumeHash.digest('hex'), offset, flush);
         return { bytes: 0, resumed: true };
       }
       // The server holds a shorter file than the part: start again from the first byte.
       discardPart(part, meta);
       if (offset === 0) throw new CliError(`the server refused to send ${url} (416)`);
-      return downloadOnce(client, url, dest, expected, onBytes, idleTimeoutMs);
+      return transferOnce(client, url, dest, expected, onBytes, idleTimeoutMs, flush);
     }
     let start = 0;
     if (res.status === 206) {
@@ -274,40 +299,61 @@ export async function downloadOnce(
       await keepSoundPrefix(fh, writer, part);
       throw stalled(err);
     }
-    await finish(fh, part, dest, expected, hasher.digest('hex'), writer.written);
+    await verifyPart(fh, part, expected, hasher.digest('hex'), writer.written, flush);
     return { bytes: writer.written - start, resumed: start > 0 };
   } finally {
     clearTimeout(timer);
   }
 }
 
+/** Files at least this large are downloaded on a download thread; smaller ones are not worth starting one. */
+export const THREAD_MIN_BYTES = 4 * 1024 * 1024;
+
+/** How a download runs: where its bytes go first and whether the rename waits for the disk. */
+export interface DownloadOptions {
+  /** Lists renamed files instead of flushing each (cli/durability.ts); absent: every file is flushed. */
+  journal?: FlushJournal;
+  /** Runs large transfers on download threads (default true); false keeps every byte on this thread. */
+  threads?: boolean;
+}
+
 /**
  * Downloads a file and verifies it, retrying transient network failures with backoff and
  * jitter (each try resumes from the bytes on disk) until `policy.budgetMs` passes without
- * progress; then fails with one line naming the server and what to try.
+ * progress; then fails with one line naming the server and what to try. A large file is
+ * received, written and hashed on a download thread, so parallel downloads use every core
+ * instead of queueing behind one JavaScript thread; the rename happens here.
  */
 export async function downloadVerified(
   client: Client,
   url: string,
   dest: string,
-  expected: { hash: string; size: number | null },
+  expected: Expected,
   onBytes: (n: number) => void,
   policy: RetryPolicy,
   what: string,
+  opts: DownloadOptions = {},
 ): Promise<{ bytes: number; resumed: boolean }> {
   let bytes = 0;
   let resumed = false;
-  return withRetry(
+  const flush = !opts.journal;
+  const threaded = opts.threads !== false && expected.size !== null && expected.size >= THREAD_MIN_BYTES;
+  const r = await withRetry(
     policy,
     async (madeProgress) => {
       if (bytes > 0) resumed = true;
-      const r = await downloadOnce(client, url, dest, expected, (n) => {
+      const count = (n: number) => {
         bytes += n;
         madeProgress();
         onBytes(n);
-      }, policy.idleTimeoutMs);
+      };
+      const r = threaded
+        ? await transferOnThread({ server: client.server, token: client.token, url, dest, expected, idleTimeoutMs: policy.idleTimeoutMs, flush }, count)
+        : await transferOnce(client, url, dest, expected, count, policy.idleTimeoutMs, flush);
       return { bytes, resumed: resumed || r.resumed };
     },
     (err, tries, elapsed) => unreachableError(client.server!, what, err, tries, elapsed),
   );
+  await commitPart(dest, expected.hash, opts.journal);
+  return r;
 }

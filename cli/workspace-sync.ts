@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Client } from './client.ts';
 import { assertRoomFor, diskFullMessage, isDiskFull } from './disk.ts';
-import { downloadVerified, resumableBytes, sha256File } from './download.ts';
+import { downloadVerified, resumableBytes, sha256File, type DownloadOptions } from './download.ts';
+import { openFlushJournal, settleFlushJournal } from './durability.ts';
 import { CliError, oneLine } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
@@ -55,6 +56,8 @@ export interface SyncOptions {
   parts?: boolean;
   /** Retries of transient network failures (default: 60 s per table; see retryPolicyFromEnv). */
   retry?: RetryPolicy;
+  /** Where the boot id comes from (cli/durability.ts; DA_BOOT_ID in tests). */
+  env?: Record<string, string | undefined>;
 }
 
 /** The change report (`da sync --json`). */
@@ -89,6 +92,8 @@ export interface SyncReport {
   views: { rebuilt: boolean; count: number; skipped: string[]; moved_aside: string | null; repaired: string[] };
   errors: SyncError[];
   elapsed_ms: number;
+  /** Files an earlier sync wrote that did not survive a restart of the machine (removed, then fetched again). */
+  lost?: string[];
 }
 
 /** One thing that failed: the table or file, a line in our words, and the runtime's own text. */
@@ -194,6 +199,8 @@ interface SyncRun {
   report: SyncReport;
   save: () => void;
   policy: RetryPolicy;
+  /** How downloads run (threads, and the journal that stands in for flushing each file). */
+  download: DownloadOptions;
   halt?: SyncError;
 }
 
@@ -254,8 +261,14 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
       // Another server's hashes mean nothing here; files are re-verified against the new manifest.
       state = { ...state, server: client.server!, manifest_etag: null, assets: {}, uploads: {} };
     }
+    // Files an earlier sync renamed without waiting for the disk: flushed, or checked after a restart.
+    if (!opts.dryRun) {
+      const { lost } = await settleFlushJournal(ws, opts.env);
+      if (lost.length) report.lost = lost;
+    }
     const run: SyncRun = {
       client, ws, state, opts, report, policy: opts.retry ?? DEFAULT_RETRY,
+      download: { journal: opts.dryRun ? undefined : openFlushJournal(ws, opts.env) },
       save: () => {
         if (!opts.dryRun) writeSyncState(configDir, state);
       },
@@ -344,7 +357,7 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
     downloadVerified(run.client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
       run.report.bytes_downloaded += n;
       progress();
-    }, run.policy, j.id);
+    }, run.policy, j.id, run.download);
   let r;
   try {
     r = await get();
@@ -375,7 +388,7 @@ async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, p
       bytes += n;
       run.report.bytes_downloaded += n;
       progress();
-    }, run.policy, `${j.id} part ${d.seq}`);
+    }, run.policy, `${j.id} part ${d.seq}`, run.download);
     files.push({ seq: d.seq, path: file });
   }
   try {
@@ -611,7 +624,7 @@ async function syncAssets(run: SyncRun, manifest: Manifest) {
       return;
     }
     try {
-      const r = await downloadVerified(run.client, a.url, assetTarget(ws, path)!, { hash: a.hash, size: a.size_bytes }, () => {}, run.policy, path);
+      const r = await downloadVerified(run.client, a.url, assetTarget(ws, path)!, { hash: a.hash, size: a.size_bytes }, () => {}, run.policy, path, run.download);
       report.bytes_downloaded += r.bytes;
       state.assets[path] = { hash: a.hash, size_bytes: a.size_bytes };
     } catch (err) {

@@ -219,7 +219,8 @@ export async function buildCli(target: CliTarget, outfile: string, opts: BuildOp
   // download must never get half of a file that is being rewritten.
   const partial = `${outfile}.${process.pid}.partial`;
   const result = await Bun.build({
-    entrypoints: [join(root, 'cli', 'main.ts')],
+    // The download thread's entry point is bundled beside main (cli/download-thread.ts starts it).
+    entrypoints: [join(root, 'cli', 'main.ts'), join(root, 'cli', 'download-worker.ts')],
     compile: { target: target.bun, outfile: partial, autoloadDotenv: false, autoloadBunfig: false },
     target: 'bun',
     format: 'esm',

@@ -3,6 +3,7 @@ import * as t from 'typanion';
 import { BaseCommand } from '../base.ts';
 import { listTables } from '../disk.ts';
 import { formatBytes } from '../format.ts';
+import { lostLine } from '../durability.ts';
 import { retryPolicyFromEnv } from '../retry.ts';
 import { deltaDisabled } from '../delta.ts';
 import { runSync, type SyncError, type SyncReport } from '../workspace-sync.ts';
@@ -75,6 +76,7 @@ export class SyncCommand extends BaseCommand {
       verify: this.verify,
       concurrency,
       retry,
+      env: this.context.env,
       parts: !deltaDisabled(this.context.env),
       onProgress: showProgress
         ? (p) => {
@@ -95,6 +97,9 @@ export class SyncCommand extends BaseCommand {
       } catch (err) {
         report.errors.push({ id: 'CLAUDE.md', message: `data section not refreshed: ${(err as Error).message}` });
       }
+    }
+    if (report.lost?.length) {
+      this.context.stderr.write(`da: ${lostLine(report.lost)}; downloaded again\n`);
     }
     if (report.views.moved_aside) {
       this.context.stderr.write(`da: the local database could not be opened; moved it to ${report.views.moved_aside} (your own tables are in that copy) and rebuilt the views\n`);
