@@ -8,6 +8,7 @@
  *
  * @example bun bench/cli-sync.ts            # all three
  * @example bun bench/cli-sync.ts --mb 50    # smaller tables (20 × 50 MB)
+ * @example bun bench/cli-sync.ts --throughput   # only the 2 GB sync (or --noop: only the no-op sync)
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -210,6 +211,7 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
 if (import.meta.main) {
   const mbArg = process.argv.indexOf('--mb');
   const mb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 100;
-  report(await benchSyncNoop());
-  for (const r of await benchSyncThroughput({ mb })) report(r);
+  const only = process.argv.includes('--throughput') ? 'throughput' : process.argv.includes('--noop') ? 'noop' : undefined;
+  if (only !== 'throughput') report(await benchSyncNoop());
+  if (only !== 'noop') for (const r of await benchSyncThroughput({ mb })) report(r);
 }

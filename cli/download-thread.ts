@@ -12,6 +12,7 @@ import { StalledError } from './retry.ts';
 
 /** One transfer as the worker gets it: plain data (the client is rebuilt from server and token). */
 export interface TransferRequest {
+  id?: number;
   server: string | undefined;
   token: string | undefined;
   url: string;
@@ -31,7 +32,7 @@ export interface WireError {
   afterMs?: number;
 }
 
-export type WorkerMessage = { bytes: number } | { done: { bytes: number; resumed: boolean } } | { error: WireError };
+export type WorkerMessage = { id: number } & ({ bytes: number } | { done: { bytes: number; resumed: boolean } } | { error: WireError });
 
 export function errorToWire(err: unknown): WireError {
   if (err instanceof StalledError) return { name: err.name, message: err.message, afterMs: err.afterMs };
@@ -55,49 +56,64 @@ export function errorFromWire(w: WireError): Error {
 /** Bun's Worker can be left out of what keeps the process alive (the DOM type does not say so). */
 type ThreadWorker = Worker & { ref(): void; unref(): void };
 
-const idle: ThreadWorker[] = [];
+interface Thread {
+  worker: ThreadWorker;
+  /** Transfers running on it, by id. */
+  running: Map<number, { onBytes: (n: number) => void; resolve: (r: { bytes: number; resumed: boolean }) => void; reject: (e: Error) => void }>;
+}
+
+/**
+ * As many threads as cores (at most `MAX_THREADS`): on a 2-core laptop two threads carry the
+ * four parallel downloads, two each, which is as fast as four threads and costs two fewer
+ * JavaScript heaps.
+ */
+const MAX_THREADS = 4;
+const threads: Thread[] = [];
+let nextId = 0;
 
 /** How many transfers ran on download threads, and how many threads were started, in this process. */
 export const threadStats = { transfers: 0, threads: 0 };
 
-function startWorker(): ThreadWorker {
+function threadLimit(): number {
+  return Math.max(1, Math.min(MAX_THREADS, navigator.hardwareConcurrency || 1));
+}
+
+function startThread(): Thread {
   threadStats.threads++;
   // Listed as an entry point of the compiled binary (scripts/build-cli.ts), so this URL
   // resolves inside the executable as it does in the source tree.
-  return new Worker(new URL('./download-worker.ts', import.meta.url).href, { smol: true } as WorkerOptions) as ThreadWorker;
+  const worker = new Worker(new URL('./download-worker.ts', import.meta.url).href, { smol: true } as WorkerOptions) as ThreadWorker;
+  const t: Thread = { worker, running: new Map() };
+  worker.addEventListener('message', (e: MessageEvent<WorkerMessage & { id: number }>) => {
+    const m = e.data;
+    const job = t.running.get(m.id);
+    if (!job) return;
+    if ('bytes' in m) return job.onBytes(m.bytes);
+    t.running.delete(m.id);
+    if (!t.running.size) worker.unref();
+    if ('done' in m) job.resolve(m.done);
+    else job.reject(errorFromWire(m.error));
+  });
+  worker.addEventListener('error', (e: ErrorEvent) => {
+    // A thread that died takes its transfers with it; the next transfer starts a new thread.
+    threads.splice(threads.indexOf(t), 1);
+    worker.terminate();
+    for (const job of t.running.values()) job.reject(new CliError(`the download thread failed: ${e.message}`));
+    t.running.clear();
+  });
+  threads.push(t);
+  return t;
 }
 
 /** Runs one transfer on a download thread; `onBytes` hears progress in batches. */
 export function transferOnThread(req: TransferRequest, onBytes: (n: number) => void): Promise<{ bytes: number; resumed: boolean }> {
-  const worker = idle.pop() ?? startWorker();
-  worker.ref();
+  let t = threads.reduce<Thread | undefined>((best, x) => (!best || x.running.size < best.running.size ? x : best), undefined);
+  if (!t || (t.running.size > 0 && threads.length < threadLimit())) t = startThread();
+  const id = nextId++;
   threadStats.transfers++;
+  t.worker.ref();
   return new Promise((resolve, reject) => {
-    const done = (ok: boolean) => {
-      worker.removeEventListener('message', onMessage);
-      worker.removeEventListener('error', onError);
-      if (ok) {
-        worker.unref();
-        idle.push(worker);
-      } else worker.terminate();
-    };
-    const onMessage = (e: MessageEvent<WorkerMessage>) => {
-      const m = e.data;
-      if ('bytes' in m) onBytes(m.bytes);
-      else if ('done' in m) {
-        done(true);
-        resolve(m.done);
-      } else {
-        done(true);
-        reject(errorFromWire(m.error));
-      }
-    };
-    const onError = (e: ErrorEvent) => {
-      done(false);
-      reject(new CliError(`the download thread failed: ${e.message}`));
-    };
-    worker.addEventListener('message', onMessage);
-    worker.addEventListener('error', onError);
-    worker.postMessage(req);
+    t.running.set(id, { onBytes, resolve, reject });
+    t.worker.postMessage({ ...req, id });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Entry point of a download thread (see cli/download-thread.ts): runs `transferOnce` for each
- * request it is sent and answers with progress, the result or the error.
+ * request it is sent (several at once) and answers with progress, the result or the error,
+ * each tagged with the request's id.
  */
 import { createClient } from './client.ts';
 import { transferOnce } from './download.ts';
@@ -13,7 +14,8 @@ const REPORT_EVERY = 1024 * 1024;
 
 self.onmessage = async (e: MessageEvent<TransferRequest>) => {
   const req = e.data;
-  const post = (m: WorkerMessage) => self.postMessage(m);
+  const id = req.id!;
+  const post = (m: Omit<WorkerMessage, 'id'>) => self.postMessage({ id, ...m });
   let pending = 0;
   try {
     const client = createClient(req.server, req.token);
