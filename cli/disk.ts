@@ -79,6 +79,16 @@ export function diskFullMessage(dir: string, err: unknown, then = KEPT): string 
   return `${limit} (${existingAncestor(dir)}${free}); ${then}`;
 }
 
+/** Flushes a file's bytes to the disk (opened read-write: some systems refuse fsync on a read-only handle). */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Makes a rename durable: the directory entry reaches the disk, not only the file's bytes. */
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;

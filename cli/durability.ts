@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fsyncDir } from './disk.ts';
+import { fsyncDir, fsyncFile } from './disk.ts';
 import { sha256File, type FlushJournal } from './download.ts';
 import { CliError, EXIT } from './errors.ts';
 import type { WorkspacePaths } from './workspace.ts';
@@ -63,15 +63,6 @@ function readJournal(path: string): JournalFile | undefined {
     return typeof j.boot_id === 'string' && j.files && typeof j.files === 'object' ? j : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

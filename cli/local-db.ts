@@ -1,7 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fsyncDir } from './disk.ts';
+import { fsyncDir, fsyncFile } from './disk.ts';
 import { CliError, oneLine } from './errors.ts';
 import { planViews, type ViewTable as PlannedTable } from '../src/sync/view-plan.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
@@ -129,14 +129,6 @@ export function moveAside(path: string): string {
   return target;
 }
 
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Builds a new database with the views beside `path` and renames it into place once it is
