@@ -42,7 +42,7 @@ export interface HomePageProps {
   telegram: { linked: boolean; linked_at: string | null };
 }
 
-const STATE_TEXT: Record<Freshness, string> = { fresh: 'Fresh', stale: 'Stale', failed: 'Last sync failed', never: 'Never synced' };
+const STATE_TEXT: Record<Freshness, string> = { fresh: 'Fresh', stale: 'Stale', failed: 'Last sync failed', never: 'Never synced', remote: 'Queried in place' };
 
 /** The signed-in start page: my tables' freshness, how to get `da`, my syncs and uploads, knowledge, Telegram. */
 export function HomePage(p: HomePageProps) {
@@ -54,7 +54,7 @@ export function HomePage(p: HomePageProps) {
       <section aria-labelledby="fresh-title">
         <h2 id="fresh-title">Your tables ({formatCount(p.total)})</h2>
         <ul class="cards" data-testid="freshness">
-          {(['fresh', 'stale', 'failed', 'never'] as const).map((f) => (
+          {(['fresh', 'stale', 'failed', 'never', 'remote'] as const).filter((f) => f !== 'remote' || p.counts.remote > 0).map((f) => (
             <li data-state={f}>
               {STATE_TEXT[f]}
               <strong>{formatCount(p.counts[f])}</strong>

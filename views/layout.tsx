@@ -37,7 +37,7 @@ main h1{margin-top:1.2rem}section{margin:1.6rem 0}
 .cards strong{display:block;font-size:1.5rem}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem;border:1px solid #888;white-space:nowrap}
 .badge.fresh{border-color:#2e7d32;color:#1b5e20}.badge.stale{border-color:#9a5b00;color:#7a4700;background:#fff6e5}
-.badge.failed{border-color:#b00020;color:#b00020;background:#fdecee}.badge.never{color:#555}
+.badge.failed{border-color:#b00020;color:#b00020;background:#fdecee}.badge.never{color:#555}.badge.remote{border-color:#1d4ed8;color:#1d4ed8;background:#eef2ff}
 .scroll{overflow-x:auto}table caption{text-align:left;font-weight:600;padding:.3rem 0}
 form.filters{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:flex-end;margin:1rem 0}
 form.filters label{display:flex;flex-direction:column;font-size:.9rem;gap:.2rem}

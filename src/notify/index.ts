@@ -1,6 +1,6 @@
 import type { AppDeps } from '../context.ts';
 import type { EventBus } from '../events.ts';
-import { freshnessAt, staleAfterMs } from '../sync/freshness.ts';
+import { freshnessJudge } from '../sync/freshness.ts';
 import { visibleTables, type AccessCache, type TableCatalog } from '../sync/catalog.ts';
 import { startDispatch, type Delivery } from './dispatch.ts';
 import { createNotificationHub, type NotificationHub } from './hub.ts';
@@ -52,7 +52,7 @@ export function createNotifications(deps: AppDeps, opts: NotificationsOptions): 
         logger,
         async tables(user) {
           const { tables } = await visibleTables(opts.access, opts.catalog, user);
-          const judge = freshnessAt(Date.now(), staleAfterMs(config.sync));
+          const judge = freshnessJudge(config, Date.now());
           return tables.map((t) => ({ id: t.id, freshness: judge(t), last_sync: t.last_sync }));
         },
       })

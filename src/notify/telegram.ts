@@ -64,7 +64,7 @@ const HELP = [
   '/help: this list',
 ].join('\n');
 
-const FRESHNESS_MARK: Record<Freshness, string> = { fresh: '🟢', stale: '🟡', failed: '🔴', never: '⚪' };
+const FRESHNESS_MARK: Record<Freshness, string> = { fresh: '🟢', stale: '🟡', failed: '🔴', never: '⚪', remote: '🔵' };
 const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : 'never');
 
 /**

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import type { Config } from '../config.ts';
+import { isRemoteDataset } from '../connectors/bigquery/remote.ts';
 import type { CatalogTable } from '../repositories/data-catalog.ts';
 
 /**
@@ -7,11 +8,12 @@ import type { CatalogTable } from '../repositories/data-catalog.ts';
  * - `fresh`: synced within the stale limit;
  * - `stale`: the last successful sync is older than the limit;
  * - `failed`: the last sync failed (an older file, if any, is still served);
- * - `never`: registered, never synced yet.
+ * - `never`: registered, never synced yet;
+ * - `remote`: its source is queried in place (a remote BigQuery source): there is no file to sync.
  */
-export type Freshness = 'fresh' | 'stale' | 'failed' | 'never';
+export type Freshness = 'fresh' | 'stale' | 'failed' | 'never' | 'remote';
 
-export const FRESHNESS: readonly Freshness[] = ['fresh', 'stale', 'failed', 'never'];
+export const FRESHNESS: readonly Freshness[] = ['fresh', 'stale', 'failed', 'never', 'remote'];
 
 const DAY_MS = 24 * 3600_000;
 const cache = new WeakMap<object, number>();
@@ -45,18 +47,23 @@ export function staleAfterMs(sync: Config['sync']): number {
  * the cutoff is one ISO string, and each table's ISO `last_sync` is compared with it as text
  * (exact to the second; parsing a date per table would cost more than the rest of a page).
  */
-export function freshnessAt(now: number, staleMs: number): (t: Pick<CatalogTable, 'status' | 'hash' | 'last_sync'>) => Freshness {
+export function freshnessAt(
+  now: number,
+  staleMs: number,
+  isRemote: (dataset: string) => boolean = () => false,
+): (t: Pick<CatalogTable, 'dataset' | 'status' | 'hash' | 'last_sync'>) => Freshness {
   const cutoff = new Date(now - staleMs).toISOString().slice(0, 19);
   return (t) => {
+    if (isRemote(t.dataset)) return 'remote';
     if (t.status === 'error') return 'failed';
     if (t.hash === null || !t.last_sync) return 'never';
     return t.last_sync.slice(0, 19) < cutoff ? 'stale' : 'fresh';
   };
 }
 
-/** The freshness of one table at `now`. */
-export function freshnessOf(t: Pick<CatalogTable, 'status' | 'hash' | 'last_sync'>, now: number, staleMs: number): Freshness {
-  return freshnessAt(now, staleMs)(t);
+/** Judges tables' freshness at `now` under this instance's settings (stale limit, remote sources). */
+export function freshnessJudge(config: Pick<Config, 'sync' | 'sources'>, now: number): (t: Pick<CatalogTable, 'dataset' | 'status' | 'hash' | 'last_sync'>) => Freshness {
+  return freshnessAt(now, staleAfterMs(config.sync), (dataset) => isRemoteDataset(config, dataset));
 }
 
 /** `30 min`, `3 h`, `2 days`: a duration in words for the pages. */

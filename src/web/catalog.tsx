@@ -8,7 +8,7 @@ import { quoteIdent } from '../db/connection.ts';
 import { DomainError, RateLimitError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 import { runQuery } from '../query/run.ts';
 import { readableTable, visibleTables, type CatalogTable } from '../sync/catalog.ts';
-import { durationWords, freshnessAt, freshnessOf, staleAfterMs, type Freshness } from '../sync/freshness.ts';
+import { durationWords, freshnessJudge, staleAfterMs, type Freshness } from '../sync/freshness.ts';
 import { ProfileSchema, type TableProfile } from '../sync/profile-schema.ts';
 import { CatalogPage, type CatalogRow, type Choice } from '../../views/catalog/list.tsx';
 import { TablePage, type QueryBox } from '../../views/catalog/table.tsx';
@@ -23,7 +23,7 @@ export const CATALOG_PAGE_SIZE = 100;
 
 const ROWS: readonly Choice[] = [['', 'Any'], ['empty', 'Empty'], ['small', 'Under 1,000'], ['medium', '1,000 to 1 million'], ['large', 'Over 1 million']];
 const SIZES: readonly Choice[] = [['', 'Any'], ['small', 'Under 1 MiB'], ['medium', '1 to 100 MiB'], ['large', 'Over 100 MiB']];
-const FRESHNESS_CHOICES: readonly Choice[] = [['', 'Any'], ['fresh', 'Fresh'], ['stale', 'Stale'], ['failed', 'Last sync failed'], ['never', 'Never synced']];
+const FRESHNESS_CHOICES: readonly Choice[] = [['', 'Any'], ['fresh', 'Fresh'], ['stale', 'Stale'], ['failed', 'Last sync failed'], ['never', 'Never synced'], ['remote', 'Queried in place']];
 const SORTS: readonly Choice[] = [['name', 'Name'], ['rows', 'Most rows'], ['size', 'Largest'], ['last_sync', 'Least recently synced']];
 
 const MiB = 1024 ** 2;
@@ -87,7 +87,7 @@ export const catalogPage = definePage({
       }));
     const staleMs = staleAfterMs(deps.config.sync);
     const now = Date.now();
-    const judge = freshnessAt(now, staleMs);
+    const judge = freshnessJudge(deps.config, now);
     const needle = query.q.trim().toLowerCase();
     const columns = needle ? await columnNames(deps, snapshot.version) : undefined;
 
@@ -176,9 +176,10 @@ const SIMPLE_NAME = /^[a-z_][a-z0-9_]*$/;
 const ident = (name: string) => (SIMPLE_NAME.test(name) ? name : quoteIdent(name));
 
 /** `da` commands and a few queries that fit the table's columns, to start from. */
-export function starterFor(table: CatalogTable, profile: TableProfile | null): { commands: string; sql: string } {
+export function starterFor(table: CatalogTable, profile: TableProfile | null, remote = false): { commands: string; sql: string; remote: boolean } {
   const id = table.id;
-  const commands = `da sync --table ${id}\nda query "SELECT * FROM ${id} LIMIT 10"`;
+  // A remote table is never downloaded: its queries run in the warehouse.
+  const commands = remote ? `da query --remote "SELECT * FROM ${id} LIMIT 10"` : `da sync --table ${id}\nda query "SELECT * FROM ${id} LIMIT 10"`;
   const sql = [`SELECT * FROM ${id} LIMIT 100;`];
   const date = profile?.columns.find((c) => c.kind === 'date');
   if (date) {
@@ -193,7 +194,7 @@ export function starterFor(table: CatalogTable, profile: TableProfile | null): {
     const m = ident(measure.name);
     sql.push(`SELECT min(${m}), avg(${m}), max(${m}) FROM ${id};`);
   }
-  return { commands, sql: sql.join('\n\n') };
+  return { commands, sql: sql.join('\n\n'), remote };
 }
 
 /** Parsed profiles per table, kept while the catalog names the same profile hash (one object per stored profile). */
@@ -233,7 +234,7 @@ async function renderTable(
   const table = await readableTable(services.access, services.catalog, user, id);
   const { profile, profiledAt } = await profileOf(deps, table);
   const staleMs = staleAfterMs(deps.config.sync);
-  const freshness: Freshness = freshnessOf(table, Date.now(), staleMs);
+  const freshness: Freshness = freshnessJudge(deps.config, Date.now())(table);
   const { default_limit, max_limit } = deps.config.query;
   const box: QueryBox | undefined = hasRole(user.role, 'analyst')
     ? { sql: `SELECT * FROM ${table.id} LIMIT 100`, limit: Math.min(default_limit, 1000), maxLimit: max_limit, ...query }
@@ -254,7 +255,7 @@ async function renderTable(
       profile={profile}
       profiledAt={profiledAt}
       staleAfter={durationWords(staleMs)}
-      starter={starterFor(table, profile)}
+      starter={starterFor(table, profile, freshness === 'remote')}
       query={box}
       csrf={csrf}
     />,

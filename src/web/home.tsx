@@ -5,14 +5,14 @@ import { publicOrigin } from '../api/http.ts';
 import { installerOrigin } from '../api/cli.ts';
 import { BadRequestError } from '../errors.ts';
 import { visibleTables } from '../sync/catalog.ts';
-import { durationWords, freshnessAt, staleAfterMs, type Freshness } from '../sync/freshness.ts';
+import { durationWords, freshnessJudge, staleAfterMs, type Freshness } from '../sync/freshness.ts';
 import { HomePage, type HomeTable } from '../../views/home.tsx';
 import { definePage } from './router.ts';
 
 /** Tables the dashboard lists (the rest are in the catalog). */
 const LISTED = 10;
 /** Order of the list: what needs attention first. */
-const URGENCY: Record<Freshness, number> = { failed: 0, stale: 1, never: 2, fresh: 3 };
+const URGENCY: Record<Freshness, number> = { failed: 0, stale: 1, never: 2, fresh: 3, remote: 4 };
 
 /**
  * GET /: the dashboard. How current my tables are (stale ones flagged), how to install
@@ -35,8 +35,8 @@ export const homePage = definePage({
     const { tables } = await visibleTables(services.access, services.catalog, user);
     const now = Date.now();
     const staleMs = staleAfterMs(config.sync);
-    const judge = freshnessAt(now, staleMs);
-    const counts: Record<Freshness, number> = { fresh: 0, stale: 0, failed: 0, never: 0 };
+    const judge = freshnessJudge(config, now);
+    const counts: Record<Freshness, number> = { fresh: 0, stale: 0, failed: 0, never: 0, remote: 0 };
     const rows: HomeTable[] = tables.map((t) => {
       const freshness = judge(t);
       counts[freshness]++;

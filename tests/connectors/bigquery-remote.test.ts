@@ -5,6 +5,8 @@ import { startBigQueryStandIn, type BigQueryStandIn } from '../stand-ins/bigquer
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createDaSandbox, type DaSandbox } from '../helpers/cli.ts';
 import { testYaml } from '../helpers/data.ts';
+import { sessionCookie, signInPage } from '../helpers/web.ts';
+import { launchBrowser, screenshots } from '../helpers/browser.ts';
 
 let bq: BigQueryStandIn;
 let server: TestServer;
@@ -200,4 +202,45 @@ test('da query --remote pushes the query down for a permitted analyst and fails 
   const refused = await other.runInProcess(['query', '--remote', 'SELECT max(value) FROM lake.events']);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain('table lake.events not found');
+});
+
+test('the catalog, its table page and the dashboard show a remote table as queried in place, not as never synced', async () => {
+  const cookie = await sessionCookie(server, granted);
+  const get = async (path: string) => {
+    const res = await server.fetch(path, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  const badge = /data-freshness="(\w+)"[^>]*>([^<]+)</;
+  for (const page of ['/catalog', '/catalog/lake.events']) {
+    const html = await get(page);
+    expect(badge.exec(html)?.slice(1)).toEqual(['remote', 'queried in place']);
+  }
+  expect(await get('/catalog?freshness=remote')).toContain('lake.events');
+  expect(await get('/catalog?freshness=never')).not.toContain('href="/catalog/lake.events"');
+  const home = await get('/');
+  expect(home).toContain('data-state="remote"');
+  expect(home).not.toMatch(/data-freshness="never"/);
+});
+
+test('in Chromium the remote badge is visible on the catalog and the dashboard', async () => {
+  const browser = await launchBrowser();
+  try {
+    const { page, violations } = await signInPage(browser, server, granted);
+    await expect(page.locator('[data-testid=freshness] [data-state=remote]').textContent()).resolves.toContain('Queried in place');
+    await page.goto(`${server.url}/catalog`);
+    const badge = page.locator('.badge[data-freshness=remote]').first();
+    expect(await badge.isVisible()).toBe(true);
+    expect(await badge.textContent()).toBe('queried in place');
+    expect(await page.locator('td[data-label="Last sync"]').first().textContent()).not.toContain('never');
+    await screenshots(page, 'catalog-remote');
+    await page.goto(`${server.url}/catalog/lake.events`);
+    expect(await page.locator('main').textContent()).toContain('This table stays in its warehouse');
+    expect(await page.locator('[data-testid=da-query]').textContent()).toBe('da query --remote "SELECT * FROM lake.events LIMIT 10"');
+    expect(await page.locator('main').textContent()).toContain('are not profiled');
+    await screenshots(page, 'catalog-remote-table');
+    expect(violations).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 });

@@ -7,6 +7,7 @@ const FRESHNESS_TEXT: Record<Freshness, string> = {
   stale: 'stale',
   failed: 'last sync failed',
   never: 'never synced',
+  remote: 'queried in place',
 };
 
 /** The freshness of a table as a small labelled badge (text, not colour alone). */
@@ -85,7 +86,7 @@ export function TableList<T extends TableListRow>(p: {
               <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
               <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
               <td data-label="Last sync">
-                {p.lastSync(t)} <FreshnessBadge freshness={t.freshness} /> <MissingBadge since={t.missing_since} />
+                {t.freshness === 'remote' ? null : p.lastSync(t)} <FreshnessBadge freshness={t.freshness} /> <MissingBadge since={t.missing_since} />
               </td>
             </tr>
           ))}

@@ -53,7 +53,7 @@ export interface TablePageProps {
   profiledAt: string | null;
   staleAfter: string;
   /** `da` commands and SQL to start with. */
-  starter: { commands: string; sql: string };
+  starter: { commands: string; sql: string; remote?: boolean };
   /** Analysts and above: the query box. */
   query?: QueryBox;
   csrf: string;
@@ -357,11 +357,16 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
           Size<strong>{formatBytes(table.size_bytes) || '—'}</strong>
         </li>
         <li>
-          Last sync<strong>{formatTime(table.last_sync)}</strong>
+          Last sync<strong>{table.freshness === 'remote' ? '—' : formatTime(table.last_sync)}</strong>
           <FreshnessBadge freshness={table.freshness} />
         </li>
       </ul>
       {table.freshness === 'stale' ? <p class="note">Stale: not synced for longer than {staleAfter}.</p> : null}
+      {table.freshness === 'remote' ? (
+        <p class="note">
+          This table stays in its warehouse: queries run there (<code>da query --remote</code> or the query box), and <code>da sync</code> does not download it.
+        </p>
+      ) : null}
       {table.missing_since ? (
         <p class="note" data-testid="missing-note">
           <MissingBadge since={table.missing_since} /> The source no longer offers this table (since {formatTime(table.missing_since)}); the
@@ -376,7 +381,7 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
 
       <section aria-labelledby="start-title">
         <h2 id="start-title">Start here</h2>
-        <p>In your workspace, fetch it and query it offline:</p>
+        <p>{starter.remote ? 'From your workspace, query it where it lives:' : 'In your workspace, fetch it and query it offline:'}</p>
         <pre data-testid="da-query">{starter.commands}</pre>
         <p>SQL to start with:</p>
         <pre data-testid="starter-sql">{starter.sql}</pre>
@@ -389,7 +394,11 @@ export function TablePage({ table, profile, profiledAt, staleAfter, starter, que
       {!profile ? (
         <section>
           <h2>Profile</h2>
-          <p class="note">This table has not been profiled yet; its profile appears after its next sync.</p>
+          <p class="note">
+            {table.freshness === 'remote'
+              ? 'Tables that stay in their warehouse are not profiled: a profile would scan the whole table there.'
+              : 'This table has not been profiled yet; its profile appears after its next sync.'}
+          </p>
         </section>
       ) : (
         <>
