@@ -1,6 +1,7 @@
 import type { Freshness } from '../src/sync/freshness.ts';
 import { TableList, tableHref, type TableListRow } from './catalog/shared.tsx';
 import { formatAge, formatBytes, formatCount, formatTime } from './format.ts';
+import { DataTable, num } from './data-table.tsx';
 
 /** One row of the dashboard's table list. */
 export type HomeTable = TableListRow;
@@ -114,36 +115,23 @@ export function HomePage(p: HomePageProps) {
         {p.syncs.length === 0 ? (
           <p class="note">The server has not synced any of your tables yet.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="syncs" class="stack">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Table</th>
-                  <th scope="col">Result</th>
-                  <th scope="col" class="num">Rows</th>
-                  <th scope="col" class="num">Took</th>
-                </tr>
-              </thead>
-              <tbody>
-                {p.syncs.map((s) => (
-                  <tr>
-                    <td data-label="When">{formatTime(s.synced_at)}</td>
-                    <th scope="row">
-                      <a href={tableHref(s.table_id)}>
-                        <code>{s.table_id}</code>
-                      </a>
-                    </th>
-                    <td data-label="Result">
-                      {s.status === 'ok' ? 'ok' : <span class="error">failed{s.error ? `: ${s.error}` : ''}</span>}
-                    </td>
-                    <td class="num" data-label="Rows">{formatCount(s.rows)}</td>
-                    <td class="num" data-label="Took">{s.duration_ms === null ? '' : `${formatCount(s.duration_ms)} ms`}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="syncs" stack columns={['When', 'Table', 'Result', num('Rows'), num('Took')]}>
+            {p.syncs.map((s) => (
+              <tr>
+                <td data-label="When">{formatTime(s.synced_at)}</td>
+                <th scope="row">
+                  <a href={tableHref(s.table_id)}>
+                    <code>{s.table_id}</code>
+                  </a>
+                </th>
+                <td data-label="Result">
+                  {s.status === 'ok' ? 'ok' : <span class="error">failed{s.error ? `: ${s.error}` : ''}</span>}
+                </td>
+                <td class="num" data-label="Rows">{formatCount(s.rows)}</td>
+                <td class="num" data-label="Took">{s.duration_ms === null ? '' : `${formatCount(s.duration_ms)} ms`}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 

@@ -1,6 +1,7 @@
 import type { AccessRequest } from '../../src/repositories/access-requests.ts';
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, Time } from './common.tsx';
+import { DataTable } from '../data-table.tsx';
 
 export interface AccessPageProps {
   pending: AccessRequest[];
@@ -19,42 +20,29 @@ export function AccessPage({ pending, decided, csrf }: AccessPageProps) {
       {pending.length === 0 ? (
         <p class="note" data-testid="no-pending">No pending requests.</p>
       ) : (
-        <div class="scroll">
-          <table class="stack" data-testid="pending-requests">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Dataset</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Asked</th>
-                <th scope="col">Decide</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pending.map((r) => (
-                <tr data-request={r.id}>
-                  <th scope="row">{r.user}</th>
-                  <td data-label="Dataset"><code>{r.dataset}</code></td>
-                  <td data-label="Reason">{r.reason}</td>
-                  <td data-label="Asked"><Time iso={r.created_at} /></td>
-                  <td data-label="Decide">
-                    <form method="post" action={`/admin/access/${encodeURIComponent(r.id)}/approve`} class="inline">
-                      <CsrfField token={csrf} />
-                      <button type="submit" data-testid="approve">Approve</button>
-                    </form>{' '}
-                    <form method="post" action={`/admin/access/${encodeURIComponent(r.id)}/deny`} class="inline">
-                      <CsrfField token={csrf} />
-                      <label>
-                        Note <input name="note" maxlength={2000} size={20} />
-                      </label>{' '}
-                      <button type="submit" data-testid="deny">Deny</button>
-                    </form>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="pending-requests" stack columns={['User', 'Dataset', 'Reason', 'Asked', 'Decide']}>
+          {pending.map((r) => (
+            <tr data-request={r.id}>
+              <th scope="row">{r.user}</th>
+              <td data-label="Dataset"><code>{r.dataset}</code></td>
+              <td data-label="Reason">{r.reason}</td>
+              <td data-label="Asked"><Time iso={r.created_at} /></td>
+              <td data-label="Decide">
+                <form method="post" action={`/admin/access/${encodeURIComponent(r.id)}/approve`} class="inline">
+                  <CsrfField token={csrf} />
+                  <button type="submit" data-testid="approve">Approve</button>
+                </form>{' '}
+                <form method="post" action={`/admin/access/${encodeURIComponent(r.id)}/deny`} class="inline">
+                  <CsrfField token={csrf} />
+                  <label>
+                    Note <input name="note" maxlength={2000} size={20} />
+                  </label>{' '}
+                  <button type="submit" data-testid="deny">Deny</button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <h2>Recently decided</h2>
       {decided.length === 0 ? (

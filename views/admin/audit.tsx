@@ -1,4 +1,5 @@
 import { AdminFrame, FieldError, invalid, Time, type FormState } from './common.tsx';
+import { DataTable, num } from '../data-table.tsx';
 
 /** One audit entry as the page shows it. */
 export interface AuditRow {
@@ -67,49 +68,34 @@ export function AuditPage({ filters, entries, olderHref, newestHref, csvHref, ac
       {entries.length === 0 ? (
         <p class="note" data-testid="no-entries">No entries match.</p>
       ) : (
-        <div class="scroll">
-          <table data-testid="audit">
-            <caption class="visually-hidden">Audit entries, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">User</th>
-                <th scope="col">Action</th>
-                <th scope="col">Resource</th>
-                <th scope="col" class="num">Status</th>
-                <th scope="col">Parameters</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr data-action={e.action} class={e.result === 'allowed' ? undefined : 'refused'}>
-                  <th scope="row">
-                    <Time iso={e.timestamp} seconds />
-                  </th>
-                  <td>{e.user ?? <span class="note">anonymous</span>}</td>
-                  <td>
-                    <code>{e.action}</code>
-                  </td>
-                  <td>
-                    <code class="wrap">{e.resource ?? ''}</code>
-                  </td>
-                  <td class="num">
-                    {e.status ?? ''}
-                    {e.result && e.result !== 'allowed' ? <div class="note">{e.result}</div> : null}
-                  </td>
-                  <td>
-                    {e.params ? (
-                      <details>
-                        <summary>show</summary>
-                        <pre class="params">{e.params}</pre>
-                      </details>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="audit" caption="Audit entries, newest first" columns={['When', 'User', 'Action', 'Resource', num('Status'), 'Parameters']}>
+          {entries.map((e) => (
+            <tr data-action={e.action} class={e.result === 'allowed' ? undefined : 'refused'}>
+              <th scope="row">
+                <Time iso={e.timestamp} seconds />
+              </th>
+              <td>{e.user ?? <span class="note">anonymous</span>}</td>
+              <td>
+                <code>{e.action}</code>
+              </td>
+              <td>
+                <code class="wrap">{e.resource ?? ''}</code>
+              </td>
+              <td class="num">
+                {e.status ?? ''}
+                {e.result && e.result !== 'allowed' ? <div class="note">{e.result}</div> : null}
+              </td>
+              <td>
+                {e.params ? (
+                  <details>
+                    <summary>show</summary>
+                    <pre class="params">{e.params}</pre>
+                  </details>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <nav class="pager" aria-label="Pages">
         {newestHref ? <a href={newestHref}>Newest</a> : null}

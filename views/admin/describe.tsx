@@ -1,5 +1,6 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, FieldError, invalid, Time, type FormState } from './common.tsx';
+import { DataTable } from '../data-table.tsx';
 
 /** One column of the table, with what each origin says about it. */
 export interface DescribedColumn {
@@ -78,39 +79,27 @@ export function DescribeTablePage({ id, admin, openmetadata, sourceDescription, 
         {columns.length === 0 ? (
           <p class="note">The columns are known after the table's first sync.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="describe-columns">
-              <caption class="visually-hidden">Column descriptions of {id}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Column</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Description</th>
+          <DataTable testId="describe-columns" caption={<>Column descriptions of {id}</>} columns={['Column', 'Type', 'Description']}>
+            {columns.map((c) => {
+              const field = columnField(c.name);
+              const input = `col-${c.name}`;
+              return (
+                <tr data-column={c.name}>
+                  <th scope="row">
+                    <label for={input}>
+                      <code>{c.name}</code>
+                    </label>
+                  </th>
+                  <td>{c.type}</td>
+                  <td>
+                    <input id={input} name={field} type="text" size={40} value={value(field, c.admin)} placeholder={c.openmetadata ?? ''} {...invalid(field, form, input)} />
+                    {c.openmetadata ? <div class="note">OpenMetadata: {c.openmetadata}</div> : null}
+                    <FieldError field={field} form={form} input={input} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {columns.map((c) => {
-                  const field = columnField(c.name);
-                  const input = `col-${c.name}`;
-                  return (
-                    <tr data-column={c.name}>
-                      <th scope="row">
-                        <label for={input}>
-                          <code>{c.name}</code>
-                        </label>
-                      </th>
-                      <td>{c.type}</td>
-                      <td>
-                        <input id={input} name={field} type="text" size={40} value={value(field, c.admin)} placeholder={c.openmetadata ?? ''} {...invalid(field, form, input)} />
-                        {c.openmetadata ? <div class="note">OpenMetadata: {c.openmetadata}</div> : null}
-                        <FieldError field={field} form={form} input={input} />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
         <FieldError field="form" form={form} />
         <p>

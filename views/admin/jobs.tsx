@@ -1,6 +1,7 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, Time } from './common.tsx';
 import { StatusBadge } from './tables.tsx';
+import { DataTable } from '../data-table.tsx';
 
 /** One job as GET /api/jobs shows it. */
 export interface JobRow {
@@ -35,50 +36,33 @@ export function JobsPage({ jobs, health, csrf }: JobsPageProps) {
         Scheduled work of the server. A job runs once at a time: while it runs, "Run now" waits for it. The same list is{' '}
         <code>GET /api/jobs</code>.
       </p>
-      <div class="scroll">
-        <table data-testid="jobs" class="stack">
-          <caption class="visually-hidden">Jobs</caption>
-          <thead>
-            <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Schedule</th>
-              <th scope="col">Next run</th>
-              <th scope="col">Last run</th>
-              <th scope="col">Last status</th>
-              <th scope="col">
-                <span class="muted">Action</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {jobs.map((j) => (
-              <tr data-job={j.name}>
-                <th scope="row">
-                  <code>{j.name}</code>
-                </th>
-                <td data-label="Schedule">{j.schedule ? <code>{j.schedule}</code> : 'on demand'}</td>
-                <td data-label="Next run">
-                  <Time iso={j.next_run} fallback={j.schedule ? 'not scheduled' : '—'} />
-                </td>
-                <td data-label="Last run">
-                  <Time iso={j.last_run} />
-                </td>
-                <td data-label="Last status" data-testid="job-status">
-                  {j.busy ? <StatusBadge status="running" /> : j.last_status ? <StatusBadge status={j.last_status} /> : 'never run'}
-                </td>
-                <td>
-                  <form method="post" action={`/admin/jobs/${encodeURIComponent(j.name)}/run`} class="inline">
-                    <CsrfField token={csrf} />
-                    <button type="submit" disabled={j.busy} aria-label={`Run ${j.name} now`}>
-                      {j.busy ? 'Running…' : 'Run now'}
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="jobs" caption="Jobs" stack columns={['Job', 'Schedule', 'Next run', 'Last run', 'Last status', { label: <span class="muted">Action</span> }]}>
+        {jobs.map((j) => (
+          <tr data-job={j.name}>
+            <th scope="row">
+              <code>{j.name}</code>
+            </th>
+            <td data-label="Schedule">{j.schedule ? <code>{j.schedule}</code> : 'on demand'}</td>
+            <td data-label="Next run">
+              <Time iso={j.next_run} fallback={j.schedule ? 'not scheduled' : '—'} />
+            </td>
+            <td data-label="Last run">
+              <Time iso={j.last_run} />
+            </td>
+            <td data-label="Last status" data-testid="job-status">
+              {j.busy ? <StatusBadge status="running" /> : j.last_status ? <StatusBadge status={j.last_status} /> : 'never run'}
+            </td>
+            <td>
+              <form method="post" action={`/admin/jobs/${encodeURIComponent(j.name)}/run`} class="inline">
+                <CsrfField token={csrf} />
+                <button type="submit" disabled={j.busy} aria-label={`Run ${j.name} now`}>
+                  {j.busy ? 'Running…' : 'Run now'}
+                </button>
+              </form>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
 
       <section aria-labelledby="health-title">
         <h2 id="health-title">Health</h2>

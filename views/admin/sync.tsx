@@ -1,6 +1,7 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, formatBytes, formatCount, Time } from './common.tsx';
 import { StatusBadge } from './tables.tsx';
+import { DataTable, num } from '../data-table.tsx';
 
 /** What the server serves of one table now. */
 export interface TableStateRow {
@@ -111,38 +112,24 @@ function Job({ job, refreshSeconds }: { job: JobView; refreshSeconds: number }) 
         </ul>
       ) : null}
       {job.tables.length ? (
-        <div class="scroll">
-          <table data-testid="job-tables">
-            <caption class="visually-hidden">Tables of this job</caption>
-            <thead>
-              <tr>
-                <th scope="col">Table</th>
-                <th scope="col">Result</th>
-                <th scope="col" class="num">Rows</th>
-                <th scope="col" class="num">Took</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {job.tables.map((t) => (
-                <tr>
-                  <th scope="row">
-                    <code>{t.table_id}</code>
-                  </th>
-                  <td>
-                    <StatusBadge status={t.status} />
-                  </td>
-                  <td class="num">{formatCount(t.rows)}</td>
-                  <td class="num">{seconds(t.duration_ms)}</td>
-                  <td class="error">
-                    {t.error ?? ''}
-                    {t.notes?.map((n) => <div class="note">{n}</div>)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="job-tables" caption="Tables of this job" columns={['Table', 'Result', num('Rows'), num('Took'), 'Error']}>
+          {job.tables.map((t) => (
+            <tr>
+              <th scope="row">
+                <code>{t.table_id}</code>
+              </th>
+              <td>
+                <StatusBadge status={t.status} />
+              </td>
+              <td class="num">{formatCount(t.rows)}</td>
+              <td class="num">{seconds(t.duration_ms)}</td>
+              <td class="error">
+                {t.error ?? ''}
+                {t.notes?.map((n) => <div class="note">{n}</div>)}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
     </section>
   );
@@ -169,86 +156,55 @@ export function SyncPage({ tables, job, recentJobs, history, syncing, refreshSec
         {tables.length === 0 ? (
           <p class="note">No tables are registered.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="state">
-              <caption class="visually-hidden">What the server serves of each table</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Last sync</th>
-                  <th scope="col" class="num">Rows</th>
-                  <th scope="col" class="num">Size</th>
-                  <th scope="col">Hash</th>
-                  <th scope="col">Sync</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tables.map((t) => (
-                  <tr data-table={t.id} class={t.enabled ? undefined : 'inactive'}>
-                    <th scope="row">
-                      <code>{t.id}</code>
-                      {t.enabled ? null : <div class="note">disabled</div>}
-                    </th>
-                    <td>
-                      <StatusBadge status={t.status} />
-                      {t.error ? <div class="error">{t.error}</div> : null}
-                    </td>
-                    <td><Time iso={t.last_sync} /></td>
-                    <td class="num" data-testid="rows">{formatCount(t.rows)}</td>
-                    <td class="num">{formatBytes(t.bytes)}</td>
-                    <td>{t.hash ? <code title={t.hash}>{t.hash.slice(0, 12)}</code> : ''}</td>
-                    <td>
-                      <form method="post" action="/admin/sync" class="inline">
-                        <CsrfField token={csrf} />
-                        <input type="hidden" name="table" value={t.id} />
-                        <button type="submit" aria-label={`Sync ${t.id} now`}>Sync</button>
-                      </form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="state" caption="What the server serves of each table" columns={['Table', 'Status', 'Last sync', num('Rows'), num('Size'), 'Hash', 'Sync']}>
+            {tables.map((t) => (
+              <tr data-table={t.id} class={t.enabled ? undefined : 'inactive'}>
+                <th scope="row">
+                  <code>{t.id}</code>
+                  {t.enabled ? null : <div class="note">disabled</div>}
+                </th>
+                <td>
+                  <StatusBadge status={t.status} />
+                  {t.error ? <div class="error">{t.error}</div> : null}
+                </td>
+                <td><Time iso={t.last_sync} /></td>
+                <td class="num" data-testid="rows">{formatCount(t.rows)}</td>
+                <td class="num">{formatBytes(t.bytes)}</td>
+                <td>{t.hash ? <code title={t.hash}>{t.hash.slice(0, 12)}</code> : ''}</td>
+                <td>
+                  <form method="post" action="/admin/sync" class="inline">
+                    <CsrfField token={csrf} />
+                    <input type="hidden" name="table" value={t.id} />
+                    <button type="submit" aria-label={`Sync ${t.id} now`}>Sync</button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
       {recentJobs.length ? (
         <section aria-labelledby="jobs">
           <h2 id="jobs">Recent jobs</h2>
-          <div class="scroll">
-            <table data-testid="jobs">
-              <caption class="visually-hidden">The newest sync jobs</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Requested</th>
-                  <th scope="col">By</th>
-                  <th scope="col" class="num">Tables</th>
-                  <th scope="col">Finished</th>
-                </tr>
-              </thead>
-              <tbody>
-                {recentJobs.map((j) => (
-                  <tr>
-                    <th scope="row">
-                      <a href={`/admin/sync?job=${encodeURIComponent(j.id)}`}>
-                        <code>{j.id.slice(0, 8)}</code>
-                      </a>
-                    </th>
-                    <td>
-                      <StatusBadge status={j.status} />
-                    </td>
-                    <td><Time iso={j.created_at} /></td>
-                    <td>{j.requested_by ?? 'schedule'}</td>
-                    <td class="num">{j.total}</td>
-                    <td><Time iso={j.finished_at} fallback="" /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="jobs" caption="The newest sync jobs" columns={['Job', 'Status', 'Requested', 'By', num('Tables'), 'Finished']}>
+            {recentJobs.map((j) => (
+              <tr>
+                <th scope="row">
+                  <a href={`/admin/sync?job=${encodeURIComponent(j.id)}`}>
+                    <code>{j.id.slice(0, 8)}</code>
+                  </a>
+                </th>
+                <td>
+                  <StatusBadge status={j.status} />
+                </td>
+                <td><Time iso={j.created_at} /></td>
+                <td>{j.requested_by ?? 'schedule'}</td>
+                <td class="num">{j.total}</td>
+                <td><Time iso={j.finished_at} fallback="" /></td>
+              </tr>
+            ))}
+          </DataTable>
         </section>
       ) : null}
 
@@ -257,40 +213,24 @@ export function SyncPage({ tables, job, recentJobs, history, syncing, refreshSec
         {history.length === 0 ? (
           <p class="note">Nothing has been synced yet.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="history">
-              <caption class="visually-hidden">The newest table syncs</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Result</th>
-                  <th scope="col" class="num">Rows</th>
-                  <th scope="col" class="num">Size</th>
-                  <th scope="col" class="num">Took</th>
-                  <th scope="col">Job</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.map((h) => (
-                  <tr>
-                    <th scope="row">
-                      <code>{h.table_id}</code>
-                    </th>
-                    <td><Time iso={h.synced_at} /></td>
-                    <td>
-                      <StatusBadge status={h.status} />
-                      {h.error ? <div class="error">{h.error}</div> : null}
-                    </td>
-                    <td class="num">{formatCount(h.rows)}</td>
-                    <td class="num">{formatBytes(h.bytes)}</td>
-                    <td class="num">{seconds(h.duration_ms)}</td>
-                    <td>{h.job_id ? <a href={`/admin/sync?job=${encodeURIComponent(h.job_id)}`}><code>{h.job_id.slice(0, 8)}</code></a> : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="history" caption="The newest table syncs" columns={['Table', 'When', 'Result', num('Rows'), num('Size'), num('Took'), 'Job']}>
+            {history.map((h) => (
+              <tr>
+                <th scope="row">
+                  <code>{h.table_id}</code>
+                </th>
+                <td><Time iso={h.synced_at} /></td>
+                <td>
+                  <StatusBadge status={h.status} />
+                  {h.error ? <div class="error">{h.error}</div> : null}
+                </td>
+                <td class="num">{formatCount(h.rows)}</td>
+                <td class="num">{formatBytes(h.bytes)}</td>
+                <td class="num">{seconds(h.duration_ms)}</td>
+                <td>{h.job_id ? <a href={`/admin/sync?job=${encodeURIComponent(h.job_id)}`}><code>{h.job_id.slice(0, 8)}</code></a> : ''}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </AdminFrame>

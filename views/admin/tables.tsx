@@ -1,5 +1,6 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, FieldError, formatCount, Time, invalid, NO_FORM, type FormState } from './common.tsx';
+import { DataTable, num } from '../data-table.tsx';
 
 /** A configured source (never a token). */
 export interface SourceRow {
@@ -85,43 +86,28 @@ export function TablesPage({ sources, tables, failed, csrf, enrichment }: Tables
         {sources.length === 0 ? (
           <p class="note">No sources are configured: add them under <code>sources:</code> in instance.yaml.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="sources">
-              <caption class="visually-hidden">Configured sources</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Dataset</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Visibility</th>
-                  <th scope="col">Location</th>
-                  <th scope="col" class="num">Registered</th>
-                  <th scope="col">Tables</th>
-                </tr>
-              </thead>
-              <tbody>
-                {sources.map((s) => (
-                  <tr data-dataset={s.dataset}>
-                    <th scope="row">
-                      <code>{s.dataset}</code>
-                      {s.description ? <div class="note">{s.description}</div> : null}
-                    </th>
-                    <td>{s.type}</td>
-                    <td>{s.public ? 'public' : 'restricted'}</td>
-                    <td>
-                      <code>{s.location}</code>
-                    </td>
-                    <td class="num">
-                      {s.registered}
-                      <div class="note">{s.auto_register === false ? 'registered by an admin' : 'new tables register on each sync'}</div>
-                    </td>
-                    <td>
-                      <a href={`/admin/tables/sources/${encodeURIComponent(s.dataset)}`}>Discover tables<span class="visually-hidden"> of {s.dataset}</span></a>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="sources" caption="Configured sources" columns={['Dataset', 'Type', 'Visibility', 'Location', num('Registered'), 'Tables']}>
+            {sources.map((s) => (
+              <tr data-dataset={s.dataset}>
+                <th scope="row">
+                  <code>{s.dataset}</code>
+                  {s.description ? <div class="note">{s.description}</div> : null}
+                </th>
+                <td>{s.type}</td>
+                <td>{s.public ? 'public' : 'restricted'}</td>
+                <td>
+                  <code>{s.location}</code>
+                </td>
+                <td class="num">
+                  {s.registered}
+                  <div class="note">{s.auto_register === false ? 'registered by an admin' : 'new tables register on each sync'}</div>
+                </td>
+                <td>
+                  <a href={`/admin/tables/sources/${encodeURIComponent(s.dataset)}`}>Discover tables<span class="visually-hidden"> of {s.dataset}</span></a>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
@@ -133,65 +119,51 @@ export function TablesPage({ sources, tables, failed, csrf, enrichment }: Tables
             <code>auto_register: false</code>, whose tables you discover and register above).
           </p>
         ) : (
-          <div class="scroll">
-            <table data-testid="tables">
-              <caption class="visually-hidden">Registered tables with their sync settings</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col">Last sync</th>
-                  <th scope="col">Enabled</th>
-                  <th scope="col">Strategy and primary key</th>
-                  <th scope="col">Remove</th>
+          <DataTable testId="tables" caption="Registered tables with their sync settings" columns={['Table', 'Last sync', 'Enabled', 'Strategy and primary key', 'Remove']}>
+            {tables.map((t) => {
+              const action = `/admin/tables/${encodeURIComponent(t.id)}`;
+              return (
+                <tr data-table={t.id} class={t.enabled ? undefined : 'inactive'}>
+                  <th scope="row">
+                    <code>{t.id}</code>
+                    <div class="note">from {t.source_table}</div>
+                    {t.description ? <div class="note" data-testid="table-description">{t.description}</div> : null}
+                    <a href={`${action}/describe`} data-testid="describe-link">
+                      Describe<span class="visually-hidden"> {t.id}</span>
+                    </a>
+                  </th>
+                  <td>
+                    <StatusBadge status={t.status} /> <Time iso={t.last_sync} fallback="" />
+                    {t.missing_since ? (
+                      <div class="error" data-testid="missing">
+                        <span class="badge error">missing</span> the source no longer offers {t.source_table} (since{' '}
+                        <Time iso={t.missing_since} fallback="" />); its last file is still served until you unregister it
+                      </div>
+                    ) : null}
+                    {t.rows !== null ? <div class="note">{formatCount(t.rows)} rows</div> : null}
+                    {t.error ? <div class="error">{t.error}</div> : null}
+                  </td>
+                  <td>
+                    <form method="post" action={action} class="inline">
+                      <CsrfField token={csrf} />
+                      <input type="hidden" name="enabled" value={t.enabled ? 'false' : 'true'} />
+                      <span data-testid="enabled">{t.enabled ? 'yes' : 'no'}</span>
+                      <button type="submit" aria-label={`${t.enabled ? 'Disable' : 'Enable'} ${t.id}`}>{t.enabled ? 'Disable' : 'Enable'}</button>
+                    </form>
+                  </td>
+                  <td>
+                    <SettingsForm table={t} form={failed?.tableId === t.id ? failed.form : NO_FORM} csrf={csrf} />
+                  </td>
+                  <td>
+                    <form method="post" action={`${action}/unregister`} class="inline">
+                      <CsrfField token={csrf} />
+                      <button type="submit" class="danger" aria-label={`Unregister ${t.id}`}>Unregister</button>
+                    </form>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {tables.map((t) => {
-                  const action = `/admin/tables/${encodeURIComponent(t.id)}`;
-                  return (
-                    <tr data-table={t.id} class={t.enabled ? undefined : 'inactive'}>
-                      <th scope="row">
-                        <code>{t.id}</code>
-                        <div class="note">from {t.source_table}</div>
-                        {t.description ? <div class="note" data-testid="table-description">{t.description}</div> : null}
-                        <a href={`${action}/describe`} data-testid="describe-link">
-                          Describe<span class="visually-hidden"> {t.id}</span>
-                        </a>
-                      </th>
-                      <td>
-                        <StatusBadge status={t.status} /> <Time iso={t.last_sync} fallback="" />
-                        {t.missing_since ? (
-                          <div class="error" data-testid="missing">
-                            <span class="badge error">missing</span> the source no longer offers {t.source_table} (since{' '}
-                            <Time iso={t.missing_since} fallback="" />); its last file is still served until you unregister it
-                          </div>
-                        ) : null}
-                        {t.rows !== null ? <div class="note">{formatCount(t.rows)} rows</div> : null}
-                        {t.error ? <div class="error">{t.error}</div> : null}
-                      </td>
-                      <td>
-                        <form method="post" action={action} class="inline">
-                          <CsrfField token={csrf} />
-                          <input type="hidden" name="enabled" value={t.enabled ? 'false' : 'true'} />
-                          <span data-testid="enabled">{t.enabled ? 'yes' : 'no'}</span>
-                          <button type="submit" aria-label={`${t.enabled ? 'Disable' : 'Enable'} ${t.id}`}>{t.enabled ? 'Disable' : 'Enable'}</button>
-                        </form>
-                      </td>
-                      <td>
-                        <SettingsForm table={t} form={failed?.tableId === t.id ? failed.form : NO_FORM} csrf={csrf} />
-                      </td>
-                      <td>
-                        <form method="post" action={`${action}/unregister`} class="inline">
-                          <CsrfField token={csrf} />
-                          <button type="submit" class="danger" aria-label={`Unregister ${t.id}`}>Unregister</button>
-                        </form>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
         <p class="note">Unregistering removes the table's file, sync state and profile; its source is not touched.</p>
       </section>
@@ -264,48 +236,34 @@ export function SourcePage({ source, offered, form, failure, csrf }: SourcePageP
       ) : (
         <p>Every table this source offers is registered.</p>
       )}
-      <div class="scroll">
-        <table data-testid="offered">
-          <caption class="visually-hidden">Tables the source offers</caption>
-          <thead>
-            <tr>
-              <th scope="col">Source table</th>
-              <th scope="col">Table</th>
-              <th scope="col">Primary key</th>
-              <th scope="col" class="num">Columns</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {offered.map((t) => (
-              <tr data-source-table={t.source_table}>
-                <th scope="row">
-                  <code>{t.source_table}</code>
-                  {t.description ? <div class="note">{t.description}</div> : null}
-                </th>
-                <td>
-                  <code>{t.table_id}</code>
-                </td>
-                <td>{t.primary_key?.join(', ') ?? ''}</td>
-                <td class="num">{t.columns ?? ''}</td>
-                <td>
-                  {t.registered ? (
-                    <span class="badge ok">registered</span>
-                  ) : t.conflict ? (
-                    <span class="error">{t.conflict}</span>
-                  ) : (
-                    <form method="post" action={`${base}/register`} class="inline">
-                      <CsrfField token={csrf} />
-                      <input type="hidden" name="source_table" value={t.source_table} />
-                      <button type="submit" aria-label={`Register ${t.source_table}`}>Register</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="offered" caption="Tables the source offers" columns={['Source table', 'Table', 'Primary key', num('Columns'), 'Status']}>
+        {offered.map((t) => (
+          <tr data-source-table={t.source_table}>
+            <th scope="row">
+              <code>{t.source_table}</code>
+              {t.description ? <div class="note">{t.description}</div> : null}
+            </th>
+            <td>
+              <code>{t.table_id}</code>
+            </td>
+            <td>{t.primary_key?.join(', ') ?? ''}</td>
+            <td class="num">{t.columns ?? ''}</td>
+            <td>
+              {t.registered ? (
+                <span class="badge ok">registered</span>
+              ) : t.conflict ? (
+                <span class="error">{t.conflict}</span>
+              ) : (
+                <form method="post" action={`${base}/register`} class="inline">
+                  <CsrfField token={csrf} />
+                  <input type="hidden" name="source_table" value={t.source_table} />
+                  <button type="submit" aria-label={`Register ${t.source_table}`}>Register</button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
 
       {open.length ? (
         <section aria-labelledby="register-one">

@@ -1,6 +1,7 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, Time } from './common.tsx';
 import { UserActions, type UserRow } from './users.tsx';
+import { DataTable } from '../data-table.tsx';
 
 /** One dataset of the configured sources (or a stored grant for one no longer configured), for one user. */
 export interface DatasetAccessRow {
@@ -65,62 +66,47 @@ export function UserPage({ user, roles, seesAll, datasets, csrf }: UserPageProps
         {datasets.length === 0 ? (
           <p class="note">No sources are configured.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="datasets">
-              <caption class="visually-hidden">Datasets and this user's access to each</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Dataset</th>
-                  <th scope="col">Visibility</th>
-                  <th scope="col">Setting</th>
-                  <th scope="col">Reads it</th>
-                  <th scope="col">Set by</th>
-                  <th scope="col">Change</th>
+          <DataTable testId="datasets" caption="Datasets and this user's access to each" columns={['Dataset', 'Visibility', 'Setting', 'Reads it', 'Set by', 'Change']}>
+            {datasets.map((d) => {
+              const action = `${base}/permissions/${encodeURIComponent(d.dataset)}`;
+              return (
+                <tr data-dataset={d.dataset}>
+                  <th scope="row">
+                    <code>{d.dataset}</code>
+                    {d.description ? <div class="note">{d.description}</div> : null}
+                  </th>
+                  <td>{d.configured ? (d.public ? 'public' : 'restricted') : 'not configured'}</td>
+                  <td data-testid="setting">{d.setting ? SETTING_LABEL[d.setting] : 'default'}</td>
+                  <td data-testid="readable">{d.readable ? 'yes' : 'no'}</td>
+                  <td>{d.granted_by ? <>{d.granted_by}, <Time iso={d.granted_at} fallback="" /></> : ''}</td>
+                  <td>
+                    <div class="actions">
+                      {d.setting !== 'read' && d.configured ? (
+                        <form method="post" action={action} class="inline">
+                          <CsrfField token={csrf} />
+                          <input type="hidden" name="access" value="read" />
+                          <button type="submit" aria-label={`Grant read on ${d.dataset}`}>Grant read</button>
+                        </form>
+                      ) : null}
+                      {d.setting !== 'none' && d.configured ? (
+                        <form method="post" action={action} class="inline">
+                          <CsrfField token={csrf} />
+                          <input type="hidden" name="access" value="none" />
+                          <button type="submit" aria-label={`Set none on ${d.dataset}`}>Set none</button>
+                        </form>
+                      ) : null}
+                      {d.setting ? (
+                        <form method="post" action={`${action}/remove`} class="inline">
+                          <CsrfField token={csrf} />
+                          <button type="submit" aria-label={`Remove the setting on ${d.dataset}`}>Remove</button>
+                        </form>
+                      ) : null}
+                    </div>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {datasets.map((d) => {
-                  const action = `${base}/permissions/${encodeURIComponent(d.dataset)}`;
-                  return (
-                    <tr data-dataset={d.dataset}>
-                      <th scope="row">
-                        <code>{d.dataset}</code>
-                        {d.description ? <div class="note">{d.description}</div> : null}
-                      </th>
-                      <td>{d.configured ? (d.public ? 'public' : 'restricted') : 'not configured'}</td>
-                      <td data-testid="setting">{d.setting ? SETTING_LABEL[d.setting] : 'default'}</td>
-                      <td data-testid="readable">{d.readable ? 'yes' : 'no'}</td>
-                      <td>{d.granted_by ? <>{d.granted_by}, <Time iso={d.granted_at} fallback="" /></> : ''}</td>
-                      <td>
-                        <div class="actions">
-                          {d.setting !== 'read' && d.configured ? (
-                            <form method="post" action={action} class="inline">
-                              <CsrfField token={csrf} />
-                              <input type="hidden" name="access" value="read" />
-                              <button type="submit" aria-label={`Grant read on ${d.dataset}`}>Grant read</button>
-                            </form>
-                          ) : null}
-                          {d.setting !== 'none' && d.configured ? (
-                            <form method="post" action={action} class="inline">
-                              <CsrfField token={csrf} />
-                              <input type="hidden" name="access" value="none" />
-                              <button type="submit" aria-label={`Set none on ${d.dataset}`}>Set none</button>
-                            </form>
-                          ) : null}
-                          {d.setting ? (
-                            <form method="post" action={`${action}/remove`} class="inline">
-                              <CsrfField token={csrf} />
-                              <button type="submit" aria-label={`Remove the setting on ${d.dataset}`}>Remove</button>
-                            </form>
-                          ) : null}
-                        </div>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
       </section>
     </AdminFrame>

@@ -1,5 +1,6 @@
 import { CsrfField } from '../layout.tsx';
 import { AdminFrame, FieldError, Time, invalid, type FormState } from './common.tsx';
+import { DataTable } from '../data-table.tsx';
 
 /** One account as the admin pages list it, with what the viewing admin may do to it. */
 export interface UserRow {
@@ -89,37 +90,23 @@ export function UsersPage({ users, roles, form, csrf }: UsersPageProps) {
   return (
     <AdminFrame current="/admin/users">
       <h1>Users</h1>
-      <div class="scroll">
-        <table data-testid="users">
-          <caption class="visually-hidden">Accounts, with their role, status and actions</caption>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Last sign-in</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr data-email={u.email} class={u.active ? undefined : 'inactive'}>
-                <th scope="row">
-                  <a href={`/admin/users/${encodeURIComponent(u.id)}`}>{u.email}</a>
-                  {u.self ? <span class="note"> (you)</span> : null}
-                  {u.name ? <div class="note">{u.name}</div> : null}
-                </th>
-                <td data-testid="role">{u.role}</td>
-                <td data-testid="status">{u.active ? 'active' : 'deactivated'}</td>
-                <td><Time iso={u.last_login_at} /></td>
-                <td>
-                  <UserActions user={u} roles={roles} csrf={csrf} back="list" />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="users" caption="Accounts, with their role, status and actions" columns={['User', 'Role', 'Status', 'Last sign-in', 'Actions']}>
+        {users.map((u) => (
+          <tr data-email={u.email} class={u.active ? undefined : 'inactive'}>
+            <th scope="row">
+              <a href={`/admin/users/${encodeURIComponent(u.id)}`}>{u.email}</a>
+              {u.self ? <span class="note"> (you)</span> : null}
+              {u.name ? <div class="note">{u.name}</div> : null}
+            </th>
+            <td data-testid="role">{u.role}</td>
+            <td data-testid="status">{u.active ? 'active' : 'deactivated'}</td>
+            <td><Time iso={u.last_login_at} /></td>
+            <td>
+              <UserActions user={u} roles={roles} csrf={csrf} back="list" />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
 
       <section aria-labelledby="add-user">
         <h2 id="add-user">Add a user</h2>

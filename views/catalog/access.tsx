@@ -1,6 +1,7 @@
 import type { AccessRequest } from '../../src/repositories/access-requests.ts';
 import { CsrfField } from '../layout.tsx';
 import { formatTime } from '../format.ts';
+import { DataTable } from '../data-table.tsx';
 
 /** One configured dataset as the catalog shows it to everyone signed in: name, description, access. */
 export interface DatasetAccessRow {
@@ -24,44 +25,33 @@ export function AccessSection({ datasets, requests, csrf }: AccessSectionProps) 
   return (
     <section aria-labelledby="access-title" data-testid="dataset-access">
       <h2 id="access-title">All datasets and your access</h2>
-      <div class="scroll">
-        <table class="stack">
-          <thead>
-            <tr>
-              <th scope="col">Dataset</th>
-              <th scope="col">Description</th>
-              <th scope="col">Access</th>
-            </tr>
-          </thead>
-          <tbody>
-            {datasets.map((d) => (
-              <tr data-dataset={d.name}>
-                <th scope="row">
-                  <code>{d.name}</code>
-                </th>
-                <td data-label="Description">{d.description ?? ''}</td>
-                <td data-label="Access">
-                  {d.state === 'readable' ? (
-                    'You can read it'
-                  ) : d.state === 'pending' ? (
-                    'Request pending'
-                  ) : (
-                    <form method="post" action="/catalog/access-requests" class="inline" data-testid={`request-${d.name}`}>
-                      <CsrfField token={csrf} />
-                      <input type="hidden" name="dataset" value={d.name} />
-                      <label>
-                        Reason
-                        <input name="reason" required maxlength={2000} size={24} />
-                      </label>{' '}
-                      <button type="submit">Request access</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable stack columns={['Dataset', 'Description', 'Access']}>
+        {datasets.map((d) => (
+          <tr data-dataset={d.name}>
+            <th scope="row">
+              <code>{d.name}</code>
+            </th>
+            <td data-label="Description">{d.description ?? ''}</td>
+            <td data-label="Access">
+              {d.state === 'readable' ? (
+                'You can read it'
+              ) : d.state === 'pending' ? (
+                'Request pending'
+              ) : (
+                <form method="post" action="/catalog/access-requests" class="inline" data-testid={`request-${d.name}`}>
+                  <CsrfField token={csrf} />
+                  <input type="hidden" name="dataset" value={d.name} />
+                  <label>
+                    Reason
+                    <input name="reason" required maxlength={2000} size={24} />
+                  </label>{' '}
+                  <button type="submit">Request access</button>
+                </form>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {requests.length ? (
         <>
           <h3>Your requests</h3>

@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 import type { Freshness } from '../../src/sync/freshness.ts';
 import { formatBytes, formatCount } from '../format.ts';
+import { DataTable, num } from '../data-table.tsx';
 
 const FRESHNESS_TEXT: Record<Freshness, string> = {
   fresh: 'fresh',
@@ -59,39 +60,25 @@ export function TableList<T extends TableListRow>(p: {
   lastSync: (t: T) => Child;
 }) {
   return (
-    <div class="scroll">
-      <table data-testid={p.testId} class="stack">
-        {p.caption ? <caption>{p.caption}</caption> : null}
-        <thead>
-          <tr>
-            <th scope="col">Table</th>
-            <th scope="col">Description</th>
-            <th scope="col" class="num">Rows</th>
-            <th scope="col" class="num">Size</th>
-            <th scope="col">Last sync</th>
-          </tr>
-        </thead>
-        <tbody>
-          {p.rows.map((t) => (
-            <tr data-table={t.id} data-freshness={t.freshness}>
-              <th scope="row">
-                <a href={tableHref(t.id)}>
-                  <code>{t.id}</code>
-                </a>
-              </th>
-              <td data-label="Description">
-                {t.description ?? ''}
-                {p.note?.(t)}
-              </td>
-              <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
-              <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
-              <td data-label="Last sync">
-                {t.freshness === 'remote' ? null : p.lastSync(t)} <FreshnessBadge freshness={t.freshness} /> <MissingBadge since={t.missing_since} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testId={p.testId} caption={p.caption} showCaption stack columns={['Table', 'Description', num('Rows'), num('Size'), 'Last sync']}>
+      {p.rows.map((t) => (
+        <tr data-table={t.id} data-freshness={t.freshness}>
+          <th scope="row">
+            <a href={tableHref(t.id)}>
+              <code>{t.id}</code>
+            </a>
+          </th>
+          <td data-label="Description">
+            {t.description ?? ''}
+            {p.note?.(t)}
+          </td>
+          <td class="num" data-label="Rows">{formatCount(t.rows)}</td>
+          <td class="num" data-label="Size">{formatBytes(t.size_bytes)}</td>
+          <td data-label="Last sync">
+            {t.freshness === 'remote' ? null : p.lastSync(t)} <FreshnessBadge freshness={t.freshness} /> <MissingBadge since={t.missing_since} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

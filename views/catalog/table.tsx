@@ -5,6 +5,7 @@ import { CsrfField } from '../layout.tsx';
 import { formatBytes, formatCount, formatDateValue, formatTime, formatValue } from '../format.ts';
 import { Histogram, NullBar, TopValues } from './charts.tsx';
 import { FieldErrorText, FreshnessBadge, MissingBadge, tableHref } from './shared.tsx';
+import { DataTable, num } from '../data-table.tsx';
 
 /** The facts of the table the page is about. */
 export interface TableFacts {
@@ -211,44 +212,29 @@ function ProfileBody({ profile }: { profile: TableProfile }) {
 
       <section aria-labelledby="columns-title">
         <h2 id="columns-title">Columns ({profile.columns.length})</h2>
-        <div class="scroll">
-          <table data-testid="columns">
-            <thead>
+        <DataTable testId="columns" columns={['Column', 'Type', 'Missing', num('Distinct'), num('Min'), num('Max'), num('Mean')]}>
+          {profile.columns.map((c) => {
+            const show = (v: unknown) => (c.kind === 'date' ? formatDateValue(v) : formatValue(v));
+            return (
               <tr>
-                <th scope="col">Column</th>
-                <th scope="col">Type</th>
-                <th scope="col">Missing</th>
-                <th scope="col" class="num">Distinct</th>
-                <th scope="col" class="num">Min</th>
-                <th scope="col" class="num">Max</th>
-                <th scope="col" class="num">Mean</th>
+                <th scope="row">
+                  <a href={`#col-${c.name}`}>
+                    <code>{c.name}</code>
+                  </a>
+                  {c.description ? <div class="note" data-testid="column-description">{c.description}</div> : null}
+                </th>
+                <td>{c.type}</td>
+                <td>
+                  <NullBar pct={c.null_pct} column={c.name} /> {c.null_pct} %
+                </td>
+                <td class="num">{formatCount(c.distinct_count)}</td>
+                <td class="num">{c.min === null ? '' : show(c.min)}</td>
+                <td class="num">{c.max === null ? '' : show(c.max)}</td>
+                <td class="num">{c.mean === null ? '' : formatValue(c.mean)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {profile.columns.map((c) => {
-                const show = (v: unknown) => (c.kind === 'date' ? formatDateValue(v) : formatValue(v));
-                return (
-                  <tr>
-                    <th scope="row">
-                      <a href={`#col-${c.name}`}>
-                        <code>{c.name}</code>
-                      </a>
-                      {c.description ? <div class="note" data-testid="column-description">{c.description}</div> : null}
-                    </th>
-                    <td>{c.type}</td>
-                    <td>
-                      <NullBar pct={c.null_pct} column={c.name} /> {c.null_pct} %
-                    </td>
-                    <td class="num">{formatCount(c.distinct_count)}</td>
-                    <td class="num">{c.min === null ? '' : show(c.min)}</td>
-                    <td class="num">{c.max === null ? '' : show(c.max)}</td>
-                    <td class="num">{c.mean === null ? '' : formatValue(c.mean)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       </section>
 
       {profile.sample.length ? (

@@ -3,6 +3,7 @@ import type { MemoryHistoryEntry } from '../../src/repositories/memory.ts';
 import { describeAudience } from '../../src/memory/audience.ts';
 import { CsrfField } from '../layout.tsx';
 import { formatTime } from '../format.ts';
+import { DataTable } from '../data-table.tsx';
 
 /** What the pages may offer the reader, from their role. */
 export interface MemoryRights {
@@ -267,42 +268,27 @@ export interface MemoryReviewProps {
 
 function ReviewTable({ items, rights, names, caption, testId }: { items: MemoryItem[]; rights: MemoryRights; names: Record<string, string>; caption: string; testId: string }) {
   return (
-    <div class="scroll">
-      <table class="stack" data-testid={testId}>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col"><span class="visually-hidden">Select</span></th>
-            <th scope="col">Item</th>
-            <th scope="col">Category</th>
-            <th scope="col">From</th>
-            <th scope="col">Score</th>
-            <th scope="col">Decide</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((i) => (
-            <tr data-item={i.id}>
-              <td><input type="checkbox" name="ids[]" value={i.id} aria-label={`Select ${i.title}`} /></td>
-              <th scope="row">
-                <a href={`/memory/${encodeURIComponent(i.id)}`}>{i.title}</a> <Status status={i.status} />
-                <br />
-                <span class="muted">{i.content.length > 160 ? `${i.content.slice(0, 159)}…` : i.content}</span>
-              </th>
-              <td data-label="Category">{i.category}</td>
-              <td data-label="From">
-                {i.contributors.map((c) => names[c] ?? c).join(', ')}
-                <br />
-                {/* The file name only: a full upload path pushed the Decide column out of view. */}
-                <span class="muted" title={i.source ?? undefined}>{i.source?.split('/').pop()}</span>
-              </td>
-              <td data-label="Score" class="num">{i.score}</td>
-              <td data-label="Decide"><StatusButtons item={i} rights={rights} /></td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable testId={testId} caption={caption} showCaption stack columns={[{ label: <span class="visually-hidden">Select</span> }, 'Item', 'Category', 'From', 'Score', 'Decide']}>
+      {items.map((i) => (
+        <tr data-item={i.id}>
+          <td><input type="checkbox" name="ids[]" value={i.id} aria-label={`Select ${i.title}`} /></td>
+          <th scope="row">
+            <a href={`/memory/${encodeURIComponent(i.id)}`}>{i.title}</a> <Status status={i.status} />
+            <br />
+            <span class="muted">{i.content.length > 160 ? `${i.content.slice(0, 159)}…` : i.content}</span>
+          </th>
+          <td data-label="Category">{i.category}</td>
+          <td data-label="From">
+            {i.contributors.map((c) => names[c] ?? c).join(', ')}
+            <br />
+            {/* The file name only: a full upload path pushed the Decide column out of view. */}
+            <span class="muted" title={i.source ?? undefined}>{i.source?.split('/').pop()}</span>
+          </td>
+          <td data-label="Score" class="num">{i.score}</td>
+          <td data-label="Decide"><StatusButtons item={i} rights={rights} /></td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 

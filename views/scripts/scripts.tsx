@@ -2,6 +2,7 @@ import type { ScriptRun } from '../../src/repositories/scripts.ts';
 import type { ScriptView } from '../../src/scripts/service.ts';
 import { formatBytes, formatTime } from '../format.ts';
 import { CsrfField } from '../layout.tsx';
+import { DataTable } from '../data-table.tsx';
 
 export interface ScriptsListProps {
   scripts: ScriptView[];
@@ -31,32 +32,18 @@ export function ScriptsListPage({ scripts, showOwner, owners, sandboxProblem }: 
       {scripts.length === 0 ? (
         <p class="note" data-testid="no-scripts">No scripts yet.</p>
       ) : (
-        <div class="scroll">
-          <table class="stack" data-testid="scripts">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                {showOwner ? <th scope="col">Owner</th> : null}
-                <th scope="col">Language</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Last run</th>
-                <th scope="col">Status</th>
-              </tr>
-            </thead>
-            <tbody>
-              {scripts.map((s) => (
-                <tr data-script={s.id}>
-                  <th scope="row"><a href={`/scripts/${encodeURIComponent(s.id)}`}>{s.name}</a></th>
-                  {showOwner ? <td data-label="Owner">{owners[s.owner] ?? s.owner}</td> : null}
-                  <td data-label="Language">{s.language}</td>
-                  <td data-label="Schedule">{s.schedule ? <code>{s.schedule}</code> : <span class="note">on demand</span>}{s.enabled ? null : ' (disabled)'}</td>
-                  <td data-label="Last run">{s.last_run ? formatTime(s.last_run.queued_at) : '—'}</td>
-                  <td data-label="Status"><Status status={s.last_run?.status} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="scripts" stack columns={['Name', ...(showOwner ? ['Owner'] : []), 'Language', 'Schedule', 'Last run', 'Status']}>
+          {scripts.map((s) => (
+            <tr data-script={s.id}>
+              <th scope="row"><a href={`/scripts/${encodeURIComponent(s.id)}`}>{s.name}</a></th>
+              {showOwner ? <td data-label="Owner">{owners[s.owner] ?? s.owner}</td> : null}
+              <td data-label="Language">{s.language}</td>
+              <td data-label="Schedule">{s.schedule ? <code>{s.schedule}</code> : <span class="note">on demand</span>}{s.enabled ? null : ' (disabled)'}</td>
+              <td data-label="Last run">{s.last_run ? formatTime(s.last_run.queued_at) : '—'}</td>
+              <td data-label="Status"><Status status={s.last_run?.status} /></td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </main>
   );

@@ -3,6 +3,7 @@ import { FieldErrorText } from '../catalog/shared.tsx';
 import { formatTime } from '../format.ts';
 import type { PersonalAccessToken } from '../../src/repositories/tokens.ts';
 import type { EventChannels } from '../../src/notify/preferences.ts';
+import { DataTable } from '../data-table.tsx';
 
 /** One personal access token as listed (never its secret). */
 export type TokenRow = Omit<PersonalAccessToken, 'user_id'>;
@@ -183,48 +184,35 @@ export function SettingsPage({ user, tokens, sync, telegram, channels, eventLabe
         {tokens.length === 0 ? (
           <p class="note">You have no tokens.</p>
         ) : (
-          <div class="scroll">
-            <table data-testid="tokens" class="stack">
-              <caption>
-                {active.length} active of {tokens.length}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Starts with</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span class="muted">Action</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.map((t) => (
-                  <tr data-token={t.id}>
-                    <th scope="row">{t.name}</th>
-                    <td data-label="Starts with">
-                      <code>{t.prefix}…</code>
-                    </td>
-                    <td data-label="Created">{formatTime(t.created_at)}</td>
-                    <td data-testid="last-used" data-label="Last used">{t.last_used_at ? formatTime(t.last_used_at) : 'never'}</td>
-                    <td data-label="Status">{tokenStatus(t, now)}</td>
-                    <td>
-                      {active.includes(t) ? (
-                        <form method="post" action={`/settings/tokens/${encodeURIComponent(t.id)}/revoke`} class="inline">
-                          <CsrfField token={csrf} />
-                          <button type="submit" aria-label={`Revoke token ${t.name}`}>
-                            Revoke
-                          </button>
-                        </form>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+              testId="tokens"
+              caption={<>{active.length} active of {tokens.length}</>}
+              showCaption
+              stack
+              columns={['Name', 'Starts with', 'Created', 'Last used', 'Status', { label: <span class="muted">Action</span> }]}
+            >
+            {tokens.map((t) => (
+              <tr data-token={t.id}>
+                <th scope="row">{t.name}</th>
+                <td data-label="Starts with">
+                  <code>{t.prefix}…</code>
+                </td>
+                <td data-label="Created">{formatTime(t.created_at)}</td>
+                <td data-testid="last-used" data-label="Last used">{t.last_used_at ? formatTime(t.last_used_at) : 'never'}</td>
+                <td data-label="Status">{tokenStatus(t, now)}</td>
+                <td>
+                  {active.includes(t) ? (
+                    <form method="post" action={`/settings/tokens/${encodeURIComponent(t.id)}/revoke`} class="inline">
+                      <CsrfField token={csrf} />
+                      <button type="submit" aria-label={`Revoke token ${t.name}`}>
+                        Revoke
+                      </button>
+                    </form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
