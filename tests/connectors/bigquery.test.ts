@@ -2,12 +2,12 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openScratchDb } from '../../src/connectors/duck.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { parquetPath } from '../../src/sync/paths.ts';
 import { startBigQueryStandIn, type BigQueryStandIn } from '../stand-ins/bigquery.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { testYaml } from '../helpers/data.ts';
+import { readParquetFile } from '../helpers/parquet.ts';
 
 let bq: BigQueryStandIn;
 let server: TestServer;
@@ -19,17 +19,6 @@ interface TableResult {
 interface JobResult {
   tables: TableResult[];
   sources: Array<{ dataset: string; status: string; registered: string[]; error: string | null }>;
-}
-
-async function readParquetFile(path: string, order = 'id') {
-  const db = await openScratchDb();
-  try {
-    const types = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${path}')`);
-    const rows = await db.all(`SELECT * FROM read_parquet('${path}') ORDER BY ${order}`);
-    return { types: Object.fromEntries(types.map((t) => [t.column_name, t.column_type])), rows };
-  } finally {
-    db.close();
-  }
 }
 
 async function query(sql: string) {
@@ -138,7 +127,7 @@ test('a sync registers the dataset tables and configured queries with descriptio
 });
 
 test('a full extract pages the query results into Parquet with real types and reports the bytes scanned', async () => {
-  const orders = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'orders'));
+  const orders = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'orders'), 'id');
   expect(orders.types).toEqual({
     id: 'BIGINT', customer: 'VARCHAR', amount: 'DECIMAL(38,9)', price: 'DOUBLE', paid: 'BOOLEAN', ordered_on: 'DATE',
     updated_at: 'TIMESTAMP', local_time: 'TIMESTAMP', payload: 'BLOB',
@@ -148,7 +137,7 @@ test('a full extract pages the query results into Parquet with real types and re
     id: '1', customer: 'ann', amount: '10.250000000', price: 15.375, paid: true, ordered_on: '2025-01-02',
     updated_at: '2025-01-01 10:00:00.5', local_time: '2025-01-02 03:04:05.123456',
   });
-  const returns = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'returns'));
+  const returns = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'returns'), 'id');
   expect(returns).toEqual({ types: { id: 'BIGINT', reason: 'VARCHAR', at: 'TIMESTAMP' }, rows: [] });
   const totals = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'order_totals'), 'customer');
   expect(totals.rows).toEqual([{ customer: 'ann', total: '15.375000000' }, { customer: 'bob', total: '20.500000000' }]);
@@ -174,7 +163,7 @@ test('an incremental extract reads only rows at or after the watermark (one old 
   expect(bq.queries.slice(before)).toContain(
     "SELECT * FROM (SELECT * FROM `acme-analytics.sales.orders`) WHERE `updated_at` >= TIMESTAMP '2025-01-03 10:00:00+00:00'",
   );
-  const orders = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'orders'));
+  const orders = await readParquetFile(parquetPath(server.dataDir, 'warehouse', 'orders'), 'id');
   expect(orders.rows.map((r) => [r.id, r.amount, r.paid])).toEqual([
     ['1', '10.250000000', true], ['2', '99.000000000', true], ['3', '5.125000000', true], ['4', '1.000000000', false],
   ]);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
 import { createHmac } from 'node:crypto';
-import { openScratchDb } from '../../src/connectors/duck.ts';
 import { parquetPath } from '../../src/sync/paths.ts';
 import { jiraTime, startJiraStandIn, type JiraStandIn, type StandInIssue } from '../stand-ins/jira.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { testYaml } from '../helpers/data.ts';
+import { readParquetFile } from '../helpers/parquet.ts';
 
 const SECRET = 'jira-webhook-secret-0123456789abcdef';
 let jira: JiraStandIn;
@@ -30,17 +30,6 @@ function makeIssue(n: number, updated: string, extra: Partial<StandInIssue> = {}
 const comment = (id: number, text: string, updated: string) => ({
   id: String(id), author: person('a1', 'Ann'), body: adf(text), created: jiraTime('2025-01-01T10:00:00Z'), updated: jiraTime(updated),
 });
-
-async function readParquetFile(path: string) {
-  const db = await openScratchDb();
-  try {
-    const types = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${path}')`);
-    const rows = await db.all(`SELECT * FROM read_parquet('${path}') ORDER BY id`);
-    return { types: Object.fromEntries(types.map((t) => [t.column_name, t.column_type])), rows };
-  } finally {
-    db.close();
-  }
-}
 
 const sign = (body: string) => 'sha256=' + createHmac('sha256', SECRET).update(body).digest('hex');
 
@@ -133,7 +122,7 @@ test('a sync discovers and registers the four Jira tables and backfills them, wa
 });
 
 test('the backfilled Parquet files have real types and every child, paged past what search embeds', async () => {
-  const issues = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'issues'));
+  const issues = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'issues'), 'id');
   expect(issues.types).toMatchObject({
     id: 'BIGINT', key: 'VARCHAR', labels: 'VARCHAR[]', time_spent_seconds: 'BIGINT', due_date: 'DATE', created: 'TIMESTAMP', updated: 'TIMESTAMP', resolved: 'TIMESTAMP',
   });
@@ -142,15 +131,15 @@ test('the backfilled Parquet files have real types and every child, paged past w
     id: '10001', key: 'OPS-1', project_key: 'OPS', summary: 'Issue 1', description: 'Body of 1', status: 'To Do', assignee_name: 'Ann',
     labels: ['ops', 'n1'], time_spent_seconds: '3600', due_date: '2025-02-01', updated: '2025-01-05 10:00:00', resolved: null,
   });
-  const comments = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'comments'));
+  const comments = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'comments'), 'id');
   expect(comments.types).toMatchObject({ id: 'BIGINT', issue_id: 'BIGINT', updated: 'TIMESTAMP' });
   expect(comments.rows.map((r) => [r.id, r.issue_id, r.body])).toEqual([['501', '10001', 'first'], ['502', '10001', 'second'], ['503', '10001', 'third']]);
   expect(jira.requests.some((r) => r.startsWith('GET /rest/api/3/issue/10001/comment'))).toBe(true);
-  const changelog = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'changelog'));
+  const changelog = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'changelog'), 'id');
   expect(changelog.rows).toHaveLength(3);
   expect(changelog.types.items).toStartWith('STRUCT(');
   expect(changelog.rows[0]!.items).toEqual([{ field: 'status', from_value: '1', from_string: 'To Do', to_value: '3', to_string: 'In Progress' }]);
-  const worklogs = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'worklogs'));
+  const worklogs = await readParquetFile(parquetPath(server.dataDir, 'tracker', 'worklogs'), 'id');
   expect(worklogs.types).toMatchObject({ time_spent_seconds: 'BIGINT', started: 'TIMESTAMP' });
   expect(worklogs.rows).toEqual([expect.objectContaining({ id: '701', issue_id: '10001', time_spent_seconds: '3600', started: '2025-01-02 08:00:00', comment: 'debugging' })]);
 });

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeboolaConnector } from '../../src/connectors/keboola/index.ts';
-import { openScratchDb } from '../../src/connectors/duck.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startKeboolaStandIn, type KeboolaStandIn, type StandInProvider } from '../stand-ins/keboola.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { readParquetFile } from '../helpers/parquet.ts';
 
 // The Keboola connector against the stand-in over real HTTP, as real stacks behave:
 // AWS, Azure and GCP file storages, typed, untyped and alias tables, deletes, retries.
@@ -46,17 +46,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function read(path: string) {
-  const db = await openScratchDb();
-  try {
-    const types = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${path}')`);
-    const rows = await db.all(`SELECT * FROM read_parquet('${path}') ORDER BY 1`);
-    return { types: Object.fromEntries(types.map((t) => [t.column_name, t.column_type])), rows };
-  } finally {
-    db.close();
-  }
-}
-
 const target = () => join(dir, `t${++n}.parquet`);
 const fullPull = (sourceTable: string, path: string) => ({
   source_table: sourceTable, target: path, existing: null, watermark: null, primary_key: null, scratch_dir: join(dir, `s${n}`), mode: 'full' as const,
@@ -77,7 +66,7 @@ for (const provider of ['aws', 'azure', 'gcp', 'https'] as StandInProvider[]) {
     const path = target();
     const result = await createKeboolaConnector('crm', source()).pull(fullPull(id, path));
     expect(result).toMatchObject({ mode: 'full', rows_read: 5 });
-    const { types, rows } = await read(path);
+    const { types, rows } = await readParquetFile(path);
     expect(types).toEqual(ORDER_TYPES);
     expect(rows.map((r) => [r.id, r.amount, r.paid, r.day, r.note])).toEqual(orderRows(5).map((r) => [r.id, r.amount, r.paid === 'true', r.day, r.note]));
     const reads = kbc.requests.slice(before).filter((r) => /part\d+\.csv\.gz|\/slices\//.test(r));
@@ -95,7 +84,7 @@ test('a non-sliced file with a header row is read without taking the header for 
   const path = target();
   const result = await createKeboolaConnector('crm', source()).pull(fullPull('in.c-single.orders', path));
   expect(result.rows_read).toBe(5);
-  const { types, rows } = await read(path);
+  const { types, rows } = await readParquetFile(path);
   expect(types).toEqual(ORDER_TYPES);
   expect(rows[0]).toMatchObject({ id: '1', amount: '1.25', note: 'n1' });
 });
@@ -112,7 +101,7 @@ test('untyped tables cast with TRY_CAST: dirty values become NULL and are counte
   expect(result.unconverted_values).toBe(3);
   expect(result.notes).toContainEqual(expect.stringContaining('3 values did not convert'));
   expect(result.notes!.join(' ')).toContain('amount: 1, paid: 1, day: 1');
-  const { types, rows: out } = await read(path);
+  const { types, rows: out } = await readParquetFile(path);
   expect(types).toEqual(ORDER_TYPES);
   expect(out.map((r) => [r.amount, r.paid, r.day])).toEqual([['1.25', false, '2025-01-01'], [null, true, '2025-01-02'], ['3.25', null, '2025-01-03'], [null, true, null]]);
   expect(kbc.exports.at(-1)!.columns).toBe('id,amount,paid,day,note');
@@ -123,7 +112,7 @@ test('typed tables take their types from the definition and cast strictly: a bad
   const path = target();
   const ok = await createKeboolaConnector('crm', source()).pull(fullPull('in.c-typed.orders', path));
   expect(ok.unconverted_values).toBeUndefined();
-  expect((await read(path)).types).toEqual(ORDER_TYPES);
+  expect((await readParquetFile(path)).types).toEqual(ORDER_TYPES);
   const bad = orderRows(3);
   bad[0]!.amount = 'N/A';
   addOrders('in.c-typed.bad', bad, { isTyped: true });
@@ -138,7 +127,7 @@ test('alias and linked-bucket tables take their types from sourceColumnMetadata'
   expect(listed[0]!.columns).toEqual(Object.entries(ORDER_TYPES).map(([name, type]) => ({ name, type })));
   const path = target();
   await createKeboolaConnector('crm', source()).pull(fullPull('in.c-linked.orders', path));
-  expect((await read(path)).types).toEqual(ORDER_TYPES);
+  expect((await readParquetFile(path)).types).toEqual(ORDER_TYPES);
 });
 
 test('the stand-in honours include: without it a listing has no columns or metadata', async () => {
@@ -172,7 +161,7 @@ test('5xx and 429 answers are retried with backoff, honouring Retry-After; the j
   expect(exportsAt).toHaveLength(2);
   // Retry-After: 1 is honoured (the retry came no sooner than a second later).
   expect(exportsAt[1]! - exportsAt[0]!).toBeGreaterThanOrEqual(950);
-  expect((await read(path)).rows).toHaveLength(5);
+  expect((await readParquetFile(path)).rows).toHaveLength(5);
 });
 
 test('a 501 is not retried, retries give up after max_retries, and the exceptionId is kept in the error', async () => {
@@ -197,7 +186,7 @@ test('an unchanged table exported again is a cache hit, and the pull says so', a
   const path = target();
   const again = await connector.pull(fullPull('in.c-cache.orders', path));
   expect(again.notes).toContain('Keboola served the export from its cache');
-  expect((await read(path)).rows).toHaveLength(5);
+  expect((await readParquetFile(path)).rows).toHaveLength(5);
 });
 
 test('deletes and replacing full loads are detected by the row count and pulled in full', async () => {
@@ -221,15 +210,15 @@ test('deletes and replacing full loads are detected by the row count and pulled 
   const del = await incremental(second, upd.watermark, third);
   expect(del.mode).toBe('full');
   expect(del.notes!.join(' ')).toContain('the source counts 3 rows, the merged file 5');
-  expect((await read(third)).rows.map((r) => [r.id, r.note])).toEqual([['1', 'changed'], ['4', 'n4'], ['5', 'n5']]);
+  expect((await readParquetFile(third)).rows.map((r) => [r.id, r.note])).toEqual([['1', 'changed'], ['4', 'n4'], ['5', 'n5']]);
 
   // A full load that replaces the table with other keys.
   kbc.replace('in.c-deletes.orders', orderRows(7).slice(4));
   const fourth = target();
   const rep = await incremental(third, del.watermark, fourth);
   expect(rep.mode).toBe('full');
-  expect((await read(fourth)).rows.map((r) => r.id)).toEqual(['5', '6', '7']);
-  expect((await read(fourth)).types).toEqual(ORDER_TYPES);
+  expect((await readParquetFile(fourth)).rows.map((r) => r.id)).toEqual(['5', '6', '7']);
+  expect((await readParquetFile(fourth)).types).toEqual(ORDER_TYPES);
 });
 
 test('full_refresh_every pulls an incremental table in full once the last full pull is older', async () => {

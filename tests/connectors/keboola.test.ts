@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeboolaConnector, duckTypeFor } from '../../src/connectors/keboola/index.ts';
-import { openScratchDb } from '../../src/connectors/duck.ts';
 import { startKeboolaStandIn, type KeboolaStandIn } from '../stand-ins/keboola.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { readParquetFile } from '../helpers/parquet.ts';
 
 let kbc: KeboolaStandIn;
 let dir: string;
@@ -46,17 +46,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function read(path: string) {
-  const db = await openScratchDb();
-  try {
-    const types = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${path}')`);
-    const rows = await db.all(`SELECT * FROM read_parquet('${path}') ORDER BY 1`);
-    return { types: Object.fromEntries(types.map((t) => [t.column_name, t.column_type])), rows };
-  } finally {
-    db.close();
-  }
-}
-
 const pullArgs = (target: string) => ({ target, existing: null, watermark: null, primary_key: null, scratch_dir: dir, mode: 'full' as const });
 
 test('Keboola base types map to DuckDB types, keeping numeric precision', () => {
@@ -89,7 +78,7 @@ test('a full export runs the async job, downloads the sliced gzipped CSV and wri
   const wm = JSON.parse(result.watermark!) as { changed_since: number; full_at: number };
   expect(wm.changed_since).toBeGreaterThan(1_600_000_000);
   expect(wm.full_at).toBe(wm.changed_since);
-  const { types, rows } = await read(target);
+  const { types, rows } = await readParquetFile(target);
   expect(types).toEqual({
     id: 'BIGINT', name: 'VARCHAR', revenue: 'DECIMAL(12,2)', score: 'DOUBLE', active: 'BOOLEAN', signed_on: 'DATE', updated_at: 'TIMESTAMP',
   });
@@ -122,7 +111,7 @@ test('an incremental export asks for changedSince and merges the changed rows on
   expect(inc).toMatchObject({ mode: 'incremental', rows_read: 2 });
   expect(JSON.parse(inc.watermark!).changed_since).toBeGreaterThanOrEqual(JSON.parse(full.watermark!).changed_since);
   expect(JSON.parse(inc.watermark!).full_at).toBe(JSON.parse(full.watermark!).full_at);
-  const { rows } = await read(second);
+  const { rows } = await readParquetFile(second);
   expect(rows.map((r) => [r.id, r.name, r.revenue])).toEqual([
     ['1', 'Acme, Inc.', '1234.50'], ['2', 'Renamed', '99.99'], ['3', '', '-7.05'], ['4', 'New account', '10.00'],
   ]);
