@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fsyncDir, fsyncFile } from './disk.ts';
-import { sha256File, type FlushJournal } from './download.ts';
+import type { FlushJournal } from './download.ts';
 import { CliError, EXIT } from './errors.ts';
 import type { WorkspacePaths } from './workspace.ts';
 
@@ -150,6 +150,8 @@ export async function settleFlushJournal(ws: WorkspacePaths, env: Record<string,
     for (const d of dirs) fsyncDir(d);
   } else {
     // The machine restarted since these files were renamed: keep only those whose bytes made it.
+    // (Loaded here: every command settles the journal, few ever hash.)
+    const { sha256File } = await import('./download.ts');
     for (const [rel, hash] of Object.entries(j.files)) {
       const abs = inside(ws, rel);
       if (!abs) continue;
