@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point of the `da` executable (compiled by scripts/build-cli.ts). */
 import { errorDetail, oneLine, processGuard, wantsDetail } from './errors.ts';
+import { staticAnswer } from './overview.ts';
 import { QUERY_WORKER_ARG, SCRIPT_SQL_ARG } from '../src/ops/binary.ts';
 
 /**
@@ -21,7 +22,13 @@ process.on('unhandledRejection', fatal);
 // Checked before the CLI loads: a worker needs neither clipanion nor the commands, and
 // nothing of the CLI may run in a process that executes user SQL. Dynamic imports keep the
 // two apart; `bun build --compile` still bundles both.
-if (process.argv[2] === QUERY_WORKER_ARG) {
+// `da`, `da --help` and `da --version` print a text made at build time (cli/overview.ts):
+// nothing else is loaded. Everything else is imported only when needed; the build splits the
+// bundle so that a module's Node built-ins are set up only when the module is loaded.
+const answer = staticAnswer(process.argv.slice(2), process.env);
+if (answer !== undefined) {
+  await Bun.write(Bun.stdout, answer);
+} else if (process.argv[2] === QUERY_WORKER_ARG) {
   const { runQueryWorkerProcess } = await import('../src/query/worker.ts');
   runQueryWorkerProcess(process.argv[3]);
 } else if (process.argv[2] === SCRIPT_SQL_ARG) {

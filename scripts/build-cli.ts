@@ -16,6 +16,7 @@ import type { BunPlugin } from 'bun';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RELEASE_TARGETS, releaseFileName } from '../src/ops/cli-targets.ts';
+import type { StaticHelp } from '../cli/overview.ts';
 
 const root = resolve(import.meta.dir, '..');
 /** Where binding packages of other platforms and compressed libraries are cached. */
@@ -211,6 +212,18 @@ export interface BuildOptions {
   checksum?: boolean;
 }
 
+/**
+ * The texts of `da`, `da --help` and `da --version` (cli/overview.ts), rendered by the real
+ * Cli with every command registered, so the binary prints them without loading any of it.
+ */
+export async function staticHelp(): Promise<StaticHelp> {
+  const [{ createCli }, { loadAllCommands }, { VERSION }] = await Promise.all([
+    import('../cli/run.ts'), import('../cli/commands/index.ts'), import('../src/version.ts'),
+  ]);
+  const commands = await loadAllCommands();
+  return { plain: createCli(false, commands).usage(null), color: createCli(true, commands).usage(null), version: VERSION };
+}
+
 /** Builds one executable for `target` into `outfile`. */
 export async function buildCli(target: CliTarget, outfile: string, opts: BuildOptions = {}): Promise<void> {
   const dir = await bindingDir(target);
@@ -223,9 +236,13 @@ export async function buildCli(target: CliTarget, outfile: string, opts: BuildOp
     compile: { target: target.bun, outfile: partial, autoloadDotenv: false, autoloadBunfig: false },
     target: 'bun',
     format: 'esm',
+    // One chunk per dynamic import: a command's modules, and the Node built-ins they import,
+    // are loaded only when it runs (one bundle sets up every built-in it names at start-up).
+    splitting: true,
     minify: true,
     bytecode: opts.bytecode ?? true,
     sourcemap: 'none',
+    define: { DA_STATIC_HELP: JSON.stringify(await staticHelp()) },
     plugins: [duckdbEmbedPlugin(target, dir, { compress: opts.compress })],
   });
   if (!result.success) {
