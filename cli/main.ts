@@ -17,6 +17,10 @@ function fatal(err: unknown): void {
 }
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
+// The binary starts with the JIT reluctant to compile (scripts/build-cli.ts JIT_POLICY): a short
+// command is over before compiling pays off. A process still running after 250 ms (a sync that
+// downloads, the server, `da mcp`, a query worker) gets the normal policy back.
+setTimeout(() => Bun.unsafe.setJITPolicy(1), 250).unref();
 
 // The server's query pool starts workers as `da __query-worker OPTIONS` (src/query/pool.ts).
 // Checked before the CLI loads: a worker needs neither clipanion nor the commands, and

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { CommandClass } from 'clipanion';
 import { COMMAND_TABLE, loadAllCommands } from '../cli/commands/index.ts';
@@ -7,13 +9,24 @@ import { staticAnswer } from '../cli/overview.ts';
 import { staticHelp } from '../scripts/build-cli.ts';
 import type { DaContext } from '../cli/base.ts';
 import { createDaSandbox, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
+import { putServerTable, setDatasetAccess } from './helpers/cli-data.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let da: DaSandbox;
+let server: TestServer;
+let analystToken: string;
 beforeAll(async () => {
-  await ensureCliBuilt();
+  [server] = await Promise.all([startTestServer(), ensureCliBuilt()]);
+  await putServerTable(server, 'sales', 'orders', 'SELECT i AS order_id, (i * 2.5)::DOUBLE AS amount FROM range(40) t(i)');
+  const analyst = await server.createUser('analyst');
+  await setDatasetAccess(server, analyst.id, 'sales', 'read');
+  analystToken = analyst.token;
   da = createDaSandbox();
 });
-afterAll(() => da?.cleanup());
+afterAll(async () => {
+  da?.cleanup();
+  await server?.stop();
+});
 
 /** Runs `args` through a Cli holding `commands`, with captured output. */
 async function runWith(commands: CommandClass<DaContext>[], args: string[]): Promise<{ code: number; out: string; command?: string }> {
@@ -97,5 +110,43 @@ describe('help without loading the commands', () => {
     expect(staticAnswer(['sync'], { NO_COLOR: '1' }, help)).toBeUndefined();
     // From source nothing is defined: the CLI answers itself.
     expect(staticAnswer(['--help'], { NO_COLOR: '1' })).toBeUndefined();
+  });
+});
+
+describe('a sync with nothing to do', () => {
+  test('writes the state once, compact, and opens the database only when something wrote to it', async () => {
+    const ws = createDaSandbox({ DA_SERVER: server.url, DA_TOKEN: analystToken });
+    try {
+      expect((await ws.runInProcess(['sync', '--json'])).code).toBe(0);
+      const dir = join(ws.configDir, 'sync-state');
+      const file = join(dir, readdirSync(dir)[0]!);
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('\n ');
+      const db = join(ws.workspace, 'user', 'duckdb', 'analytics.duckdb');
+      const stamp = () => ({ size: statSync(db).size, mtime_ms: statSync(db).mtimeMs });
+      expect(JSON.parse(text).views_db).toEqual(stamp());
+
+      const noop = (await ws.runInProcess(['sync', '--json'])).json();
+      expect(noop.manifest).toBe('unchanged');
+      expect(noop.views).toMatchObject({ rebuilt: false, repaired: [] });
+
+      // The view is dropped; with the file's size and mtime put back, the stamp says nobody
+      // wrote to it, and the sync trusts it (no DuckDB opened)…
+      const before = stamp();
+      expect((await ws.runInProcess(['query', 'DROP VIEW sales.orders'])).code).toBe(0);
+      // (DuckDB grows its file by blocks: dropping a view leaves the size as it was)
+      expect(statSync(db).size).toBe(before.size);
+      // (in seconds: a Date would drop the sub-millisecond part of the mtime)
+      utimesSync(db, before.mtime_ms / 1000, before.mtime_ms / 1000);
+      expect((await ws.runInProcess(['sync', '--json'])).json().views.repaired).toEqual([]);
+      // …while any write since (here a touch) makes it check the views and repair them.
+      utimesSync(db, before.mtime_ms / 1000 + 5, before.mtime_ms / 1000 + 5);
+      const repaired = (await ws.runInProcess(['sync', '--json'])).json();
+      expect(repaired.views.repaired).toContain('sales.orders: view missing');
+      expect(repaired.views.rebuilt).toBe(true);
+      expect((await ws.runInProcess(['query', '--json', 'SELECT count(*)::INTEGER AS n FROM sales.orders'])).json().rows[0][0]).toBe(40);
+    } finally {
+      ws.cleanup();
+    }
   });
 });
