@@ -15,6 +15,7 @@
  * Every program runs in alternating rounds; the spread (p25–p75) is reported.
  *
  * @example bun bench/cli-help.ts
+ * @example bun bench/cli-help.ts --before /tmp/old/dist/da   # also an older build, same rounds
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,7 +93,8 @@ async function offlineWorkspace(bin: string, home: string): Promise<{ env: Recor
 
 const QUERY = 'SELECT customer_id, sum(amount) AS total FROM sales.orders GROUP BY 1 ORDER BY 1';
 
-export async function benchCliHelp({ rounds = 40 } = {}): Promise<BenchResult[]> {
+/** `before`: an older `da` binary whose `--help` and `status --local` are measured in the same rounds (e.g. a build of main). */
+export async function benchCliHelp({ rounds = 40, before }: { rounds?: number; before?: string } = {}): Promise<BenchResult[]> {
   const bin = await ensureCliBuilt();
   const home = mkdtempSync(join(tmpdir(), 'da-bench-help-'));
   // Inside the repository so `clipanion` and `@duckdb/node-api` resolve from node_modules.
@@ -141,6 +143,7 @@ db.closeSync();
       skills: [bin, 'skills', 'list'],
       query: [bin, 'query', QUERY],
       duckOnly: [duckOnly, QUERY],
+      ...(before ? { beforeHelp: [before, '--help'], beforeStatus: [before, 'status', '--local'] } : {}),
     };
     const samples: Record<string, Sample> = Object.fromEntries(Object.keys(programs).map((k) => [k, { wall: [], cpu: [] }]));
     const scratch: Sample = { wall: [], cpu: [] };
@@ -161,6 +164,8 @@ db.closeSync();
         `The overview is rendered at build time by the real Cli and printed before anything else is loaded (cli/overview.ts); \`da COMMAND --help\` still comes from the command's class.`,
         `The binary's size is not the floor: the same hello world embedding da's ${(library.size / 1e6).toFixed(0)} MB DuckDB library (zstd, as in da) took ${fmt(samples.helloBig!)}, ${(med(samples.helloBig!.wall) / h).toFixed(2)}× the plain one.`,
         `A binary that only loads clipanion and runs one command took ${fmt(samples.clip!)} (${(med(samples.clip!.wall) / h).toFixed(2)}×): clipanion touches process.stdin/stdout/stderr when it loads, which sets up Node's streams and tty (~8 ms of CPU). That is the floor of every command that parses arguments.`,
+        `Ratio of the CPU times (less moved by other load on the machine): ${(med(samples.help!.cpu) / med(samples.hello!.cpu)).toFixed(2)}×.`,
+        ...(before ? [`The binary before this work (${before}), in the same rounds: \`--help\` ${fmt(samples.beforeHelp!)} (${(med(samples.beforeHelp!.wall) / h).toFixed(2)}×).`] : []),
       ].join(' '),
     };
 
@@ -191,6 +196,7 @@ db.closeSync();
         }),
         '',
         `Each command loads only its own modules (cli/commands/index.ts, split chunks). What is left above the hello world is mostly clipanion's floor (${fmt(samples.clip!)} for a clipanion-only binary, see cli-help).`,
+        ...(before ? [`The binary before this work (${before}), in the same rounds: \`da status --local\` ${fmt(samples.beforeStatus!)}.`] : []),
       ].join('\n'),
     };
     return [helpResult, offlineResult];
@@ -200,4 +206,7 @@ db.closeSync();
   }
 }
 
-if (import.meta.main) for (const r of await benchCliHelp()) report(r);
+if (import.meta.main) {
+  const at = process.argv.indexOf('--before');
+  for (const r of await benchCliHelp({ before: at > 0 ? process.argv[at + 1] : undefined })) report(r);
+}

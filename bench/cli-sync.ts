@@ -9,6 +9,7 @@
  * @example bun bench/cli-sync.ts            # all three
  * @example bun bench/cli-sync.ts --mb 50    # smaller tables (20 × 50 MB)
  * @example bun bench/cli-sync.ts --noop     # only the no-op sync (no 2 GB download)
+ * @example bun bench/cli-sync.ts --noop --before /tmp/old/dist/da   # also an older build, same rounds
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -76,7 +77,8 @@ function quantile(values: number[], q: number): number {
 }
 const spread = (v: number[]) => `p25–p75 ${quantile(v, 0.25).toFixed(1)}–${quantile(v, 0.75).toFixed(1)}`;
 
-export async function benchSyncNoop({ tables = 1000, runs = 20 } = {}): Promise<BenchResult> {
+/** `before`: an older `da` binary, measured in the same rounds on the same workspace (e.g. a build of main). */
+export async function benchSyncNoop({ tables = 1000, runs = 20, before }: { tables?: number; runs?: number; before?: string } = {}): Promise<BenchResult> {
   const bin = await ensureCliBuilt();
   const source = await parquetOf(0.01);
   const server = await startBenchServer({ datasets: ['noop'] });
@@ -89,8 +91,9 @@ export async function benchSyncNoop({ tables = 1000, runs = 20 } = {}): Promise<
     const ours: number[] = [];
     const help: number[] = [];
     const syncHelp: number[] = [];
-    const time = async (args: string[], into: number[]) => {
-      const r = await runDa(bin, args, ws.env, ws.cwd);
+    const old: number[] = [];
+    const time = async (args: string[], into: number[], exe = bin) => {
+      const r = await runDa(exe, args, ws.env, ws.cwd);
       if (r.code !== 0) throw new Error(r.stderr);
       into.push(r.ms);
     };
@@ -100,6 +103,7 @@ export async function benchSyncNoop({ tables = 1000, runs = 20 } = {}): Promise<
       await time(['sync', '--quiet'], ours);
       await time(['--help'], help);
       await time(['sync', '--help'], syncHelp);
+      if (before) await time(['sync', '--quiet'], old, before);
     }
     const o = median(ours);
     const h = median(help);
@@ -114,6 +118,7 @@ export async function benchSyncNoop({ tables = 1000, runs = 20 } = {}): Promise<
       met: o / h <= 1.5,
       notes: [
         `\`da --help\` no longer loads the CLI at all (see cli-help), so it is now the hello-world floor. \`da sync --help\` (clipanion and the sync command's modules, no work) took ${sh.toFixed(1)} ms (${spread(syncHelp)}): the no-op sync is ${(o / sh).toFixed(2)}× that, i.e. its work on ${tables} tables (read and write a ${(statSync(stateFile).size / 1024).toFixed(0)} KB state file, the 304 round trip, ${tables} stats) costs ${(o - sh).toFixed(0)} ms.`,
+        ...(before ? [`The binary before this work (${before}), in the same rounds: ${median(old).toFixed(1)} ms (${spread(old)}), ${(median(old) / h).toFixed(2)}× \`da --help\` of now.`] : []),
         `The first sync of the ${tables} tables took ${(first.ms / 1000).toFixed(1)} s.`,
       ].join(' '),
     };
@@ -228,6 +233,7 @@ http { access_log off; sendfile on; tcp_nopush on; default_type application/octe
 if (import.meta.main) {
   const mbArg = process.argv.indexOf('--mb');
   const mb = mbArg > 0 ? Number(process.argv[mbArg + 1]) : 100;
-  report(await benchSyncNoop());
+  const beforeArg = process.argv.indexOf('--before');
+  report(await benchSyncNoop({ before: beforeArg > 0 ? process.argv[beforeArg + 1] : undefined }));
   if (!process.argv.includes('--noop')) for (const r of await benchSyncThroughput({ mb })) report(r);
 }
