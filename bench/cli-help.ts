@@ -21,6 +21,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCliBuilt } from '../tests/helpers/cli.ts';
+
+/** How the notes name the `--before` binary (`--before-label TEXT`, else its path). */
+function beforeLabel(): string {
+  const at = process.argv.indexOf('--before-label');
+  if (at > 0) return process.argv[at + 1]!;
+  const bin = process.argv.indexOf('--before');
+  return `An older build (${bin > 0 ? process.argv[bin + 1] : '?'})`;
+}
 import { bindingDir, compileConfig, duckdbEmbedPlugin, embedFiles, hostTarget } from '../scripts/build-cli.ts';
 import { report, seedServedTable, startBenchServer, type BenchResult } from './lib.ts';
 
@@ -165,7 +173,7 @@ db.closeSync();
         `The binary's size is not the floor: the same hello world embedding da's ${(library.size / 1e6).toFixed(0)} MB DuckDB library (zstd, as in da) took ${fmt(samples.helloBig!)}, ${(med(samples.helloBig!.wall) / h).toFixed(2)}× the plain one.`,
         `A binary that only loads clipanion and runs one command took ${fmt(samples.clip!)} (${(med(samples.clip!.wall) / h).toFixed(2)}×): clipanion touches process.stdin/stdout/stderr when it loads, which sets up Node's streams and tty (~8 ms of CPU). That is the floor of every command that parses arguments.`,
         `Ratio of the CPU times (less moved by other load on the machine): ${(med(samples.help!.cpu) / med(samples.hello!.cpu)).toFixed(2)}×.`,
-        ...(before ? [`The binary before this work (${before}), in the same rounds: \`--help\` ${fmt(samples.beforeHelp!)} (${(med(samples.beforeHelp!.wall) / h).toFixed(2)}×).`] : []),
+        ...(before ? [`${beforeLabel()}, in the same rounds: \`--help\` ${fmt(samples.beforeHelp!)} (${(med(samples.beforeHelp!.wall) / h).toFixed(2)}×).`] : []),
       ].join(' '),
     };
 
@@ -196,7 +204,7 @@ db.closeSync();
         }),
         '',
         `Each command loads only its own modules (cli/commands/index.ts, split chunks). What is left above the hello world is mostly clipanion's floor (${fmt(samples.clip!)} for a clipanion-only binary, see cli-help).`,
-        ...(before ? [`The binary before this work (${before}), in the same rounds: \`da status --local\` ${fmt(samples.beforeStatus!)}.`] : []),
+        ...(before ? [`${beforeLabel()}, in the same rounds: \`da status --local\` ${fmt(samples.beforeStatus!)}.`] : []),
       ].join('\n'),
     };
     return [helpResult, offlineResult];

@@ -16,6 +16,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSy
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureCliBuilt } from '../tests/helpers/cli.ts';
+
+/** How the notes name the `--before` binary (`--before-label TEXT`, else its path). */
+function beforeLabel(): string {
+  const at = process.argv.indexOf('--before-label');
+  if (at > 0) return process.argv[at + 1]!;
+  const bin = process.argv.indexOf('--before');
+  return `An older build (${bin > 0 ? process.argv[bin + 1] : '?'})`;
+}
 import { benchTmp, fmtRate, median, report, seedServedTable, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
 
 /** A Parquet file of roughly `mb` MiB that does not compress (random text). */
@@ -83,21 +91,31 @@ export async function benchSyncNoop({ tables = 1000, runs = 20, before }: { tabl
   const source = await parquetOf(0.01);
   const server = await startBenchServer({ datasets: ['noop'] });
   const ws = workspace(server);
+  // The older build gets a workspace of its own: its state file and views are its own business.
+  const oldWs = workspace(server);
   try {
     for (let i = 0; i < tables; i++) await seedServedTable(server, { dataset: 'noop', table: `t${String(i).padStart(4, '0')}`, source, rows: 150, columns: 1 });
     const first = await runDa(bin, ['sync', '--quiet'], ws.env, ws.cwd);
     if (first.code !== 0) throw new Error(`first sync failed: ${first.stderr}`);
+    if (before) {
+      const r = await runDa(before, ['sync', '--quiet'], oldWs.env, oldWs.cwd);
+      if (r.code !== 0) throw new Error(`first sync of ${before} failed: ${r.stderr}`);
+    }
     const stateFile = readdirSync(join(ws.env.DA_CONFIG_DIR, 'sync-state')).map((f) => join(ws.env.DA_CONFIG_DIR, 'sync-state', f))[0]!;
     const ours: number[] = [];
     const help: number[] = [];
     const syncHelp: number[] = [];
     const old: number[] = [];
     const time = async (args: string[], into: number[], exe = bin) => {
-      const r = await runDa(exe, args, ws.env, ws.cwd);
+      const w = exe === bin ? ws : oldWs;
+      const r = await runDa(exe, args, w.env, w.cwd);
       if (r.code !== 0) throw new Error(r.stderr);
       into.push(r.ms);
     };
-    for (let i = 0; i < 2; i++) await time(['sync', '--quiet'], []);
+    for (let i = 0; i < 2; i++) {
+      await time(['sync', '--quiet'], []);
+      if (before) await time(['sync', '--quiet'], [], before);
+    }
     // Alternating rounds: all three see the same load. Spawned asynchronously: the server runs in this process.
     for (let i = 0; i < runs; i++) {
       await time(['sync', '--quiet'], ours);
@@ -118,12 +136,13 @@ export async function benchSyncNoop({ tables = 1000, runs = 20, before }: { tabl
       met: o / h <= 1.5,
       notes: [
         `\`da --help\` no longer loads the CLI at all (see cli-help), so it is now the hello-world floor. \`da sync --help\` (clipanion and the sync command's modules, no work) took ${sh.toFixed(1)} ms (${spread(syncHelp)}): the no-op sync is ${(o / sh).toFixed(2)}× that, i.e. its work on ${tables} tables (read and write a ${(statSync(stateFile).size / 1024).toFixed(0)} KB state file, the 304 round trip, ${tables} stats) costs ${(o - sh).toFixed(0)} ms.`,
-        ...(before ? [`The binary before this work (${before}), in the same rounds: ${median(old).toFixed(1)} ms (${spread(old)}), ${(median(old) / h).toFixed(2)}× \`da --help\` of now.`] : []),
+        ...(before ? [`${beforeLabel()}, in the same rounds: ${median(old).toFixed(1)} ms (${spread(old)}), ${(median(old) / h).toFixed(2)}× \`da --help\` of now.`] : []),
         `The first sync of the ${tables} tables took ${(first.ms / 1000).toFixed(1)} s.`,
       ].join(' '),
     };
   } finally {
     rmSync(ws.home, { recursive: true, force: true });
+    rmSync(oldWs.home, { recursive: true, force: true });
     await server.stop();
   }
 }
