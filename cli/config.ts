@@ -43,12 +43,12 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-/** Writes JSON through a temp file and a rename, so a crash never leaves half a file. */
-export function writeJsonAtomic(path: string, value: unknown, mode = 0o644): void {
+/** Writes JSON (`raw`: `value` is the text already) through a temp file and a rename, so a crash never leaves half a file. */
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o644, opts: { raw?: boolean } = {}): void {
   mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+    writeFileSync(tmp, opts.raw ? String(value) : JSON.stringify(value, null, 2) + '\n', { mode });
     chmodSync(tmp, mode);
     renameSync(tmp, path);
   } catch (err) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /** Entry point of the `da` executable (compiled by scripts/build-cli.ts). */
 import { errorDetail, oneLine, processGuard, wantsDetail } from './errors.ts';
+import { staticAnswer } from './overview.ts';
 import { QUERY_WORKER_ARG, SCRIPT_SQL_ARG } from '../src/ops/binary.ts';
 
 /**
@@ -16,12 +17,22 @@ function fatal(err: unknown): void {
 }
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
+// The binary starts with the JIT reluctant to compile (scripts/build-cli.ts JIT_POLICY): a short
+// command is over before compiling pays off. A process still running after 250 ms (a sync that
+// downloads, the server, `da mcp`, a query worker) gets the normal policy back.
+setTimeout(() => Bun.unsafe.setJITPolicy(1), 250).unref();
 
 // The server's query pool starts workers as `da __query-worker OPTIONS` (src/query/pool.ts).
 // Checked before the CLI loads: a worker needs neither clipanion nor the commands, and
 // nothing of the CLI may run in a process that executes user SQL. Dynamic imports keep the
 // two apart; `bun build --compile` still bundles both.
-if (process.argv[2] === QUERY_WORKER_ARG) {
+// `da`, `da --help` and `da --version` print a text made at build time (cli/overview.ts):
+// nothing else is loaded. Everything else is imported only when needed; the build splits the
+// bundle so that a module's Node built-ins are set up only when the module is loaded.
+const answer = staticAnswer(process.argv.slice(2), process.env);
+if (answer !== undefined) {
+  await Bun.write(Bun.stdout, answer);
+} else if (process.argv[2] === QUERY_WORKER_ARG) {
   const { runQueryWorkerProcess } = await import('../src/query/worker.ts');
   runQueryWorkerProcess(process.argv[3]);
 } else if (process.argv[2] === SCRIPT_SQL_ARG) {

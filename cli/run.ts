@@ -1,7 +1,8 @@
-import { Builtins, Cli, Command, Option } from 'clipanion';
+import { Builtins, Cli, Command, Option, type CommandClass } from 'clipanion';
 import type { DaContext } from './base.ts';
 import { EXIT, oneLine } from './errors.ts';
-import { COMMANDS } from './commands/index.ts';
+import { COMMAND_TABLE, loadAllCommands } from './commands/index.ts';
+import { colorByEnv } from './overview.ts';
 import { completionCommands, completionScript, SHELLS, type Shell } from './completion.ts';
 import { VERSION } from '../src/version.ts';
 
@@ -100,7 +101,7 @@ export function suggestions(word: string, known: string[]): string[] {
   return scored.slice(0, 3).map(({ k }) => k);
 }
 
-const ALL_PATHS: string[][] = [...COMMANDS.flatMap((c) => c.paths ?? []), ['help'], ['completion'], ['--version'], ['-v']];
+const ALL_PATHS: string[][] = [...COMMAND_TABLE.flatMap((c) => c.paths), ['help'], ['completion'], ['--version'], ['-v']];
 
 /**
  * When the words of `args` name no command, the message for it (`unknown command "synk"; did
@@ -125,10 +126,7 @@ export function unknownCommand(args: string[]): string | undefined {
 
 /** Whether to colour help and output: a terminal, and neither NO_COLOR nor TERM=dumb set. */
 export function wantsColor(stream: unknown, env: Record<string, string | undefined>): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.TERM === 'dumb') return false;
-  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
-  return Boolean((stream as { isTTY?: boolean }).isTTY);
+  return colorByEnv(env) ?? Boolean((stream as { isTTY?: boolean }).isTTY);
 }
 
 /** `da` with no command: the list of commands. */
@@ -140,15 +138,25 @@ class DefaultCommand extends Command<DaContext> {
   }
 }
 
-/** Builds the clipanion Cli with every `da` command registered. */
-export function createCli(colors: boolean) {
+/**
+ * The command classes `args` can run: those whose path begins it (clipanion chooses among
+ * exactly these), each loaded on its own; every command when none does (`da`, `da memory
+ * --help`, `da completion bash`), since the overview, completion and "did you mean" need them all.
+ */
+export async function commandsFor(args: string[]): Promise<CommandClass<DaContext>[]> {
+  const named = COMMAND_TABLE.filter((c) => c.paths.some((p) => p.every((w, i) => args[i] === w)));
+  return named.length ? Promise.all(named.map((c) => c.load())) : loadAllCommands();
+}
+
+/** Builds the clipanion Cli with `commands` (every `da` command: `await loadAllCommands()`) registered. */
+export function createCli(colors: boolean, commands: CommandClass<DaContext>[]) {
   const cli = new DaCli({ binaryLabel: 'da — AI data analyst CLI', binaryName: 'da', binaryVersion: VERSION, enableColors: colors });
   cli.register(DefaultCommand);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   cli.register(CompletionCommand);
   cli.register(HelpCommand);
-  for (const c of COMMANDS) cli.register(c);
+  for (const c of commands) cli.register(c);
   return cli;
 }
 
@@ -172,7 +180,6 @@ export function hoistGlobalOptions(argv: string[]): string[] {
  */
 export async function runCli(argv: string[], ctx: Partial<DaContext> = {}): Promise<number> {
   const context: DaContext = { ...Cli.defaultContext, cwd: process.cwd(), ...ctx };
-  const cli = createCli(wantsColor(context.stdout, context.env));
   let args = hoistGlobalOptions(argv);
   // `da help [COMMAND…]` is `da COMMAND… --help` (the GitHub CLI's spelling of it).
   if (args[0] === 'help') args = args.length > 1 ? [...args.slice(1).filter((a) => a !== '--json'), '--help'] : [];
@@ -183,6 +190,8 @@ export async function runCli(argv: string[], ctx: Partial<DaContext> = {}): Prom
     if (json) context.stdout.write(JSON.stringify({ error: { message: unknown, exit_code: EXIT.usage } }) + '\n');
     return EXIT.usage;
   }
+  // Only the modules of the command being run are loaded: start-up is most of a short command's time.
+  const cli = createCli(wantsColor(context.stdout, context.env), await commandsFor(args));
   // `da` and `da --help` print the overview, which needs no parsing: compiling clipanion's
   // parser for every command would cost more than all the rest of start-up.
   if (args.length === 0 || (args.length === 1 && (args[0] === '--help' || args[0] === '-h'))) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './config.ts';
 import type { LocalChain } from './delta.ts';
@@ -19,6 +19,14 @@ export interface LocalSyncState {
   views_signature: string | null;
   /** Tables the last manifest listed as remote (queried on the server, never downloaded). */
   remote_tables?: string[];
+  /** The local database file as the views were last built or checked in it (a no-op sync trusts an unchanged file). */
+  views_db?: DbStamp | null;
+}
+
+/** Size and mtime of a DuckDB file; null when it has a WAL beside it (changes not yet in the file). */
+export interface DbStamp {
+  size: number;
+  mtime_ms: number;
 }
 
 /** A synced table as recorded locally. */
@@ -61,7 +69,28 @@ export function readSyncState(configDir: string, workspace: string): LocalSyncSt
   return emptyState(workspace);
 }
 
-/** Saves the state atomically. */
-export function writeSyncState(configDir: string, state: LocalSyncState): void {
-  writeJsonAtomic(syncStatePath(configDir, state.workspace), state);
+/** The text of a state file: compact (with 1,000 tables it is ~250 KB, read and written by every sync). */
+export function serializeSyncState(state: LocalSyncState): string {
+  return JSON.stringify(state);
+}
+
+/** Saves the state atomically (`text`: its serializeSyncState, when the caller has it). */
+export function writeSyncState(configDir: string, state: LocalSyncState, text = serializeSyncState(state)): void {
+  writeJsonAtomic(syncStatePath(configDir, state.workspace), text, 0o644, { raw: true });
+}
+
+/** The stamp of the database at `db`, or null when it is missing or has a WAL. */
+export function dbFileStamp(db: string): DbStamp | null {
+  try {
+    if (existsSync(`${db}.wal`)) return null;
+    const st = statSync(db);
+    return { size: st.size, mtime_ms: st.mtimeMs };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether two stamps say the file is unchanged. */
+export function sameStamp(a: DbStamp | null, b: DbStamp | null | undefined): boolean {
+  return Boolean(a && b && a.size === b.size && a.mtime_ms === b.mtime_ms);
 }

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 
 import { openLocalDb, tablesOnDisk, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
 import { readSyncState, writeSyncState } from './sync-state.ts';
-import { acquireLock, markViewsRoot } from './workspace-sync.ts';
 import { localParquetPath, type WorkspacePaths } from './workspace.ts';
 
 /**
@@ -24,6 +23,9 @@ export async function ensureViewsHere(configDir: string, ws: WorkspacePaths): Pr
   }
   if (builtFor === ws.root) return [];
 
+  // Loaded only for a repair: every command that reads the workspace comes through here, and
+  // the sync module (with the manifest's zod schema) is the largest part of the CLI.
+  const { acquireLock, markViewsRoot } = await import('./workspace-sync.ts');
   let release: () => void;
   try {
     release = acquireLock(ws);

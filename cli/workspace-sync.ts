@@ -11,9 +11,9 @@ import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
 import { looksLikeDuckDb, openLocalDb, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_RETRY, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
-import { readSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
+import { dbFileStamp, readSyncState, sameStamp, serializeSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
-import { ManifestSchema, type Manifest } from '../src/sync/manifest-schema.ts';
+import type { Manifest } from '../src/sync/manifest-schema.ts';
 import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
 import { RULE_FILE } from '../src/memory/digest.ts';
 import { chainOfFull, localPartsDir, mergeDeltas, planDelta, type DeltaPlan } from './delta.ts';
@@ -31,6 +31,8 @@ export async function readManifest(res: Response): Promise<Manifest> {
   if (body && typeof body === 'object' && body.manifest_version !== undefined && body.manifest_version !== 1) {
     throw new CliError(`unsupported manifest version ${String(body.manifest_version)}; upgrade da`);
   }
+  // Loaded here: building the zod schema is a cost a sync answered 304 does not need.
+  const { ManifestSchema } = await import('../src/sync/manifest-schema.ts');
   const parsed = ManifestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -201,6 +203,8 @@ interface SyncRun {
   policy: RetryPolicy;
   /** How downloads run (threads, and the journal that stands in for flushing each file). */
   download: DownloadOptions;
+  /** Sizes of the table files syncTables found in place and left alone, so refreshViews need not stat them again. */
+  sizes: Map<string, number>;
   halt?: SyncError;
 }
 
@@ -257,6 +261,8 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
   const release = opts.dryRun ? () => {} : acquireLock(ws);
   try {
     let state = readSyncState(configDir, ws.root);
+    // The state as read: a save that would write the same text is skipped.
+    let saved = serializeSyncState(state);
     if (state.server !== client.server) {
       // Another server's hashes mean nothing here; files are re-verified against the new manifest.
       state = { ...state, server: client.server!, manifest_etag: null, assets: {}, uploads: {} };
@@ -267,10 +273,13 @@ export async function runSync(client: Client, configDir: string, cwd: string, op
       if (lost.length) report.lost = lost;
     }
     const run: SyncRun = {
-      client, ws, state, opts, report, policy: opts.retry ?? DEFAULT_RETRY,
+      client, ws, state, opts, report, policy: opts.retry ?? DEFAULT_RETRY, sizes: new Map(),
       download: { journal: opts.dryRun ? undefined : openFlushJournal(ws, opts.env) },
       save: () => {
-        if (!opts.dryRun) writeSyncState(configDir, state);
+        if (opts.dryRun) return;
+        const text = serializeSyncState(state);
+        if (text !== saved) writeSyncState(configDir, state, text);
+        saved = text;
       },
     };
 
@@ -455,7 +464,10 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
         local.file_mtime_ms = st.mtimeMs;
         report.tables.unchanged++;
       } else jobs.push({ id, reason: 'local file corrupt', kind: 'changed' });
-    } else report.tables.unchanged++;
+    } else {
+      report.tables.unchanged++;
+      run.sizes.set(path, st.size);
+    }
   }
 
   // Tables no longer in the manifest (revoked or dropped) leave the workspace.
@@ -553,7 +565,7 @@ async function refreshViews(run: SyncRun) {
   const { ws, state, report } = run;
   const tables = Object.values(state.tables)
     .map((t) => ({ dataset: t.dataset, name: t.name, path: localParquetPath(ws, t.dataset, t.name), size: t.size_bytes }))
-    .filter((t) => statOrUndefined(t.path)?.size === t.size)
+    .filter((t) => (run.sizes.get(t.path) ?? statOrUndefined(t.path)?.size) === t.size)
     .map(({ size: _size, ...t }) => t)
     .sort((a, b) => a.path.localeCompare(b.path));
   const changed = report.tables.added.length + report.tables.changed.length + report.tables.removed.length > 0;
@@ -561,9 +573,13 @@ async function refreshViews(run: SyncRun) {
   let repaired: string[] = [];
   if (!changed && state.views_signature === signature && looksLikeDuckDb(ws.db)) {
     // Nothing downloaded, but the views may still be wrong: one dropped by hand, a moved folder.
-    repaired = await checkViews(ws.db, tables);
+    // A database nobody wrote to since the views were last built or checked (same size and
+    // mtime, no WAL) holds them as they were: no need to open DuckDB.
+    const stamp = dbFileStamp(ws.db);
+    repaired = sameStamp(stamp, state.views_db) ? [] : await checkViews(ws.db, tables);
     if (!repaired.length) {
       report.views.count = tables.length;
+      state.views_db = stamp;
       markViewsRoot(ws);
       return;
     }
@@ -572,6 +588,7 @@ async function refreshViews(run: SyncRun) {
     const r = await writeViews(ws.db, tables);
     report.views = { rebuilt: true, count: r.views, skipped: r.skipped, moved_aside: r.moved_aside, repaired };
     state.views_signature = signature;
+    state.views_db = dbFileStamp(ws.db);
     markViewsRoot(ws);
   } catch (err) {
     const f = describeFailure(err, ws);

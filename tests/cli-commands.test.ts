@@ -6,6 +6,7 @@ import { testYaml } from './helpers/data.ts';
 import { createDaSandbox, DA_BIN, ensureCliBuilt, type DaSandbox } from './helpers/cli.ts';
 import { putServerTable } from './helpers/cli-data.ts';
 import { createCli } from '../cli/run.ts';
+import { loadAllCommands } from '../cli/commands/index.ts';
 
 let server: TestServer;
 let admin: DaSandbox;
@@ -59,7 +60,7 @@ describe('skills', () => {
   test('every da command a skill shows parses, and its command exists in the binary', async () => {
     const commands = skillCommands();
     expect(commands.length).toBeGreaterThan(30);
-    const cli = createCli(false);
+    const cli = createCli(false, await loadAllCommands());
     const paths = new Set<string>();
     for (const { skill, line } of commands) {
       const words = shellWords(line).slice(1);
