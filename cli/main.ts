@@ -40,6 +40,11 @@ if (answer !== undefined) {
   const { runSqlScriptProcess } = await import('../src/scripts/sql-runner.ts');
   runSqlScriptProcess(process.argv[3]);
 } else {
+  // clipanion's default context, read when it loads: writers on the file descriptors instead of
+  // Node's streams, which cost more to set up than all the rest of a short command
+  // (cli/stdio.ts; scripts/build-cli.ts makes the compiled clipanion read this).
+  const { lightStdio } = await import('./stdio.ts');
+  (globalThis as { __DA_STDIO__?: unknown }).__DA_STDIO__ = lightStdio();
   const { runCli } = await import('./run.ts');
   const code = await runCli(process.argv.slice(2));
   // Flush stdout before leaving: a piped `da … --json` must not lose its document.

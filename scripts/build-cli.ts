@@ -209,6 +209,35 @@ export function duckdbEmbedPlugin(target: CliTarget, dir: string, opts: { compre
   };
 }
 
+/**
+ * clipanion builds its default context (`process.stdin`, `stdout`, `stderr`) when it loads, and
+ * creating those streams costs a short command more than the rest of its start-up. This makes
+ * the bundled clipanion take `globalThis.__DA_STDIO__` instead when cli/main.ts set it (the
+ * light writers of cli/stdio.ts). The build fails if clipanion's code no longer matches.
+ */
+export function clipanionStdioPlugin(): BunPlugin {
+  const original = /Cli\.defaultContext = \{\s*env: process\.env,\s*stdin: process\.stdin,\s*stdout: process\.stdout,\s*stderr: process\.stderr,\s*colorDepth: (?:platform\.)?getDefaultColorDepth\(\),?\s*\};/;
+  return {
+    name: 'da-clipanion-stdio',
+    setup(build) {
+      build.onLoad({ filter: /clipanion[\\/]lib[\\/]advanced[\\/]Cli\.m?js$/ }, async (args) => {
+        const text = await Bun.file(args.path).text();
+        if (!original.test(text)) throw new Error(`${args.path}: clipanion's default context changed; update clipanionStdioPlugin`);
+        const contents = text.replace(original, (m) => `Cli.defaultContext = globalThis.__DA_STDIO__ ?? ${m.slice(m.indexOf('{'))}`);
+        return { contents, loader: 'js' };
+      });
+      // Its platform module loads node:tty only to guess a colour depth, which the light context
+      // gives (cli/stdio.ts): loaded when that guess is needed (run from elsewhere), not before.
+      build.onLoad({ filter: /clipanion[\\/]lib[\\/]platform[\\/]node\.js$/ }, async (args) => {
+        const text = await Bun.file(args.path).text();
+        const eager = "var tty = require('tty');";
+        if (!text.includes(eager)) throw new Error(`${args.path}: clipanion's platform module changed; update clipanionStdioPlugin`);
+        return { contents: text.replace(eager, "var tty = globalThis.__DA_STDIO__ ? null : require('tty');"), loader: 'js' };
+      });
+    },
+  };
+}
+
 /** The JIT policy `da` starts with (see BuildOptions.jitPolicy). */
 export const JIT_POLICY = 8;
 
@@ -275,7 +304,7 @@ export async function buildCli(target: CliTarget, outfile: string, opts: BuildOp
     // The download thread's entry point is bundled beside main (cli/download-thread.ts starts it).
     entrypoints: [join(root, 'cli', 'main.ts'), join(root, 'cli', 'download-worker.ts')],
     define: { DA_STATIC_HELP: JSON.stringify(await staticHelp()) },
-    plugins: [duckdbEmbedPlugin(target, dir, { compress: opts.compress })],
+    plugins: [duckdbEmbedPlugin(target, dir, { compress: opts.compress }), clipanionStdioPlugin()],
   });
   if (!result.success) {
     for (const log of result.logs) console.error(log);

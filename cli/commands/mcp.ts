@@ -3,6 +3,7 @@ import { Command, Option } from 'clipanion';
 import * as t from 'typanion';
 import { BaseCommand } from '../base.ts';
 import { workspacePaths } from '../workspace.ts';
+import { realStream } from '../stdio.ts';
 
 /**
  * The MCP server, evaluated on first use: `require` of a literal is bundled like a static
@@ -72,8 +73,9 @@ export class McpCommand extends BaseCommand {
       timeoutMs: Math.round(this.timeout * 1000),
       maxBytes: MAX_RESULT_BYTES,
       log: (line) => void stderr.write(`${line}\n`),
-      stdin: this.context.stdin,
-      stdout: this.context.stdout,
+      // The MCP transport needs whole Node streams, not the light writers a compiled da uses.
+      stdin: realStream(this.context.stdin),
+      stdout: realStream(this.context.stdout),
       detailed: this.detailed,
     });
   }
