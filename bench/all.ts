@@ -14,6 +14,7 @@ import { benchProfile } from './profile.ts';
 import { benchQuery } from './query.ts';
 import { benchQueryOverhead } from './query-overhead.ts';
 import { benchServerStart } from './server-start.ts';
+import { benchSmallRequestsUnderLoad } from './small-requests-under-load.ts';
 import { benchScriptSandbox } from './script-sandbox.ts';
 import { benchWebCatalog } from './web-catalog.ts';
 import { report } from './lib.ts';
@@ -31,6 +32,7 @@ for (const [name, run] of [
   ['backup', () => benchBackup()],
   ['delta-sync', () => benchDeltaSync()],
   ['binary-size', () => benchBinarySize()],
+  ['small-requests-under-load', () => benchSmallRequestsUnderLoad()],
 ] as const) {
   try {
     const results = await run();

@@ -73,7 +73,7 @@ export function createApp(runtime: Runtime) {
     }),
   );
 
-  app.route('/', createHealthRouter(deps));
+  app.route('/', createHealthRouter(deps, services.stateDb));
   app.route('/', createAuthRouter(deps, services));
   app.route('/', createUsersRouter(deps));
   app.route('/', createUploadRouter(services.uploads));

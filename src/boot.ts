@@ -33,6 +33,7 @@ import { createExtractor } from './memory/llm/index.ts';
 import { createNotifications, type Notifications } from './notify/index.ts';
 import { registryScriptsPort } from './notify/scripts-port.ts';
 import { createScriptsService, type ScriptsService } from './scripts/service.ts';
+import { createStateDbLiveness, type StateDbLiveness } from './db/liveness.ts';
 
 /** DA_SECRET, or a secret generated once and kept in state/secret (mode 0600). */
 export function loadOrCreateSecret(config: Config): string {
@@ -82,6 +83,8 @@ export interface Services {
   memory: MemoryService;
   /** What reads analysts' uploads for the memory extraction job (src/memory/extractor.ts). */
   extractor: Extractor;
+  /** Whether the state database answers, pinged on a timer for /api/health (src/db/liveness.ts). */
+  stateDb: StateDbLiveness;
 }
 
 /** What a caller of bootstrap may supply instead of what the config says. */
@@ -165,6 +168,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
     extractor: options.extractor ?? createExtractor(config.ai, logger),
     notifications: createNotifications(deps, { events, access, catalog, scripts: registryScriptsPort(scripts, repos.users) }),
     scripts,
+    stateDb: createStateDbLiveness(db),
   };
   addBuiltInJobs(services.jobs, { deps, services });
   await services.scripts.scheduleAll();
@@ -177,6 +181,7 @@ export async function bootstrap(config: Config, logger: Logger, options: BootOpt
  */
 export async function shutdown({ deps, services }: Runtime): Promise<void> {
   services.jobs.stop();
+  services.stateDb.stop();
   await services.notifications.stop();
   await services.scripts.close();
   await services.sync.close().catch(() => {});

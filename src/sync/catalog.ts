@@ -24,7 +24,10 @@ export interface TableCatalog {
 /**
  * Caches the joined table list. Writes through the repositories bump `changes`, so a
  * finished sync shows on the next request without asking the database; a cheap
- * fingerprint query at most every `recheckMs` also catches writes made any other way.
+ * fingerprint query at most every `recheckMs` also catches writes made any other way. That
+ * recheck runs in the background: the request that finds the snapshot due answers from it
+ * and does not wait for the query (a request that waits for a query needs another turn of
+ * the event loop, and under download load a turn is long); the next one sees the result.
  */
 export function createTableCatalog(
   repo: DataCatalogRepository,
@@ -50,7 +53,10 @@ export function createTableCatalog(
   return {
     async snapshot() {
       for (;;) {
-        if (cached && cached.counter === changes.value && performance.now() - cached.checkedAt < recheckMs) return cached;
+        if (cached && cached.counter === changes.value) {
+          if (performance.now() - cached.checkedAt >= recheckMs) void (loading ??= load().finally(() => (loading = undefined))).catch(() => {});
+          return cached;
+        }
         // One load at a time; a caller that started waiting after a newer write loads again.
         const counter = changes.value;
         loading ??= load().finally(() => (loading = undefined));
@@ -96,20 +102,41 @@ export interface AccessCache {
 
 /**
  * Caches the dataset rule per user and role. Grants written through the permissions
- * repository bump `changes`, so a revocation applies to the very next request.
+ * repository bump `changes`, so a revocation applies to the very next request. An entry
+ * older than `maxAgeMs` (what catches changes made any other way) is still used once while
+ * it is read again in the background, so a request never waits for that refresh.
  */
 export function createAccessCache(inputs: DatasetRuleInputs, changes: ChangeCounter, { maxAgeMs = 1000, maxEntries = 10_000 } = {}): AccessCache {
   const cache = new Map<string, { counter: number; at: number; access: DatasetAccess }>();
+  const refreshing = new Map<string, { counter: number; loading: Promise<DatasetAccess> }>();
+  const load = (key: string, user: AuthUser): Promise<DatasetAccess> => {
+    const counter = changes.value;
+    // Shared only with a read that started after the latest grant.
+    let loading = refreshing.get(key)?.counter === counter ? refreshing.get(key)!.loading : undefined;
+    if (!loading) {
+      loading = datasetAccess(inputs, user)
+        .then((access) => {
+          if (cache.size >= maxEntries) cache.clear();
+          // A grant written while this was read makes it stale: the next caller reads again.
+          if (counter === changes.value) cache.set(key, { counter, at: performance.now(), access });
+          return access;
+        })
+        .finally(() => {
+          if (refreshing.get(key)?.loading === loading) refreshing.delete(key);
+        });
+      refreshing.set(key, { counter, loading });
+    }
+    return loading;
+  };
   return {
     async forUser(user) {
       const key = `${user.id}:${user.role}`;
       const hit = cache.get(key);
-      if (hit && hit.counter === changes.value && performance.now() - hit.at < maxAgeMs) return hit.access;
-      const counter = changes.value;
-      const access = await datasetAccess(inputs, user);
-      if (cache.size >= maxEntries) cache.clear();
-      cache.set(key, { counter, at: performance.now(), access });
-      return access;
+      if (hit && hit.counter === changes.value) {
+        if (performance.now() - hit.at >= maxAgeMs) void load(key, user).catch(() => {});
+        return hit.access;
+      }
+      return load(key, user);
     },
   };
 }
