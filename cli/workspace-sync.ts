@@ -340,8 +340,12 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
       j = { id: j.id, kind: j.kind, reason: `${j.reason}; ${oneLine(err.message)}: downloaded the full file` };
     }
   }
+  const prev = run.state.tables[j.id];
+  // Without a new manifest (304) the table's facts come from the state, whose size is the local
+  // file's when that file has its own hash (a base under kept parts, a merged file): the hash decides.
+  const size = run.report.manifest === 'unchanged' && prev?.file_hash ? null : m.size_bytes;
   const get = () =>
-    downloadVerified(run.client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
+    downloadVerified(run.client, m.url, path, { hash: m.hash, size }, (n) => {
       run.report.bytes_downloaded += n;
       progress();
     }, run.policy, j.id);
@@ -355,7 +359,8 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
   if (r.resumed) run.report.tables.resumed.push(j.id);
   const st = statSync(path);
   recordJob(run.report, run.state, manifest, j, st.size);
-  const chain = chainOfFull(m);
+  // The file of the hash the state already had equals the chain recorded for it (a 304 manifest lists no parts).
+  const chain = chainOfFull(m) ?? (prev?.hash === m.hash ? prev.chain : undefined);
   run.state.tables[j.id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs, ...(chain ? { chain } : {}) };
   run.save();
 }
