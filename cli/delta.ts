@@ -98,3 +98,18 @@ export async function checkMerged(t: ViewTable, expectRows: number | null): Prom
     instance.closeSync();
   }
 }
+
+/**
+ * Writes the merge of a delta table's file and parts (`t`) as one Parquet file at `target`,
+ * for readers that take a file rather than a view (a local script run mounts files).
+ */
+export async function writeMerged(t: ViewTable, target: string): Promise<void> {
+  const instance = await duckdb().DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    await conn.run(`COPY (${tableSelect(t)}) TO ${literal(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}

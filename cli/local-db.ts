@@ -254,7 +254,9 @@ export function tableSelect(t: ViewTable): string {
   const list = `[${t.deltas.paths.map(literal).join(', ')}]`;
   const keys = t.deltas.primary_key.map(ident);
   const on = keys.map((k) => `__da_b.${k} IS NOT DISTINCT FROM __da_l.${k}`).join(' AND ');
-  return `WITH __da_latest AS (
+  // NOT MATERIALIZED: a materialized CTE stops DuckDB from pruning the base's columns (count(*) or
+  // sum(id) over the view would read every column); the parts are small, reading them twice is cheap.
+  return `WITH __da_latest AS NOT MATERIALIZED (
   SELECT * EXCLUDE (__da_file) FROM read_parquet(${list}, filename = '__da_file')
   QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY list_position(${list}, __da_file) DESC) = 1
 )

@@ -10,6 +10,7 @@ import { testYaml } from '../helpers/data.ts';
 import { ManifestSchema } from '../../src/sync/manifest-schema.ts';
 import { runReadOnlyQuery } from '../../cli/mcp/query.ts';
 import { workspacePaths } from '../../cli/workspace.ts';
+import { sandboxStatus } from '../../src/scripts/sandbox.ts';
 
 // Delta sync end to end: a local source file changes (rows appended, updated, deleted), the
 // server syncs it and keeps a base + delta parts, and `da sync` fetches only the parts and
@@ -330,6 +331,15 @@ describe('delta sync', () => {
     expect(both.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_removed: 101, rows_added: 101, rows_before: m.rows, rows_after: m.rows });
     expect(keptParts()).toHaveLength(kept + 2);
     await expectSameAsServer(KEYS, `SELECT count(*) FILTER (WHERE payload = 'r3')::BIGINT AS r3, sum(amount) AS amount FROM src.events`);
+
+    // A local script reads files, not views: it gets the merge (written for the run, then removed).
+    if (sandboxStatus().available) {
+      writeFileSync(join(da.workspace, 'merged.sql'), `SELECT count(*) AS n, count(*) FILTER (WHERE payload = 'r3') AS r3 FROM src.events`);
+      const run = await da.runInProcess(['scripts', 'run', 'merged.sql', '--local', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json().stdout).toBe(`n,r3\n${m.rows},101\n`);
+      expect(readdirSync(join(da.workspace, 'user', 'scripts')).filter((f) => f.startsWith('.merged'))).toEqual([]);
+    }
   });
 
   test('a damaged kept part: da status --verify says so, and the next sync downloads the full file and drops the parts', async () => {
