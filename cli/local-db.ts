@@ -229,7 +229,7 @@ export interface ViewTable extends PlannedTable {
    * Delta sync (cli/delta.ts): the delta part files applied on top of `path` at query time,
    * in sequence order, and the primary key they are merged on. Absent: the file is the table.
    */
-  deltas?: { primary_key: string[]; paths: string[] };
+  deltas?: { primary_key: string[]; paths: string[]; base_size: number };
 }
 
 /** Every file a table's view reads: its file, then its delta parts. */
@@ -247,6 +247,9 @@ export const DELETED_COLUMN = '_da_deleted';
  * is gone, and base rows whose key occurs in any part are replaced. Keys compare with IS NOT
  * DISTINCT FROM (a NULL key is a key, as on the server, whose EXCEPT treats NULLs as equal).
  * The columns come out in the base file's order and types; `_da_deleted` is not among them.
+ * The parts only fit the base they were fetched for: when the file is no longer that size (a
+ * `da sync` has just put a new full file in its place and not yet rebuilt the views) the
+ * view fails with a clear error instead of merging old parts into a new file.
  */
 export function tableSelect(t: ViewTable): string {
   const base = `read_parquet(${literal(t.path)})`;
@@ -258,6 +261,8 @@ export function tableSelect(t: ViewTable): string {
   // sum(id) over the view would read every column); the parts are small, reading them twice is cheap.
   return `WITH __da_latest AS NOT MATERIALIZED (
   SELECT * EXCLUDE (__da_file) FROM read_parquet(${list}, filename = '__da_file')
+  WHERE CASE WHEN (SELECT file_size_bytes FROM parquet_file_metadata(${literal(t.path)})) = ${t.deltas.base_size} THEN true
+        ELSE error(${literal(`${t.dataset}.${t.name} is being replaced by da sync; run the query again when it has finished`)}) END
   QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY list_position(${list}, __da_file) DESC) = 1
 )
 SELECT __da_b.* FROM ${base} __da_b ANTI JOIN __da_latest __da_l ON ${on}

@@ -391,7 +391,7 @@ async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, p
       fresh.push({ seq: d.seq, hash: d.hash, size_bytes: st.size, mtime_ms: st.mtimeMs });
     }
     const delta_parts = { primary_key: plan.parts.primary_key, parts: [...(local.delta_parts?.parts ?? []), ...fresh] };
-    await checkMerged(viewTableOf(run.ws, { dataset: m.dataset, name: m.name, delta_parts }), m.rows);
+    await checkMerged(viewTableOf(run.ws, { dataset: m.dataset, name: m.name, delta_parts, size_bytes: local.size_bytes }), m.rows);
     const before = local.rows;
     run.report.tables.changed.push({
       id: j.id, bytes, rows_before: before, rows_after: m.rows, row_delta: before !== null && m.rows !== null ? m.rows - before : null,

@@ -38,11 +38,12 @@ export function localPartPath(ws: WorkspacePaths, dataset: string, name: string,
 }
 
 /** A synced table as its views read it: the file, and the delta parts merged over it (if any). */
-export function viewTableOf(ws: WorkspacePaths, t: Pick<LocalTable, 'dataset' | 'name' | 'delta_parts'>): ViewTable {
+export function viewTableOf(ws: WorkspacePaths, t: Pick<LocalTable, 'dataset' | 'name' | 'delta_parts' | 'size_bytes'>): ViewTable {
   const path = localParquetPath(ws, t.dataset, t.name);
   const d = t.delta_parts;
   if (!d?.parts.length) return { dataset: t.dataset, name: t.name, path };
-  return { dataset: t.dataset, name: t.name, path, deltas: { primary_key: d.primary_key, paths: d.parts.map((p) => localPartPath(ws, t.dataset, t.name, p.seq)) } };
+  const paths = d.parts.map((p) => localPartPath(ws, t.dataset, t.name, p.seq));
+  return { dataset: t.dataset, name: t.name, path, deltas: { primary_key: d.primary_key, paths, base_size: t.size_bytes } };
 }
 
 /** Every file of a synced table with what the state recorded of it: the file first, then its parts. */

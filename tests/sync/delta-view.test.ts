@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rebuildViews, tableSelect, viewProblems, type ViewTable } from '../../cli/local-db.ts';
@@ -50,7 +50,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const table = (paths: string[]): ViewTable => ({ dataset: 'src', name: 't', path: base, deltas: { primary_key: ['a', 'b'], paths } });
+const table = (paths: string[]): ViewTable => ({ dataset: 'src', name: 't', path: base, deltas: { primary_key: ['a', 'b'], paths, base_size: statSync(base).size } });
 const ordered = (t: ViewTable) => rows(`SELECT * FROM (${tableSelect(t)}) ORDER BY a, b NULLS FIRST`);
 
 describe('the merged view of a base and delta parts', () => {
@@ -93,6 +93,15 @@ describe('the merged view of a base and delta parts', () => {
     expect(await describe(tableSelect(table([p1, p2, p3])))).toEqual(want);
     // A part with only deletions has typed NULL columns too.
     expect(await describe(tableSelect(table([p2])))).toEqual(want);
+  });
+
+  test('parts over another file than their base (a new full file not yet followed by the views): a clear error, not a wrong merge', async () => {
+    const other = join(dir, 'other.parquet');
+    await conn.run(`COPY (SELECT * FROM read_parquet('${base}') WHERE a <> 3) TO '${other}' (FORMAT parquet)`);
+    const t: ViewTable = { ...table([p1]), path: other };
+    await expect(rows(`SELECT count(*) FROM (${tableSelect(t)})`)).rejects.toThrow('src.t is being replaced by da sync; run the query again when it has finished');
+    copyFileSync(base, other);
+    expect(await rows(`SELECT count(*)::INTEGER FROM (${tableSelect(t)})`)).toEqual([[4]]);
   });
 
   test('views over a delta table: built, and a view that reads other parts is a problem', async () => {
