@@ -27,6 +27,9 @@ let analyst: { id: string; token: string; email: string; password: string };
 let proxy: ReturnType<typeof Bun.serve>;
 let corruptParts = false;
 let partsGone = false;
+/** Part downloads whose first response stalls half-way (then served whole): the paths already cut. */
+let cutParts = false;
+const cut = new Set<string>();
 
 /** The source rows: ids 0..n-1 minus `deleted`, payloads changed for `updated`, `tag` marks a version. */
 function sourceSql(v: { n: number; updatedMod?: number; updatedTag?: string; deletedMod?: number; extra?: string }): string {
@@ -121,6 +124,21 @@ beforeAll(async () => {
       if (partsGone && url.pathname.includes('/parts/')) {
         await upstream.body?.cancel();
         return Response.json({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'part not found' }, { status: 404, headers: { 'content-type': 'application/problem+json' } });
+      }
+      if (cutParts && url.pathname.includes('/parts/') && upstream.status === 200 && !cut.has(url.pathname)) {
+        cut.add(url.pathname);
+        const bytes = new Uint8Array(await upstream.arrayBuffer());
+        const half = bytes.slice(0, Math.floor(bytes.length / 2));
+        // Half the bytes, then nothing: the client's idle timeout cuts the connection.
+        let sent = false;
+        const body = new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (sent) return new Promise<void>(() => {});
+            sent = true;
+            c.enqueue(half);
+          },
+        });
+        return new Response(body, { status: 200, headers: upstream.headers });
       }
       if (!(corruptParts && url.pathname.includes('/parts/') && upstream.status === 200)) return upstream;
       const bytes = new Uint8Array(await upstream.arrayBuffer());
@@ -363,6 +381,58 @@ describe('delta sync', () => {
     await writeSource(sourceSql({ n: N + 15, updatedMod: 250, updatedTag: 'v6d', deletedMod: 500 }));
     await serverSync();
     expect((await daSync()).report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    await expectSameAsServer();
+  });
+
+  test('a connection cut mid-part: without retries one error line and the old views keep working; the next sync resumes the part', async () => {
+    await writeSource(sourceSql({ n: N + 20, updatedMod: 250, updatedTag: 'v6e', deletedMod: 500 }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    const last = m.parts!.deltas.at(-1)!;
+    const before = await da.runInProcess(['query', '--json', DIGEST]);
+    cutParts = true;
+    let failed;
+    try {
+      failed = await da.runInProcess(['sync', '--json'], { env: { DA_SYNC_RETRY_SECONDS: '0', DA_SYNC_TIMEOUT_SECONDS: '1' } });
+    } finally {
+      cutParts = false;
+    }
+    expect(failed.code).toBe(1);
+    // The server counts as gone: the table fails, and the downloads after it (the profile) with the same line.
+    const errors = failed.json().errors as { id: string; message: string; reason: string }[];
+    expect(errors[0]).toMatchObject({ id: TABLE, reason: 'unreachable' });
+    expect(new Set(errors.map((e) => e.message)).size).toBe(1);
+    expect(errors[0]!.message).not.toContain('\n');
+    // Nothing recorded: the old views read the old files; the cut part waits to be resumed.
+    expect((await da.runInProcess(['query', '--json', DIGEST])).json().rows).toEqual(before.json().rows);
+    expect(keptParts()).toContain(`${last.seq}.parquet.part`);
+    expect(keptParts()).not.toContain(`${last.seq}.parquet`);
+    const have = statSync(join(localParts(), `${last.seq}.parquet.part`)).size;
+    expect(have).toBe(Math.floor(last.size_bytes / 2));
+
+    const resumed = await daSync();
+    expect(resumed.r.code).toBe(0);
+    // Only the half that was missing comes over the wire.
+    expect(resumed.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    expect(resumed.report.tables.changed[0].bytes).toBe(last.size_bytes - have);
+    expect(keptParts().filter((f) => f.endsWith('.part') || f.endsWith('.json'))).toEqual([]);
+    await expectSameAsServer();
+  });
+
+  test('a connection cut mid-part with retries on: the same sync resumes it', async () => {
+    await writeSource(sourceSql({ n: N + 25, updatedMod: 250, updatedTag: 'v6f', deletedMod: 500 }));
+    await serverSync();
+    const cutBefore = cut.size;
+    cutParts = true;
+    let r;
+    try {
+      r = await daSync({ DA_SYNC_BACKOFF_MS: '10', DA_SYNC_TIMEOUT_SECONDS: '1' });
+    } finally {
+      cutParts = false;
+    }
+    expect(r.r.code).toBe(0);
+    expect(r.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    expect(cut.size).toBe(cutBefore + 1);
     await expectSameAsServer();
   });
 
