@@ -329,7 +329,7 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
   const path = localParquetPath(run.ws, m.dataset, m.name);
   if (j.delta) {
     try {
-      await applyDelta(run, m, j, j.delta, path, progress);
+      await applyDelta(run, m, j, j.delta, progress);
       return;
     } catch (err) {
       // A part that does not verify is an error (the previous file stays; the next sync retries);
@@ -372,27 +372,30 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
  * is rewritten: the views, rebuilt at the end of the sync, merge the parts at query time, and
  * until then the old views read the old files, which stay as they were.
  */
-async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, plan: DeltaPlan, path: string, progress: () => void): Promise<void> {
+async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, plan: DeltaPlan, progress: () => void): Promise<void> {
   const local = run.state.tables[j.id]!;
   const fresh: LocalPart[] = [];
   let bytes = 0;
+  let resumed = false;
   const drop = () => {
     for (const p of fresh) rmSync(localPartPath(run.ws, m.dataset, m.name, p.seq), { force: true });
   };
   try {
     for (const d of plan.missing) {
       const file = localPartPath(run.ws, m.dataset, m.name, d.seq);
-      await downloadVerified(run.client, d.url, file, { hash: d.hash, size: d.size_bytes }, (n) => {
+      const r = await downloadVerified(run.client, d.url, file, { hash: d.hash, size: d.size_bytes }, (n) => {
         bytes += n;
         run.report.bytes_downloaded += n;
         progress();
       }, run.policy, `${j.id} part ${d.seq}`);
+      resumed ||= r.resumed;
       const st = statSync(file);
       fresh.push({ seq: d.seq, hash: d.hash, size_bytes: st.size, mtime_ms: st.mtimeMs });
     }
     const delta_parts = { primary_key: plan.parts.primary_key, parts: [...(local.delta_parts?.parts ?? []), ...fresh] };
     await checkMerged(viewTableOf(run.ws, { dataset: m.dataset, name: m.name, delta_parts, size_bytes: local.size_bytes }), m.rows);
     const before = local.rows;
+    if (resumed) run.report.tables.resumed.push(j.id);
     run.report.tables.changed.push({
       id: j.id, bytes, rows_before: before, rows_after: m.rows, row_delta: before !== null && m.rows !== null ? m.rows - before : null,
       reason: j.reason, via: 'delta', rows_added: plan.rows_added, rows_changed: plan.rows_changed, rows_removed: plan.rows_removed,

@@ -415,6 +415,7 @@ describe('delta sync', () => {
     // Only the half that was missing comes over the wire.
     expect(resumed.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
     expect(resumed.report.tables.changed[0].bytes).toBe(last.size_bytes - have);
+    expect(resumed.report.tables.resumed).toEqual([TABLE]);
     expect(keptParts().filter((f) => f.endsWith('.part') || f.endsWith('.json'))).toEqual([]);
     await expectSameAsServer();
   });
