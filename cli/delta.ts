@@ -1,24 +1,22 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { ManifestParts, ManifestTable } from '../src/sync/manifest-schema.ts';
-import { fsyncDir } from './disk.ts';
 import { CliError, oneLine } from './errors.ts';
-import { duckdb, ident, literal } from './local-db.ts';
+import { duckdb, literal, tableSelect, type ViewTable } from './local-db.ts';
+import type { ManifestParts, ManifestTable } from '../src/sync/manifest-schema.ts';
 
 /**
- * Delta sync, client side. The local file of a table synced by delta is always the full
- * table (views read it as any other); the state remembers which chain of server parts it
- * equals (`LocalChain`: the base's hash and the deltas applied). When the manifest's chain
- * starts with the same base and extends what we applied, only the missing deltas are
- * downloaded and merged into the local file on the primary key. Anything else (a new base
- * after a compaction, a chain that does not extend ours, a merge whose row count is not the
- * manifest's) means the full file, downloaded as before.
+ * Delta sync, client side. A table synced by delta is kept locally as the file last
+ * downloaded whole (the base) plus the delta part files fetched since
+ * (`./server/parts/<dataset>/<table>/<seq>.parquet`); its views merge them on the primary
+ * key at query time (cli/local-db.ts `tableSelect`), so a sync costs time in proportion to
+ * the change, not to the table. The state remembers which chain of server parts the local
+ * data equals (`LocalChain`: the base's hash and the deltas applied) and which part files are
+ * kept. When the manifest's chain starts with the same base and extends ours, only the
+ * missing deltas are downloaded and the merge is checked (row count against the manifest,
+ * columns against the base). Anything else (a new base after a compaction, a chain that does
+ * not extend ours, another primary key, a check that fails) means the full file, downloaded
+ * as before; the parts it replaces are deleted once the views no longer read them.
  */
 
-/** The column that marks a deleted key in a delta part (as the server writes it). */
-const DELETED = '_da_deleted';
-
-/** Which server parts the local file equals. */
+/** Which server parts the local data equals. */
 export interface LocalChain {
   base: string;
   deltas: { seq: number; hash: string }[];
@@ -76,50 +74,40 @@ export function planDelta(local: LocalChain | undefined, m: ManifestTable): Delt
   };
 }
 
-/** Where downloaded delta parts wait for the merge: `server/parts/<dataset>/<table>/`. */
-export function localPartsDir(serverDir: string, dataset: string, name: string): string {
-  return join(serverDir, 'parts', dataset, name);
-}
-
 /**
- * Writes `target` anew as the local file merged with `deltas` (in order) on the primary key
- * (zstd level 1: the local copy is never sent anywhere, and level 1 writes ~3× faster):
- * a key's last delta row wins, deleted keys go. Through a temporary file, flushed, then
- * renamed: the old file (and the views over it) stay until the new one is complete.
- * Throws when the result does not have `expectRows` rows.
+ * Checks that a table's merged view (its file and delta parts, `t`) reads like the server's
+ * full file: the columns and types of the base file, and `expectRows` rows. Reads only
+ * metadata and the key columns. Throws a `delta_mismatch` CliError (the caller then
+ * downloads the full file) when it does not.
  */
-export async function mergeDeltas(target: string, deltas: { seq: number; path: string }[], primaryKey: string[], expectRows: number | null): Promise<void> {
-  const tmp = join(dirname(target), `.${Date.now()}-${process.pid}.merge.tmp`);
+export async function checkMerged(t: ViewTable, expectRows: number | null): Promise<void> {
   const instance = await duckdb().DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    const keys = primaryKey.map(ident).join(', ');
-    const parts = deltas.map((d) => `SELECT *, ${d.seq} AS __da_seq FROM read_parquet(${literal(d.path)})`).join(' UNION ALL BY NAME ');
-    await conn.run(
-      `COPY (
-         WITH d AS (${parts}),
-              latest AS (SELECT * FROM d QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY __da_seq DESC) = 1)
-         SELECT cur.* FROM read_parquet(${literal(target)}) cur ANTI JOIN latest USING (${keys})
-         UNION ALL BY NAME
-         SELECT * EXCLUDE (__da_seq, ${ident(DELETED)}) FROM latest WHERE NOT ${ident(DELETED)}
-       ) TO ${literal(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
-    );
-    const rows = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet(${literal(tmp)})`)).getRows()[0]![0]);
-    if (expectRows !== null && rows !== expectRows) {
-      throw new CliError(`merging the deltas gave ${rows} rows, the manifest says ${expectRows}`, 1, { reason: 'delta_mismatch' });
-    }
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, target);
-    fsyncDir(dirname(target));
+    const columns = async (sql: string) => JSON.stringify((await conn.runAndReadAll(`DESCRIBE ${sql}`)).getRows().map((r) => [r[0], r[1]]));
+    const [want, got] = [await columns(`SELECT * FROM read_parquet(${literal(t.path)})`), await columns(tableSelect(t))];
+    if (want !== got) throw new CliError('the delta parts do not have the columns of the table', 1, { reason: 'delta_mismatch' });
+    if (expectRows === null) return;
+    const rows = Number((await conn.runAndReadAll(`SELECT count(*)::BIGINT FROM (${tableSelect(t)})`)).getRows()[0]![0]);
+    if (rows !== expectRows) throw new CliError(`merging the deltas gives ${rows} rows, the manifest says ${expectRows}`, 1, { reason: 'delta_mismatch' });
   } catch (err) {
-    rmSync(tmp, { force: true });
     if (err instanceof CliError) throw err;
-    throw new CliError(`merging the deltas failed: ${oneLine((err as Error).message)}`, 1, { reason: 'delta_mismatch' }, { cause: err });
+    throw new CliError(`reading the delta parts failed: ${oneLine((err as Error).message)}`, 1, { reason: 'delta_mismatch' }, { cause: err });
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/**
+ * Writes the merge of a delta table's file and parts (`t`) as one Parquet file at `target`,
+ * for readers that take a file rather than a view (a local script run mounts files).
+ */
+export async function writeMerged(t: ViewTable, target: string): Promise<void> {
+  const instance = await duckdb().DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    await conn.run(`COPY (${tableSelect(t)}) TO ${literal(target)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`);
   } finally {
     conn.closeSync();
     instance.closeSync();

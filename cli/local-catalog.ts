@@ -2,9 +2,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256File } from './download.ts';
 import { CliError } from './errors.ts';
-import { literal, openLocalDb } from './local-db.ts';
+import { openLocalDb, tableSelect } from './local-db.ts';
 import { readSyncState, type LocalSyncState, type LocalTable } from './sync-state.ts';
-import { localParquetPath, type WorkspacePaths } from './workspace.ts';
+import { localParquetPath, localTableFiles, viewTableOf, type WorkspacePaths } from './workspace.ts';
 
 /** One column as `da explore` and the MCP `describe_table` show it. */
 export interface ColumnInfo {
@@ -41,18 +41,31 @@ export interface ExploreResult {
  */
 export type FileHealth = 'synced' | 'missing' | 'damaged' | 'unverified';
 
-/** Checks one table's file: size and mtime against the state, or its sha256 with `verify`. */
-export async function fileHealth(path: string, t: LocalTable, verify: boolean): Promise<{ health: FileHealth; bytes: number }> {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return { health: 'missing', bytes: 0 };
+/**
+ * Checks one table's files (its file, and the delta parts its views merge over it): size and
+ * mtime against the state, or their sha256 with `verify`. `missing` when the file is gone;
+ * a part that is gone or wrong makes the table `damaged` (its views cannot read it right).
+ */
+export async function fileHealth(ws: WorkspacePaths, t: LocalTable, verify: boolean): Promise<{ health: FileHealth; bytes: number }> {
+  let bytes = 0;
+  let health: FileHealth = 'synced';
+  for (const [i, f] of localTableFiles(ws, t).entries()) {
+    let st;
+    try {
+      st = statSync(f.path);
+    } catch {
+      if (i === 0) return { health: 'missing', bytes: 0 };
+      health = 'damaged';
+      continue;
+    }
+    bytes += st.size;
+    if (health === 'damaged') continue;
+    // A file merged from delta parts, or the base under kept parts, has its own hash (file_hash); one downloaded whole has the manifest's.
+    if (st.size !== f.size) health = 'damaged';
+    else if (verify) health = (await sha256File(f.path)) === f.hash ? health : 'damaged';
+    else if (st.mtimeMs !== f.mtime) health = 'unverified';
   }
-  if (st.size !== t.size_bytes) return { health: 'damaged', bytes: st.size };
-  // A file merged from delta parts has its own hash (file_hash); one downloaded whole has the manifest's.
-  if (verify) return { health: (await sha256File(path)) === (t.file_hash ?? t.hash) ? 'synced' : 'damaged', bytes: st.size };
-  return { health: st.mtimeMs === t.file_mtime_ms ? 'synced' : 'unverified', bytes: st.size };
+  return { health, bytes };
 }
 
 export const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
@@ -91,7 +104,7 @@ export function readProfile(ws: WorkspacePaths, id: string): Record<string, unkn
 }
 
 /**
- * Describes a synced table from its local Parquet file: columns and types (from the saved
+ * Describes a synced table from its local Parquet file (and delta parts): columns and types (from the saved
  * profile, else DuckDB's SUMMARIZE), the row count, the profile and `sampleRows` sample rows.
  * Works offline. The file path comes from the sync state, never from the caller.
  */
@@ -100,7 +113,8 @@ export async function describeLocalTable(configDir: string, ws: WorkspacePaths, 
   const profile = readProfile(ws, id);
   const db = await openLocalDb(':memory:');
   try {
-    const file = `read_parquet(${literal(localParquetPath(ws, t.dataset, t.name))})`;
+    // A delta table is read as its views read it: the file merged with its parts.
+    const file = `(${tableSelect(viewTableOf(ws, t))})`;
     const sample = (await db.conn.runAndReadAll(`SELECT * FROM ${file} LIMIT ${Math.max(0, Math.floor(sampleRows))}`)).getRowObjectsJson() as Record<string, unknown>[];
     let columns: ColumnInfo[];
     const profCols = profile?.columns as Record<string, unknown>[] | undefined;

@@ -217,6 +217,49 @@ export async function runQuery(conn: DuckDBConnection, sql: string, limit: numbe
 /** A table as the views need it: where its file is on this machine. */
 export interface ViewTable extends PlannedTable {
   path: string;
+  /**
+   * Delta sync (cli/delta.ts): the delta part files applied on top of `path` at query time,
+   * in sequence order, and the primary key they are merged on. Absent: the file is the table.
+   */
+  deltas?: { primary_key: string[]; paths: string[]; base_size: number };
+}
+
+/** Every file a table's view reads: its file, then its delta parts. */
+export function viewFiles(t: ViewTable): string[] {
+  return [t.path, ...(t.deltas?.paths ?? [])];
+}
+
+/** The column of a delta part that marks a deleted key (as the server writes it). */
+export const DELETED_COLUMN = '_da_deleted';
+
+/**
+ * The SELECT that reads a table: its Parquet file, or for a table kept as a base file plus
+ * delta parts, their merge on the primary key. Per key the row of the latest part wins (a
+ * key's parts are ordered by their place in `paths`), a key whose latest row is a deletion
+ * is gone, and base rows whose key occurs in any part are replaced. Keys compare with IS NOT
+ * DISTINCT FROM (a NULL key is a key, as on the server, whose EXCEPT treats NULLs as equal).
+ * The columns come out in the base file's order and types; `_da_deleted` is not among them.
+ * The parts only fit the base they were fetched for: when the file is no longer that size (a
+ * `da sync` has just put a new full file in its place and not yet rebuilt the views) the
+ * view fails with a clear error instead of merging old parts into a new file.
+ */
+export function tableSelect(t: ViewTable): string {
+  const base = `read_parquet(${literal(t.path)})`;
+  if (!t.deltas?.paths.length) return `SELECT * FROM ${base}`;
+  const list = `[${t.deltas.paths.map(literal).join(', ')}]`;
+  const keys = t.deltas.primary_key.map(ident);
+  const on = keys.map((k) => `__da_b.${k} IS NOT DISTINCT FROM __da_l.${k}`).join(' AND ');
+  // NOT MATERIALIZED: a materialized CTE stops DuckDB from pruning the base's columns (count(*) or
+  // sum(id) over the view would read every column); the parts are small, reading them twice is cheap.
+  return `WITH __da_latest AS NOT MATERIALIZED (
+  SELECT * EXCLUDE (__da_file) FROM read_parquet(${list}, filename = '__da_file')
+  WHERE CASE WHEN (SELECT file_size_bytes FROM parquet_file_metadata(${literal(t.path)})) = ${t.deltas.base_size} THEN true
+        ELSE error(${literal(`${t.dataset}.${t.name} is being replaced by da sync; run the query again when it has finished`)}) END
+  QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY list_position(${list}, __da_file) DESC) = 1
+)
+SELECT __da_b.* FROM ${base} __da_b ANTI JOIN __da_latest __da_l ON ${on}
+UNION ALL BY NAME
+SELECT * EXCLUDE (${ident(DELETED_COLUMN)}) FROM __da_latest WHERE NOT ${ident(DELETED_COLUMN)}`;
 }
 
 /**
@@ -252,7 +295,7 @@ export async function rebuildViews(conn: DuckDBConnection, tables: ViewTable[]):
         skipped.push(`${v.schema}.${v.name}`);
         continue;
       }
-      await conn.run(`CREATE VIEW ${target} AS SELECT * FROM read_parquet(${literal(v.table.path)})`);
+      await conn.run(`CREATE VIEW ${target} AS ${tableSelect(v.table)}`);
       await conn.run(`COMMENT ON VIEW ${target} IS ${literal(VIEW_COMMENT)}`);
       views++;
     }
@@ -292,12 +335,18 @@ export async function viewProblems(conn: DuckDBConnection, tables: ViewTable[]):
     planned.add(name);
     const row = byName.get(name);
     if (!row) problems.push(`${name}: view missing`);
-    else if (row.comment === VIEW_COMMENT && !row.sql!.includes(literal(v.table.path))) problems.push(`${name}: view reads another file`);
+    else if (row.comment === VIEW_COMMENT && !sameFiles(row.sql!, viewFiles(v.table))) problems.push(`${name}: view reads other files`);
   }
   for (const [name, row] of byName) {
     if (row.comment === VIEW_COMMENT && !planned.has(name)) problems.push(`${name}: view of a table that is not synced`);
   }
   return problems;
+}
+
+/** Whether a view's SQL reads exactly `files` (a delta table's view names its part files too). */
+function sameFiles(sql: string, files: string[]): boolean {
+  const read = new Set([...sql.matchAll(/'((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'")).filter((f) => f.endsWith('.parquet')));
+  return read.size === new Set(files).size && files.every((f) => read.has(f));
 }
 
 /** The Parquet files under `parquetDir` as view tables (`<dataset>/<table>.parquet`), sorted by path. */

@@ -43,8 +43,22 @@ export interface LocalTable {
   file_mtime_ms: number;
   /** sha256 of the local file when it is not the server's file byte for byte (built by merging deltas). */
   file_hash?: string;
-  /** Delta sync: the server parts the local file equals (cli/delta.ts). */
+  /** Delta sync: the server parts the local data equals (cli/delta.ts). */
   chain?: LocalChain;
+  /**
+   * Delta sync: the delta part files kept beside the file (`./server/parts/<dataset>/<table>/<seq>.parquet`)
+   * that the views merge with it on `primary_key`. With them, `file_hash`, `size_bytes` and
+   * `file_mtime_ms` describe the base file alone.
+   */
+  delta_parts?: { primary_key: string[]; parts: LocalPart[] };
+}
+
+/** One delta part file kept locally: its server sequence number and hash, and its stat when written. */
+export interface LocalPart {
+  seq: number;
+  hash: string;
+  size_bytes: number;
+  mtime_ms: number;
 }
 
 /** The state file of a workspace (one per absolute workspace path). */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 
 import { openLocalDb, tablesOnDisk, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
 import { readSyncState, writeSyncState } from './sync-state.ts';
-import { localParquetPath, type WorkspacePaths } from './workspace.ts';
+import { viewTableOf, type WorkspacePaths } from './workspace.ts';
 
 /**
  * Makes the views of a workspace point at its own files before a command reads them. The
@@ -43,7 +43,7 @@ export async function ensureViewsHere(configDir: string, ws: WorkspacePaths): Pr
       }
     }
     const recorded: ViewTable[] = Object.values(state.tables)
-      .map((t) => ({ dataset: t.dataset, name: t.name, path: localParquetPath(ws, t.dataset, t.name) }))
+      .map((t) => viewTableOf(ws, t))
       .filter((t) => existsSync(t.path))
       .sort((a, b) => a.path.localeCompare(b.path));
     const tables = recorded.length ? recorded : tablesOnDisk(ws.parquetDir);

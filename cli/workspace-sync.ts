@@ -11,12 +11,12 @@ import { parseUploadName, UPLOAD_LIMITS } from '../src/sync/upload-rules.ts';
 import { looksLikeDuckDb, openLocalDb, viewProblems, viewsRootFile, writeViews, type ViewTable } from './local-db.ts';
 import { writeFileSync } from 'node:fs';
 import { DEFAULT_RETRY, unreachableError, withRetry, type RetryPolicy } from './retry.ts';
-import { dbFileStamp, readSyncState, sameStamp, serializeSyncState, writeSyncState, type LocalSyncState } from './sync-state.ts';
+import { dbFileStamp, readSyncState, sameStamp, serializeSyncState, writeSyncState, type LocalPart, type LocalSyncState, type LocalTable } from './sync-state.ts';
 import { NAME_PATTERN } from '../src/sync/paths.ts';
 import type { Manifest } from '../src/sync/manifest-schema.ts';
-import { localParquetPath, workspacePaths, type WorkspacePaths } from './workspace.ts';
+import { localParquetPath, localPartPath, localPartsDir, localTableFiles, viewTableOf, workspacePaths, type WorkspacePaths } from './workspace.ts';
 import { RULE_FILE } from '../src/memory/digest.ts';
-import { chainOfFull, localPartsDir, mergeDeltas, planDelta, type DeltaPlan } from './delta.ts';
+import { chainOfFull, checkMerged, planDelta, type DeltaPlan } from './delta.ts';
 
 /** Where Claude Code reads a project's rules; `da sync` owns the `km_*.md` files there. */
 export function claudeRulesDir(ws: WorkspacePaths): string {
@@ -351,7 +351,7 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
   const path = localParquetPath(run.ws, m.dataset, m.name);
   if (j.delta) {
     try {
-      await applyDelta(run, m, j, j.delta, path, progress);
+      await applyDelta(run, m, j, j.delta, progress);
       return;
     } catch (err) {
       // A part that does not verify is an error (the previous file stays; the next sync retries);
@@ -362,8 +362,12 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
       j = { id: j.id, kind: j.kind, reason: `${j.reason}; ${oneLine(err.message)}: downloaded the full file` };
     }
   }
+  const prev = run.state.tables[j.id];
+  // Without a new manifest (304) the table's facts come from the state, whose size is the local
+  // file's when that file has its own hash (a base under kept parts, a merged file): the hash decides.
+  const size = run.report.manifest === 'unchanged' && prev?.file_hash ? null : m.size_bytes;
   const get = () =>
-    downloadVerified(run.client, m.url, path, { hash: m.hash, size: m.size_bytes }, (n) => {
+    downloadVerified(run.client, m.url, path, { hash: m.hash, size }, (n) => {
       run.report.bytes_downloaded += n;
       progress();
     }, run.policy, j.id, run.download);
@@ -377,45 +381,83 @@ async function downloadTable(run: SyncRun, manifest: Manifest, j: Job, progress:
   if (r.resumed) run.report.tables.resumed.push(j.id);
   const st = statSync(path);
   recordJob(run.report, run.state, manifest, j, st.size);
-  const chain = chainOfFull(m);
+  // The file of the hash the state already had equals the chain recorded for it (a 304 manifest lists no parts).
+  const chain = chainOfFull(m) ?? (prev?.hash === m.hash ? prev.chain : undefined);
   run.state.tables[j.id] = { ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs, ...(chain ? { chain } : {}) };
   run.save();
 }
 
 /**
- * Downloads the deltas the local file lacks (each verified against its hash, through a
- * `.part` file), merges them into the local file on the primary key (a new file renamed into
- * place) and records the new chain. The previous file stays in place until the merged one is.
+ * Downloads the deltas the local data lacks (each verified against its hash, through a
+ * `.part` file) into the table's parts folder, checks the merge of the file and all its
+ * parts (columns, and rows against the manifest) and records the new parts and chain. Nothing
+ * is rewritten: the views, rebuilt at the end of the sync, merge the parts at query time, and
+ * until then the old views read the old files, which stay as they were.
  */
-async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, plan: DeltaPlan, path: string, progress: () => void): Promise<void> {
-  const dir = localPartsDir(run.ws.serverDir, m.dataset, m.name);
-  const files: { seq: number; path: string }[] = [];
+async function applyDelta(run: SyncRun, m: Manifest['tables'][string], j: Job, plan: DeltaPlan, progress: () => void): Promise<void> {
+  const local = run.state.tables[j.id]!;
+  const fresh: LocalPart[] = [];
   let bytes = 0;
-  for (const d of plan.missing) {
-    const file = join(dir, `${d.seq}.parquet`);
-    await downloadVerified(run.client, d.url, file, { hash: d.hash, size: d.size_bytes }, (n) => {
-      bytes += n;
-      run.report.bytes_downloaded += n;
-      progress();
-    }, run.policy, `${j.id} part ${d.seq}`, run.download);
-    files.push({ seq: d.seq, path: file });
-  }
-  try {
-    await mergeDeltas(path, files, plan.parts.primary_key, m.rows);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const st = statSync(path);
-  const before = run.state.tables[j.id]?.rows ?? null;
-  run.report.tables.changed.push({
-    id: j.id, bytes, rows_before: before, rows_after: m.rows, row_delta: before !== null && m.rows !== null ? m.rows - before : null,
-    reason: j.reason, via: 'delta', rows_added: plan.rows_added, rows_changed: plan.rows_changed, rows_removed: plan.rows_removed,
-  });
-  run.state.tables[j.id] = {
-    ...tableRecord(m), size_bytes: st.size, file_mtime_ms: st.mtimeMs, file_hash: await sha256File(path),
-    chain: { base: plan.parts.base.hash, deltas: plan.parts.deltas.map((d) => ({ seq: d.seq, hash: d.hash })) },
+  let resumed = false;
+  const drop = () => {
+    for (const p of fresh) rmSync(localPartPath(run.ws, m.dataset, m.name, p.seq), { force: true });
   };
-  run.save();
+  try {
+    for (const d of plan.missing) {
+      const file = localPartPath(run.ws, m.dataset, m.name, d.seq);
+      const r = await downloadVerified(run.client, d.url, file, { hash: d.hash, size: d.size_bytes }, (n) => {
+        bytes += n;
+        run.report.bytes_downloaded += n;
+        progress();
+      }, run.policy, `${j.id} part ${d.seq}`, run.download);
+      resumed ||= r.resumed;
+      const st = statSync(file);
+      fresh.push({ seq: d.seq, hash: d.hash, size_bytes: st.size, mtime_ms: st.mtimeMs });
+    }
+    const delta_parts = { primary_key: plan.parts.primary_key, parts: [...(local.delta_parts?.parts ?? []), ...fresh] };
+    await checkMerged(viewTableOf(run.ws, { dataset: m.dataset, name: m.name, delta_parts, size_bytes: local.size_bytes }), m.rows);
+    const before = local.rows;
+    if (resumed) run.report.tables.resumed.push(j.id);
+    run.report.tables.changed.push({
+      id: j.id, bytes, rows_before: before, rows_after: m.rows, row_delta: before !== null && m.rows !== null ? m.rows - before : null,
+      reason: j.reason, via: 'delta', rows_added: plan.rows_added, rows_changed: plan.rows_changed, rows_removed: plan.rows_removed,
+    });
+    // The base file is the one last downloaded whole (or merged by an older da): its own facts stay.
+    run.state.tables[j.id] = {
+      ...tableRecord(m), size_bytes: local.size_bytes, file_mtime_ms: local.file_mtime_ms, file_hash: local.file_hash ?? local.hash,
+      chain: { base: plan.parts.base.hash, deltas: plan.parts.deltas.map((d) => ({ seq: d.seq, hash: d.hash })) },
+      delta_parts,
+    };
+    run.save();
+  } catch (err) {
+    // The parts of a delta that is not applied are not kept (a resumable `.part` of a cut download is).
+    drop();
+    throw err;
+  }
+}
+
+/** Whether a table's kept delta parts are all there as recorded (size and mtime). */
+function partsIntact(ws: WorkspacePaths, t: LocalTable): boolean {
+  return localTableFiles(ws, t).slice(1).every((f) => {
+    const st = statOrUndefined(f.path);
+    return st?.size === f.size && st.mtimeMs === f.mtime;
+  });
+}
+
+/** Hashes every file of a table (its file and kept parts); when all match, records their new mtimes. */
+async function verifyTableFiles(ws: WorkspacePaths, t: LocalTable, m: Manifest['tables'][string]): Promise<boolean> {
+  const files = localTableFiles(ws, t);
+  // A file downloaded whole is the manifest's file; one merged or kept under parts has its own hash.
+  if (!t.file_hash && !t.delta_parts?.parts.length) files[0] = { ...files[0]!, size: m.size_bytes ?? files[0]!.size, hash: m.hash };
+  const stats: { mtimeMs: number }[] = [];
+  for (const f of files) {
+    const st = statOrUndefined(f.path);
+    if (st?.size !== f.size || (await sha256File(f.path)) !== f.hash) return false;
+    stats.push(st);
+  }
+  t.file_mtime_ms = stats[0]!.mtimeMs;
+  t.delta_parts?.parts.forEach((p, i) => (p.mtime_ms = stats[i + 1]!.mtimeMs));
+  return true;
 }
 
 async function syncTables(run: SyncRun, manifest: Manifest) {
@@ -452,18 +494,17 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
         report.tables.unchanged++;
       } else {
         // The local file as we left it, and the server's parts extend the ones it holds: fetch only those.
-        const intact = local && !opts.verify && st.size === local.size_bytes && st.mtimeMs === local.file_mtime_ms;
-        const plan = intact && opts.parts !== false ? planDelta(local.chain, m) : undefined;
+        const intact = local && !opts.verify && st.size === local.size_bytes && st.mtimeMs === local.file_mtime_ms && partsIntact(ws, local);
+        // Parts merged on another key than the manifest's cannot be extended.
+        const sameKey = !local?.delta_parts || JSON.stringify(local.delta_parts.primary_key) === JSON.stringify(m.parts?.primary_key);
+        const plan = intact && sameKey && opts.parts !== false ? planDelta(local.chain, m) : undefined;
         const delta = plan && 'missing' in plan ? plan : undefined;
         jobs.push({ id, reason: 'changed on the server', kind: local ? 'changed' : 'added', ...(delta ? { delta } : {}) });
       }
-    } else if (opts.verify || st.size !== local.size_bytes || st.mtimeMs !== local.file_mtime_ms) {
-      // A file merged from deltas has its own hash; one downloaded whole has the manifest's.
-      const expected = local.file_hash ?? m.hash;
-      if (st.size === (local.file_hash ? local.size_bytes : m.size_bytes) && (await sha256File(path)) === expected) {
-        local.file_mtime_ms = st.mtimeMs;
-        report.tables.unchanged++;
-      } else jobs.push({ id, reason: 'local file corrupt', kind: 'changed' });
+    } else if (opts.verify || st.size !== local.size_bytes || st.mtimeMs !== local.file_mtime_ms || !partsIntact(ws, local)) {
+      // A damaged file or kept part: the full file again (its parts go once the views no longer read them).
+      if (await verifyTableFiles(ws, local, m)) report.tables.unchanged++;
+      else jobs.push({ id, reason: 'local file corrupt', kind: 'changed' });
     } else {
       report.tables.unchanged++;
       run.sizes.set(path, st.size);
@@ -496,8 +537,8 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
       // Before anything is written: what is still missing (a resumable part counts as there).
       const needs = jobs.map((j) => {
         const m = manifest.tables[j.id]!;
-        // A delta also writes a merged copy of the table beside the old one before the rename.
-        if (j.delta) return { id: j.id, bytes: j.delta.bytes + (m.size_bytes ?? 0) };
+        // A delta only adds its parts (nothing is rewritten).
+        if (j.delta) return { id: j.id, bytes: j.delta.bytes };
         const have = resumableBytes(localParquetPath(ws, m.dataset, m.name), { hash: m.hash, size: m.size_bytes });
         return { id: j.id, bytes: Math.max(0, (m.size_bytes ?? 0) - have) };
       });
@@ -525,14 +566,15 @@ async function syncTables(run: SyncRun, manifest: Manifest) {
     rmSync(`${r.path}.part.json`, { force: true });
     if (r.id.includes('.')) {
       const [dataset, name] = r.id.split('.') as [string, string];
-      rmSync(localPartsDir(ws.serverDir, dataset, name), { recursive: true, force: true });
+      rmSync(localPartsDir(ws, dataset, name), { recursive: true, force: true });
     }
     rmSync(join(ws.profilesDir, `${r.id}.json`), { force: true });
     delete state.tables[r.id];
   }
   report.tables.added.sort((a, b) => a.id.localeCompare(b.id));
   report.tables.changed.sort((a, b) => a.id.localeCompare(b.id));
-  if (!opts.dryRun) await refreshViews(run);
+  // Part files go only once the views no longer read them: a failed rebuild keeps the old views working.
+  if (!opts.dryRun && (await refreshViews(run))) pruneParts(run);
 }
 
 function tableRecord(m: Manifest['tables'][string]) {
@@ -561,12 +603,12 @@ function recordJob(report: SyncReport, state: LocalSyncState, manifest: Manifest
  * does not look like one (a cut-off file is moved aside and rebuilt). Only files that are the
  * size the state recorded get a view: a view over a damaged file would break the rebuild.
  */
-async function refreshViews(run: SyncRun) {
+async function refreshViews(run: SyncRun): Promise<boolean> {
   const { ws, state, report } = run;
+  // A delta-synced table's view also reads its kept parts: they must all be there too.
   const tables = Object.values(state.tables)
-    .map((t) => ({ dataset: t.dataset, name: t.name, path: localParquetPath(ws, t.dataset, t.name), size: t.size_bytes }))
-    .filter((t) => (run.sizes.get(t.path) ?? statOrUndefined(t.path)?.size) === t.size)
-    .map(({ size: _size, ...t }) => t)
+    .filter((t) => localTableFiles(ws, t).every((f) => (run.sizes.get(f.path) ?? statOrUndefined(f.path)?.size) === f.size))
+    .map((t) => viewTableOf(ws, t))
     .sort((a, b) => a.path.localeCompare(b.path));
   const changed = report.tables.added.length + report.tables.changed.length + report.tables.removed.length > 0;
   const signature = new Bun.CryptoHasher('sha256').update(JSON.stringify(tables)).digest('hex');
@@ -581,7 +623,7 @@ async function refreshViews(run: SyncRun) {
       report.views.count = tables.length;
       state.views_db = stamp;
       markViewsRoot(ws);
-      return;
+      return true;
     }
   }
   try {
@@ -590,12 +632,45 @@ async function refreshViews(run: SyncRun) {
     state.views_signature = signature;
     state.views_db = dbFileStamp(ws.db);
     markViewsRoot(ws);
+    return true;
   } catch (err) {
     const f = describeFailure(err, ws);
     const message = isDiskFull(err)
       ? `local views not rebuilt: ${diskFullMessage(dirname(ws.db), err, 'the database was left as it was — free some space and run da sync again')}`
       : f.message;
     report.errors.push({ id: relative(ws.root, ws.db), ...f, message });
+    return false;
+  }
+}
+
+/**
+ * Removes the delta part files no view reads any more: parts of a table downloaded whole
+ * again (after a compaction, a broken chain or a damaged file), of a table gone, or of a delta
+ * that was not applied. A table that failed this time keeps its resumable `.part` downloads.
+ */
+function pruneParts(run: SyncRun): void {
+  const root = join(run.ws.serverDir, 'parts');
+  const failed = new Set(run.report.errors.map((e) => e.id));
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  for (const dataset of list(root)) {
+    for (const name of list(join(root, dataset))) {
+      const id = `${dataset}.${name}`;
+      const dir = join(root, dataset, name);
+      const t = run.state.tables[id];
+      const keep = new Set((t?.delta_parts?.parts ?? []).map((p) => `${p.seq}.parquet`));
+      for (const f of list(dir)) {
+        if (keep.has(f) || (failed.has(id) && !f.endsWith('.parquet'))) continue;
+        rmSync(join(dir, f), { recursive: true, force: true });
+      }
+      if (!list(dir).length) rmSync(dir, { recursive: true, force: true });
+    }
+    if (!list(join(root, dataset)).length) rmSync(join(root, dataset), { recursive: true, force: true });
   }
 }
 

@@ -5,7 +5,7 @@ import { createClient } from '../client.ts';
 import { formatBytes } from '../format.ts';
 import { isDamagedDbError, looksLikeDuckDb, openLocalDb } from '../local-db.ts';
 import { readSyncState } from '../sync-state.ts';
-import { localParquetPath, workspacePaths } from '../workspace.ts';
+import { localTableFiles, workspacePaths } from '../workspace.ts';
 
 /** One diagnostic check. */
 export interface Check {
@@ -133,9 +133,13 @@ export class DiagnoseCommand extends BaseCommand {
     if (want('local_db')) {
       const state = readSyncState(this.store.paths.dir, ws.root);
       const sizeOf = (p: string) => (existsSync(p) ? statSync(p).size : undefined);
-      const files = Object.entries(state.tables).map(([id, t]) => ({ id, size: sizeOf(localParquetPath(ws, t.dataset, t.name)), want: t.size_bytes }));
+      // A delta-synced table is its file and the parts kept beside it: a part gone or cut off damages the table.
+      const files = Object.entries(state.tables).map(([id, t]) => {
+        const [base, ...parts] = localTableFiles(ws, t);
+        return { id, size: sizeOf(base!.path), want: base!.size, partsOk: parts.every((p) => sizeOf(p.path) === p.size) };
+      });
       const missing = files.filter((f) => f.size === undefined).map((f) => f.id);
-      const damaged = files.filter((f) => f.size !== undefined && f.size !== f.want).map((f) => f.id);
+      const damaged = files.filter((f) => f.size !== undefined && (f.size !== f.want || !f.partsOk)).map((f) => f.id);
       const repair = 'da sync: it moves the file aside to analytics.duckdb.damaged-<time> (never deletes it: your own tables stay in that copy) and rebuilds the views';
       if (!existsSync(ws.db)) {
         add({ component: 'local_db', name: 'database', status: 'warn', detail: `no ${ws.db} yet`, fix: 'da sync (in the workspace directory)' });

@@ -7,7 +7,7 @@ import { fileHealth, type FileHealth } from '../local-catalog.ts';
 import { looksLikeDuckDb } from '../local-db.ts';
 import type { Manifest } from '../workspace-sync.ts';
 import { readSyncState } from '../sync-state.ts';
-import { localParquetPath, workspacePaths } from '../workspace.ts';
+import { workspacePaths } from '../workspace.ts';
 
 /** `da status`: server, user, last sync, stale tables, local database. */
 export class StatusCommand extends BaseCommand {
@@ -40,7 +40,7 @@ export class StatusCommand extends BaseCommand {
       Object.entries(state.tables)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(async ([id, t]) => {
-          const { health, bytes } = await fileHealth(localParquetPath(ws, t.dataset, t.name), t, this.verify);
+          const { health, bytes } = await fileHealth(ws, t, this.verify);
           return { id, state: health, rows: t.rows, size_bytes: t.size_bytes, bytes_on_disk: bytes, synced_at: t.synced_at, updated_at: t.updated_at, present: health !== 'missing' };
         }),
     );

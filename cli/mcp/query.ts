@@ -1,4 +1,4 @@
-import { sep } from 'node:path';
+import { join, sep } from 'node:path';
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { CliError, oneLine } from '../errors.ts';
 import { duckdb, literal, openLocalDb, type LocalDb } from '../local-db.ts';
@@ -26,17 +26,19 @@ export interface ReadOnlyResult {
 
 /**
  * The statements that lock a connection's database down once the views exist: no extension
- * is installed or loaded, nothing outside `parquetDir` can be read or written (no COPY,
+ * is installed or loaded, nothing outside `dirs` can be read or written (no COPY,
  * ATTACH, EXPORT, read_csv of other files, replacement scans, glob or http), and no setting
  * can change afterwards. DuckDB binds the workspace's views at query time, so their Parquet
- * files must stay readable: `allowed_directories` names the folder `da sync` writes them to.
+ * files must stay readable: `dirs` are the folders `da sync` writes them to (the tables'
+ * files, and the delta parts the views of delta-synced tables merge over them).
  */
-export function lockdownSql(parquetDir: string): string[] {
+export function lockdownSql(...dirs: string[]): string[] {
+  const allowed = dirs.map((d) => literal(d.endsWith(sep) ? d : `${d}${sep}`)).join(', ');
   return [
     `SET autoinstall_known_extensions = false`,
     `SET autoload_known_extensions = false`,
     `SET allow_community_extensions = false`,
-    `SET allowed_directories = [${literal(parquetDir.endsWith(sep) ? parquetDir : `${parquetDir}${sep}`)}]`,
+    `SET allowed_directories = [${allowed}]`,
     `SET enable_external_access = false`,
     `SET lock_configuration = true`,
   ];
@@ -58,7 +60,7 @@ export async function openLockedDb(ws: WorkspacePaths): Promise<LocalDb> {
     throw err;
   }
   try {
-    for (const statement of lockdownSql(ws.parquetDir)) await db.conn.run(statement);
+    for (const statement of lockdownSql(ws.parquetDir, join(ws.serverDir, 'parts'))) await db.conn.run(statement);
   } catch (err) {
     db.close();
     throw err;

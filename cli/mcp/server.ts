@@ -10,7 +10,7 @@ import { retryPolicyFromEnv } from '../retry.ts';
 import { SKILLS, skillTitle } from '../skills.ts';
 import { readSyncState } from '../sync-state.ts';
 import { runSync } from '../workspace-sync.ts';
-import { localParquetPath, type WorkspacePaths } from '../workspace.ts';
+import type { WorkspacePaths } from '../workspace.ts';
 import { searchMemory } from './memory.ts';
 import { runReadOnlyQuery } from './query.ts';
 
@@ -130,7 +130,7 @@ export function createDaMcpServer(opts: DaMcpOptions): McpServer {
           .sort(([a], [b]) => a.localeCompare(b));
         const datasets = new Map<string, unknown[]>();
         for (const [id, t] of entries) {
-          const { health } = await fileHealth(localParquetPath(ws, t.dataset, t.name), t, false);
+          const { health } = await fileHealth(ws, t, false);
           const list = datasets.get(t.dataset) ?? [];
           list.push({ id, name: t.name, rows: t.rows, columns: t.columns, size_bytes: t.size_bytes, updated_at: t.updated_at, synced_at: t.synced_at, state: health });
           datasets.set(t.dataset, list);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -8,10 +8,14 @@ import { createDaSandbox, type DaSandbox } from '../helpers/cli.ts';
 import { setDatasetAccess } from '../helpers/cli-data.ts';
 import { testYaml } from '../helpers/data.ts';
 import { ManifestSchema } from '../../src/sync/manifest-schema.ts';
+import { runReadOnlyQuery } from '../../cli/mcp/query.ts';
+import { workspacePaths } from '../../cli/workspace.ts';
+import { sandboxStatus } from '../../src/scripts/sandbox.ts';
 
 // Delta sync end to end: a local source file changes (rows appended, updated, deleted), the
 // server syncs it and keeps a base + delta parts, and `da sync` fetches only the parts and
-// merges them; local results must equal the server's POST /api/query results exactly.
+// keeps them beside its file, its views merging them on the key at query time; local results
+// (da query, the MCP query tool, da explore) must equal the server's POST /api/query results exactly.
 
 const N = 100_000;
 const TABLE = 'src.events';
@@ -23,6 +27,9 @@ let analyst: { id: string; token: string; email: string; password: string };
 let proxy: ReturnType<typeof Bun.serve>;
 let corruptParts = false;
 let partsGone = false;
+/** Part downloads whose first response stalls half-way (then served whole): the paths already cut. */
+let cutParts = false;
+const cut = new Set<string>();
 
 /** The source rows: ids 0..n-1 minus `deleted`, payloads changed for `updated`, `tag` marks a version. */
 function sourceSql(v: { n: number; updatedMod?: number; updatedTag?: string; deletedMod?: number; extra?: string }): string {
@@ -57,19 +64,31 @@ async function manifest() {
 }
 
 const localFile = () => join(da.workspace, 'server', 'parquet', 'src', 'events.parquet');
+const localParts = () => join(da.workspace, 'server', 'parts', 'src', 'events');
+const keptParts = () => (existsSync(localParts()) ? readdirSync(localParts()).sort((a, b) => parseInt(a) - parseInt(b)) : []);
+const sha = (path: string) => new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex');
 const DIGEST = `SELECT count(*)::BIGINT AS n, md5(string_agg(id || '|' || payload || '|' || amount, ',' ORDER BY id)) AS digest FROM src.events`;
 // Every row a change touched (and some that stayed), in key order.
 const TOUCHED = `SELECT * FROM src.events WHERE id % 200 = 0 OR id % 400 = 1 OR id % 300 = 0 OR id % 500 = 1 OR id >= ${N} ORDER BY id LIMIT 5000`;
 
-async function expectSameAsServer(): Promise<void> {
-  for (const sql of [DIGEST, TOUCHED]) {
+/** `da query`, the MCP query tool and `da explore` see exactly the server's rows and columns. */
+async function expectSameAsServer(...more: string[]): Promise<void> {
+  for (const sql of [DIGEST, TOUCHED, ...more]) {
     const res = await server.fetch('/api/query', { method: 'POST', token: analyst.token, json: { sql, limit: 5000 } });
     expect(res.status).toBe(200);
-    const remote = (await res.json()) as { rows: unknown[][] };
+    const remote = (await res.json()) as { rows: unknown[][]; columns: { name: string; type: string }[] };
     const local = await da.runInProcess(['query', '--json', '--limit', '5000', sql]);
     expect(local.code).toBe(0);
     expect(local.json().rows).toEqual(remote.rows);
+    expect(local.json().columns).toEqual(remote.columns);
+    // The MCP query tool runs locked down to the workspace's data folders, parts included.
+    const mcp = await runReadOnlyQuery(workspacePaths(da.workspace), sql, { limit: 5000, timeoutMs: 30_000, maxBytes: 50_000_000 });
+    expect(mcp.rows).toEqual(remote.rows);
   }
+  const explored = await da.runInProcess(['explore', TABLE, '--json']);
+  expect(explored.code).toBe(0);
+  const m = (await manifest()).tables[TABLE]!;
+  expect(explored.json().rows).toBe(m.rows);
 }
 
 async function daSync(env: Record<string, string> = {}) {
@@ -105,6 +124,21 @@ beforeAll(async () => {
       if (partsGone && url.pathname.includes('/parts/')) {
         await upstream.body?.cancel();
         return Response.json({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'part not found' }, { status: 404, headers: { 'content-type': 'application/problem+json' } });
+      }
+      if (cutParts && url.pathname.includes('/parts/') && upstream.status === 200 && !cut.has(url.pathname)) {
+        cut.add(url.pathname);
+        const bytes = new Uint8Array(await upstream.arrayBuffer());
+        const half = bytes.slice(0, Math.floor(bytes.length / 2));
+        // Half the bytes, then nothing: the client's idle timeout cuts the connection.
+        let sent = false;
+        const body = new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (sent) return new Promise<void>(() => {});
+            sent = true;
+            c.enqueue(half);
+          },
+        });
+        return new Response(body, { status: 200, headers: upstream.headers });
       }
       if (!(corruptParts && url.pathname.includes('/parts/') && upstream.status === 200)) return upstream;
       const bytes = new Uint8Array(await upstream.arrayBuffer());
@@ -148,6 +182,7 @@ describe('delta sync', () => {
     expect({ ins: d.rows_inserted, upd: d.rows_updated, del: d.rows_deleted }).toEqual({ ins: 250, upd: 500, del: 250 });
     expect(d.full_hash).toBe(m.hash);
 
+    const baseHash = sha(localFile());
     const { r, report } = await daSync();
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -156,9 +191,12 @@ describe('delta sync', () => {
     // The table's bytes are the part's; the rest of bytes_downloaded is the refreshed profile.
     expect(changed.bytes).toBe(d.size_bytes);
     expect(report.bytes_downloaded).toBeLessThanOrEqual(0.05 * m.size_bytes!);
-    expect(existsSync(join(da.workspace, 'server', 'parts', 'src', 'events'))).toBe(false);
+    // Nothing is rewritten: the file stays as downloaded, the part is kept beside it and the views merge them.
+    expect(sha(localFile())).toBe(baseHash);
+    expect(keptParts()).toEqual([`${d.seq}.parquet`]);
+    expect(sha(join(localParts(), `${d.seq}.parquet`))).toBe(d.hash);
     await expectSameAsServer();
-    // The merged file has its own hash: --verify and `da status --verify` know it as synced.
+    // The base keeps its own hash and the part the server's: --verify and `da status --verify` know them as synced.
     const verified = await da.runInProcess(['sync', '--json', '--verify']);
     expect(verified.json().tables).toMatchObject({ changed: [], added: [], unchanged: 1 });
     const status = await da.runInProcess(['status', '--verify']);
@@ -259,6 +297,8 @@ describe('delta sync', () => {
     expect(errors[0]!.reason).toBe('hash_mismatch');
     expect(errors[0]!.message).not.toContain('\n');
     expect(Buffer.compare(readFileSync(localFile()), before)).toBe(0);
+    const m = (await manifest()).tables[TABLE]!;
+    expect(keptParts()).not.toContain(`${m.parts!.deltas.at(-1)!.seq}.parquet`);
     const human = await da.runInProcess(['query', '--json', 'SELECT count(*)::BIGINT AS n FROM src.events']);
     expect(human.code).toBe(0);
 
@@ -288,6 +328,115 @@ describe('delta sync', () => {
     expect((await daSync()).report.tables.changed[0]).toMatchObject({ via: 'delta' });
   });
 
+  test('a key updated, then deleted, then inserted again over three deltas: the latest part wins', async () => {
+    const base = sourceSql({ n: N + 10, updatedMod: 250, updatedTag: 'v6c', deletedMod: 500 });
+    const KEYS = `SELECT * FROM src.events WHERE id % 1000 = 3 ORDER BY id`;
+    await writeSource(`SELECT id, CASE WHEN id % 1000 = 3 THEN 'u1' ELSE payload END AS payload, amount FROM (${base})`);
+    await serverSync();
+    const one = await daSync();
+    expect(one.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_changed: 101 });
+    await expectSameAsServer(KEYS);
+    const kept = keptParts().length;
+
+    // Deleted, then back with other values, while the client is away: it fetches both.
+    await writeSource(`SELECT * FROM (${base}) WHERE id % 1000 <> 3`);
+    await serverSync();
+    await writeSource(`SELECT id, CASE WHEN id % 1000 = 3 THEN 'r3' ELSE payload END AS payload, amount + CASE WHEN id % 1000 = 3 THEN 0.5 ELSE 0 END AS amount FROM (${base})`);
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    const both = await daSync();
+    expect(both.r.code).toBe(0);
+    expect(both.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_removed: 101, rows_added: 101, rows_before: m.rows, rows_after: m.rows });
+    expect(keptParts()).toHaveLength(kept + 2);
+    await expectSameAsServer(KEYS, `SELECT count(*) FILTER (WHERE payload = 'r3')::BIGINT AS r3, sum(amount) AS amount FROM src.events`);
+
+    // A local script reads files, not views: it gets the merge (written for the run, then removed).
+    if (sandboxStatus().available) {
+      writeFileSync(join(da.workspace, 'merged.sql'), `SELECT count(*) AS n, count(*) FILTER (WHERE payload = 'r3') AS r3 FROM src.events`);
+      const run = await da.runInProcess(['scripts', 'run', 'merged.sql', '--local', '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.json().stdout).toBe(`n,r3\n${m.rows},101\n`);
+      expect(readdirSync(join(da.workspace, 'user', 'scripts')).filter((f) => f.startsWith('.merged'))).toEqual([]);
+    }
+  });
+
+  test('a damaged kept part: da status --verify says so, and the next sync downloads the full file and drops the parts', async () => {
+    const [first] = keptParts();
+    const file = join(localParts(), first!);
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const status = await da.runInProcess(['status', '--json', '--verify', '--local']);
+    expect(status.json().damaged_files).toEqual([TABLE]);
+    const m = (await manifest()).tables[TABLE]!;
+    const { r, report } = await daSync();
+    expect(r.stderr).toBe('');
+    expect(report.errors).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(report.tables.changed[0]).toMatchObject({ via: 'full', reason: 'local file corrupt', bytes: m.size_bytes });
+    expect(keptParts()).toEqual([]);
+    await expectSameAsServer();
+    expect((await da.runInProcess(['status', '--json', '--verify', '--local'])).json().damaged_files).toEqual([]);
+    // The file downloaded again still knows its chain: the next change is a delta again.
+    await writeSource(sourceSql({ n: N + 15, updatedMod: 250, updatedTag: 'v6d', deletedMod: 500 }));
+    await serverSync();
+    expect((await daSync()).report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    await expectSameAsServer();
+  });
+
+  test('a connection cut mid-part: without retries one error line and the old views keep working; the next sync resumes the part', async () => {
+    await writeSource(sourceSql({ n: N + 20, updatedMod: 250, updatedTag: 'v6e', deletedMod: 500 }));
+    await serverSync();
+    const m = (await manifest()).tables[TABLE]!;
+    const last = m.parts!.deltas.at(-1)!;
+    const before = await da.runInProcess(['query', '--json', DIGEST]);
+    cutParts = true;
+    let failed;
+    try {
+      failed = await da.runInProcess(['sync', '--json'], { env: { DA_SYNC_RETRY_SECONDS: '0', DA_SYNC_TIMEOUT_SECONDS: '1' } });
+    } finally {
+      cutParts = false;
+    }
+    expect(failed.code).toBe(1);
+    // The server counts as gone: the table fails, and the downloads after it (the profile) with the same line.
+    const errors = failed.json().errors as { id: string; message: string; reason: string }[];
+    expect(errors[0]).toMatchObject({ id: TABLE, reason: 'unreachable' });
+    expect(new Set(errors.map((e) => e.message)).size).toBe(1);
+    expect(errors[0]!.message).not.toContain('\n');
+    // Nothing recorded: the old views read the old files; the cut part waits to be resumed.
+    expect((await da.runInProcess(['query', '--json', DIGEST])).json().rows).toEqual(before.json().rows);
+    expect(keptParts()).toContain(`${last.seq}.parquet.part`);
+    expect(keptParts()).not.toContain(`${last.seq}.parquet`);
+    const have = statSync(join(localParts(), `${last.seq}.parquet.part`)).size;
+    expect(have).toBe(Math.floor(last.size_bytes / 2));
+
+    const resumed = await daSync();
+    expect(resumed.r.code).toBe(0);
+    // Only the half that was missing comes over the wire.
+    expect(resumed.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    expect(resumed.report.tables.changed[0].bytes).toBe(last.size_bytes - have);
+    expect(resumed.report.tables.resumed).toEqual([TABLE]);
+    expect(keptParts().filter((f) => f.endsWith('.part') || f.endsWith('.json'))).toEqual([]);
+    await expectSameAsServer();
+  });
+
+  test('a connection cut mid-part with retries on: the same sync resumes it', async () => {
+    await writeSource(sourceSql({ n: N + 25, updatedMod: 250, updatedTag: 'v6f', deletedMod: 500 }));
+    await serverSync();
+    const cutBefore = cut.size;
+    cutParts = true;
+    let r;
+    try {
+      r = await daSync({ DA_SYNC_BACKOFF_MS: '10', DA_SYNC_TIMEOUT_SECONDS: '1' });
+    } finally {
+      cutParts = false;
+    }
+    expect(r.r.code).toBe(0);
+    expect(r.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 5 });
+    expect(cut.size).toBe(cutBefore + 1);
+    await expectSameAsServer();
+  });
+
   test('compaction: when the deltas outgrow half the base, a new base; the client falls back to the full file', async () => {
     // Change 60% of the rows: the delta alone passes the ratio.
     await writeSource(sourceSql({ n: N + 10, updatedMod: 1, updatedTag: 'v7', deletedMod: 500 }).replace(`CASE WHEN i % 1 = 0`, `CASE WHEN i % 5 < 3`));
@@ -301,6 +450,9 @@ describe('delta sync', () => {
     expect(r.code).toBe(0);
     expect(report.tables.changed[0]).toMatchObject({ via: 'full' });
     expect(report.tables.changed[0].bytes).toBe(m.size_bytes);
+    // The new full file replaces the base and the parts kept for the old one.
+    expect(keptParts()).toEqual([]);
+    expect(sha(localFile())).toBe(m.hash);
     await expectSameAsServer();
 
     // And deltas start again from the new base.
@@ -308,7 +460,8 @@ describe('delta sync', () => {
     await serverSync();
     const next = await daSync();
     expect(next.report.tables.changed[0]).toMatchObject({ via: 'delta', rows_added: 10 });
-    expect(statSync(localFile()).size).toBeGreaterThan(0);
+    expect(sha(localFile())).toBe(m.hash);
+    expect(keptParts()).toHaveLength(1);
     await expectSameAsServer();
   });
 

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option, UsageError } from 'clipanion';
 import * as t from 'typanion';
@@ -9,8 +9,26 @@ import { sandboxStatus } from '../../../src/scripts/sandbox.ts';
 import type { ReadableFile } from '../../../src/sync/catalog.ts';
 import { BaseCommand } from '../../base.ts';
 import { CliError } from '../../errors.ts';
-import { workspacePaths, type WorkspacePaths } from '../../workspace.ts';
+import { viewTableOf, workspacePaths, type WorkspacePaths } from '../../workspace.ts';
+import { readSyncState } from '../../sync-state.ts';
+import { writeMerged } from '../../delta.ts';
 import { findScript, formatRun, languageOf, type RemoteRun } from './shared.ts';
+
+/**
+ * A delta-synced table is its file plus kept delta parts, merged by the views: a script reads
+ * files, so it gets the merge written to `dir` (removed after the run).
+ */
+async function mergedFiles(files: ReadableFile[], ws: WorkspacePaths, configDir: string, dir: string): Promise<ReadableFile[]> {
+  const state = readSyncState(configDir, ws.root);
+  return Promise.all(files.map(async (f) => {
+    const t = state.tables[`${f.dataset}.${f.name}`];
+    if (!t?.delta_parts?.parts.length) return f;
+    const path = join(dir, f.dataset, `${f.name}.parquet`);
+    mkdirSync(join(dir, f.dataset), { recursive: true });
+    await writeMerged(viewTableOf(ws, t), path);
+    return { ...f, path };
+  }));
+}
 
 /** The synced tables of the workspace: what a local run may read. */
 function syncedFiles(ws: WorkspacePaths): ReadableFile[] {
@@ -68,13 +86,19 @@ export class ScriptsRunCommand extends BaseCommand {
     const ws = workspacePaths(this.context.cwd);
     const runsDir = join(ws.userDir, 'scripts', 'runs');
     const runId = newId();
-    const result = await runScript({
-      runsDir, runId, language: language as ScriptLanguage, source, files: syncedFiles(ws),
-      limits: {
-        timeoutMs: this.timeout * 1000, memoryMb: 512, cpuSeconds: this.timeout, maxFileMb: 100, maxDiskMb: 500,
-        maxProcesses: 256, maxOutputBytes: 1024 * 1024,
-      },
-    });
+    const merged = join(ws.userDir, 'scripts', `.merged-${runId}`);
+    let result;
+    try {
+      result = await runScript({
+        runsDir, runId, language: language as ScriptLanguage, source, files: await mergedFiles(syncedFiles(ws), ws, this.store.paths.dir, merged),
+        limits: {
+          timeoutMs: this.timeout * 1000, memoryMb: 512, cpuSeconds: this.timeout, maxFileMb: 100, maxDiskMb: 500,
+          maxProcesses: 256, maxOutputBytes: 1024 * 1024,
+        },
+      });
+    } finally {
+      rmSync(merged, { recursive: true, force: true });
+    }
     const out = artifactsDir(runsDir, runId);
     return {
       run_id: runId, status: result.status, exit_code: result.exit_code, reason: result.reason, stdout: result.stdout,
