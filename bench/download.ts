@@ -9,21 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchTmp, fmtRate, median, report, seedServedTable, sh, startBenchServer, type BenchResult } from './lib.ts';
-
-async function bigFile(mb: number): Promise<string> {
-  const path = join(benchTmp('download'), `blob-${mb}mb.bin`);
-  if (existsSync(path) && Bun.file(path).size === mb * 2 ** 20) return path;
-  const writer = Bun.file(path).writer();
-  const chunk = new Uint8Array(2 ** 20);
-  for (let i = 0; i < mb; i++) {
-    crypto.getRandomValues(chunk.subarray(0, 65536));
-    chunk.copyWithin(65536, 0, 65536 * 15);
-    writer.write(chunk);
-  }
-  await writer.end();
-  return path;
-}
+import { bigFile, benchTmp, fmtRate, median, report, seedServedTable, sh, startBenchServer, type BenchResult } from './lib.ts';
 
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });

@@ -121,6 +121,21 @@ export function benchTmp(name: string): string {
   return dir;
 }
 
+/** A file of `mb` MiB under the bench data folder that does not compress on the wire (made once, reused). */
+export async function bigFile(mb: number): Promise<string> {
+  const path = join(benchTmp('download'), `blob-${mb}mb.bin`);
+  if (existsSync(path) && Bun.file(path).size === mb * 2 ** 20) return path;
+  const writer = Bun.file(path).writer();
+  const chunk = new Uint8Array(2 ** 20);
+  for (let i = 0; i < mb; i++) {
+    crypto.getRandomValues(chunk.subarray(0, 65536));
+    chunk.copyWithin(65536, 0, 65536 * 15);
+    writer.write(chunk);
+  }
+  await writer.end();
+  return path;
+}
+
 export function fmtRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e9).toFixed(2)} GB/s`;
 }

@@ -16,22 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchTmp, median, report, seedServedTable, startBenchServer, type BenchResult } from './lib.ts';
-
-/** A file of `mb` MiB that does not compress on the wire (the server never looks inside). */
-async function bigFile(mb: number): Promise<string> {
-  const path = join(benchTmp('download'), `blob-${mb}mb.bin`);
-  if (existsSync(path) && Bun.file(path).size === mb * 2 ** 20) return path;
-  const writer = Bun.file(path).writer();
-  const chunk = new Uint8Array(2 ** 20);
-  for (let i = 0; i < mb; i++) {
-    crypto.getRandomValues(chunk.subarray(0, 65536));
-    chunk.copyWithin(65536, 0, 65536 * 15);
-    writer.write(chunk);
-  }
-  await writer.end();
-  return path;
-}
+import { bigFile, benchTmp, median, report, seedServedTable, startBenchServer, type BenchResult } from './lib.ts';
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
