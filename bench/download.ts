@@ -5,11 +5,11 @@
  *
  * @example bun bench/download.ts --mb 512
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bigFile, benchTmp, fmtRate, median, report, seedServedTable, sh, startBenchServer, type BenchResult } from './lib.ts';
+import { bigFile, fmtRate, median, report, seedServedTable, sh, startBenchServer, type BenchResult } from './lib.ts';
 
 async function freePort(): Promise<number> {
   const s = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } });

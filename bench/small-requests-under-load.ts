@@ -12,11 +12,11 @@
  *
  * @example bun bench/small-requests-under-load.ts --mb 512 --rounds 6 --samples 100
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bigFile, benchTmp, median, report, seedServedTable, startBenchServer, type BenchResult } from './lib.ts';
+import { bigFile, median, report, seedServedTable, startBenchServer, type BenchResult } from './lib.ts';
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
