@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BaseCommand } from '../../base.ts';
 import { CliError, EXIT } from '../../errors.ts';
+import { realStream } from '../../stdio.ts';
 
 interface SourceSpec {
   name: string;
@@ -127,7 +128,8 @@ export class SetupInitCommand extends BaseCommand {
   }
 
   private async ask() {
-    const rl = createInterface({ input: this.context.stdin, output: this.context.stderr });
+    // readline needs whole streams, not the light writers a compiled da runs with (cli/stdio.ts).
+    const rl = createInterface({ input: realStream(this.context.stdin), output: realStream(this.context.stderr) });
     // Lines are read from a queue, not with rl.question: answers typed (or pasted) ahead of
     // their question are kept for it.
     const lines = rl[Symbol.asyncIterator]();
