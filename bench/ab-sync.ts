@@ -1,6 +1,8 @@
 /**
  * A/B of two compiled `da` binaries on the same fresh sync (scratch tool, not a report):
  *   bun bench/ab-sync.ts OLD_BIN NEW_BIN [--mb 100] [--rounds 3]
+ * Both run with the same environment; `DA_X_NAME=value` here passes `NAME=value` to both
+ * (e.g. DA_X_DA_SYNC_FLUSH=each). Prints wall time and peak RSS per run; writes no report.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -26,7 +28,7 @@ for (let i = 0; i < 20; i++) await seedServedTable(server, { dataset: 'big', tab
 const home = mkdtempSync(join(tmpdir(), 'da-ab-'));
 const cwd = join(home, 'work');
 mkdirSync(cwd);
-const env = { PATH: '/usr/bin:/bin', HOME: home, DA_CONFIG_DIR: join(home, 'config'), DA_SERVER: server.url, DA_TOKEN: server.analystToken, DA_CACHE_DIR: join(tmpdir(), 'da-test-native-cache'), ...(process.env.DA_BOOT_ID ? { DA_BOOT_ID: process.env.DA_BOOT_ID } : {}) };
+const env = { PATH: '/usr/bin:/bin', HOME: home, DA_CONFIG_DIR: join(home, 'config'), DA_SERVER: server.url, DA_TOKEN: server.analystToken, DA_CACHE_DIR: join(tmpdir(), 'da-test-native-cache'), ...(process.env.DA_BOOT_ID ? { DA_BOOT_ID: process.env.DA_BOOT_ID } : {}), ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('DA_X_')).map(([k, v]) => [k.slice(5), v!])) };
 async function run(bin: string) {
   for (const d of ['server', 'user']) rmSync(join(cwd, d), { recursive: true, force: true });
   rmSync(join(home, 'config'), { recursive: true, force: true });
