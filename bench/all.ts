@@ -6,6 +6,8 @@
  */
 import { benchBackup } from './backup.ts';
 import { benchBinarySize } from './binary-size.ts';
+import { benchCliHelp } from './cli-help.ts';
+import { benchSyncNoop, benchSyncThroughput } from './cli-sync.ts';
 import { benchDownload } from './download.ts';
 import { benchDeltaSync } from './delta-sync.ts';
 import { benchManifest } from './manifest.ts';
@@ -33,6 +35,9 @@ for (const [name, run] of [
   ['delta-sync', () => benchDeltaSync()],
   ['binary-size', () => benchBinarySize()],
   ['small-requests-under-load', () => benchSmallRequestsUnderLoad()],
+  ['cli-help', () => benchCliHelp()],
+  ['cli-sync-noop', () => benchSyncNoop()],
+  ['cli-sync-throughput', () => benchSyncThroughput()],
 ] as const) {
   try {
     const results = await run();
