@@ -28,7 +28,7 @@ function beforeLabel(): string {
 import { benchTmp, fmtRate, median, report, seedServedTable, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
 
 /** A Parquet file of roughly `mb` MiB that does not compress (random text). */
-async function parquetOf(mb: number): Promise<string> {
+export async function parquetOf(mb: number): Promise<string> {
   const path = join(benchTmp('cli-sync'), `random-${mb}mb.parquet`);
   if (existsSync(path)) return path;
   const rows = Math.round((mb * 1024 * 1024) / 66);
@@ -59,7 +59,7 @@ const cpuSeconds = (p: Bun.Subprocess) => {
 };
 
 /** Runs the compiled da and samples its peak RSS (VmHWM) until it exits. */
-async function runDa(bin: string, args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+export async function runDa(bin: string, args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
   const t = performance.now();
   const proc = Bun.spawn([bin, ...args], { env, cwd, stdout: 'ignore', stderr: 'pipe' });
   let peak = 0;

@@ -71,15 +71,14 @@ const MAX_THREADS = 4;
 const threads: Thread[] = [];
 let nextId = 0;
 
-/** How many transfers ran on download threads, and how many threads were started, in this process. */
-export const threadStats = { transfers: 0, threads: 0 };
+/** How many transfers ran on download threads in this process. */
+export const threadStats = { transfers: 0 };
 
 function threadLimit(): number {
   return Math.max(1, Math.min(MAX_THREADS, navigator.hardwareConcurrency || 1));
 }
 
 function startThread(): Thread {
-  threadStats.threads++;
   // Listed as an entry point of the compiled binary (scripts/build-cli.ts), so this URL
   // resolves inside the executable as it does in the source tree.
   const worker = new Worker(new URL('./download-worker.ts', import.meta.url).href, { smol: true } as WorkerOptions) as ThreadWorker;

@@ -189,7 +189,7 @@ async function verifyPart(fh: FileHandle, part: string, expected: Expected, got:
  * Renames a verified part into place. With a durability journal the file is listed there
  * first and nothing waits for the disk; without one the rename itself is made durable.
  */
-export async function commitPart(dest: string, hash: string, journal?: FlushJournal): Promise<void> {
+async function commitPart(dest: string, hash: string, journal?: FlushJournal): Promise<void> {
   const part = `${dest}.part`;
   if (journal) await journal.add(dest, hash);
   renameSync(part, dest);

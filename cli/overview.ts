@@ -5,6 +5,7 @@
  * defined and cli/run.ts answers as usual. Loading clipanion alone costs more than twice a
  * compiled hello world: it touches process.stdin/stdout/stderr, which sets up Node's streams.
  */
+import { ttyOf } from './stdio.ts';
 
 /** The texts scripts/build-cli.ts defines. */
 export interface StaticHelp {
@@ -17,16 +18,6 @@ export interface StaticHelp {
 
 declare const DA_STATIC_HELP: StaticHelp | undefined;
 
-/** Whether fd 1 is a terminal, without creating process.stdout (undefined when that cannot be told cheaply). */
-function stdoutIsTty(): boolean | undefined {
-  try {
-    const isTTY = (process as unknown as { binding(name: string): { isTTY?(fd: number): boolean } }).binding('tty_wrap').isTTY;
-    return typeof isTTY === 'function' ? isTTY(1) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The text `argv` prints when it only asks for the overview (`da`, `da --help`, `da -h`,
  * `da help`) or the version, and `help` holds the texts; else undefined. Colours as in
@@ -37,7 +28,7 @@ export function staticAnswer(argv: string[], env: Record<string, string | undefi
   const word = argv[0];
   if (word === '--version' || word === '-v') return `${help.version}\n`;
   if (word !== undefined && word !== '--help' && word !== '-h' && word !== 'help') return undefined;
-  const color = colorByEnv(env) ?? stdoutIsTty();
+  const color = colorByEnv(env) ?? ttyOf(1);
   if (color === undefined) return undefined;
   return color ? help.color : help.plain;
 }

@@ -39,15 +39,19 @@ export class FdWriter {
   }
 }
 
-/** Whether `fd` is a terminal, without creating a stream for it. */
-export function isTty(fd: number): boolean {
+/** Whether `fd` is a terminal, asked without creating a stream for it (undefined when that cannot be told cheaply). */
+export function ttyOf(fd: number): boolean | undefined {
   try {
     const isTTY = (process as unknown as { binding(name: string): { isTTY?(fd: number): boolean } }).binding('tty_wrap').isTTY;
-    if (typeof isTTY === 'function') return isTTY(fd);
+    return typeof isTTY === 'function' ? isTTY(fd) : undefined;
   } catch {
-    // not available: ask the stream below
+    return undefined;
   }
-  return Boolean([process.stdin, process.stdout, process.stderr][fd]?.isTTY);
+}
+
+/** Whether `fd` is a terminal (the stream's own answer when it cannot be told cheaply). */
+export function isTty(fd: number): boolean {
+  return ttyOf(fd) ?? Boolean([process.stdin, process.stdout, process.stderr][fd]?.isTTY);
 }
 
 const LAZY = Symbol('lazy stdin');

@@ -170,20 +170,27 @@ describe('collection', () => {
   });
 });
 
+/** Uploads the demo analyst's notes and session (fixtures/memory/demo/) and runs one collection with `extractor`. */
+async function collectDemo(s: TestServer, extractor: Extractor) {
+  const demo = await s.createUser('analyst');
+  const root = join(import.meta.dir, '..', 'fixtures', 'memory', 'demo');
+  const send = (path: string, file: string) =>
+    s.fetch(path, { method: 'POST', token: demo.token, headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(join(root, file)) });
+  expect((await send('/api/upload/local-md', 'CLAUDE.local.md')).status).toBe(201);
+  expect((await send('/api/upload/sessions?name=demo/session-revenue-by-channel.jsonl', 'session-revenue-by-channel.jsonl')).status).toBe(201);
+  const { deps, services } = s;
+  const { collectMemory } = await import('../src/memory/collect.ts');
+  const report = await collectMemory({ dataDir: deps.config.dataDir, repo: deps.repos.memory, extractor, logger: deps.logger, items: () => services.memory.all(), onChange: () => services.memory.changed() });
+  return { demo, report };
+}
+
 describe('demo fixtures', () => {
   test("the demo analyst's CLAUDE.local.md and session transcript (fixtures/memory/demo/) become pending items", async () => {
     const ex = headingExtractor();
     const s = await startTestServer({}, { extractor: ex });
     try {
-      const demo = await s.createUser('analyst');
-      const root = join(import.meta.dir, '..', 'fixtures', 'memory', 'demo');
-      const send = (path: string, file: string) =>
-        s.fetch(path, { method: 'POST', token: demo.token, headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(join(root, file)) });
-      expect((await send('/api/upload/local-md', 'CLAUDE.local.md')).status).toBe(201);
-      expect((await send('/api/upload/sessions?name=demo/session-revenue-by-channel.jsonl', 'session-revenue-by-channel.jsonl')).status).toBe(201);
-      const { deps, services } = s;
-      const { collectMemory } = await import('../src/memory/collect.ts');
-      const report = await collectMemory({ dataDir: deps.config.dataDir, repo: deps.repos.memory, extractor: ex, logger: deps.logger, items: () => services.memory.all(), onChange: () => services.memory.changed() });
+      const { demo, report } = await collectDemo(s, ex);
+      const { services } = s;
       expect(report.failed).toEqual([]);
       expect(ex.inputs.map((i) => i.kind).sort()).toEqual(['notes', 'transcript']);
       const items = (await services.memory.list({ id: 'x', email: 'x@example.com', role: 'km_admin', name: null, via: 'jwt' }, { limit: 200 })).items;
@@ -201,15 +208,8 @@ describe('demo fixtures with the built-in offline extractor', () => {
     const s = await startTestServer();
     try {
       expect(s.services.extractor.name).toBe('offline');
-      const demo = await s.createUser('analyst');
-      const root = join(import.meta.dir, '..', 'fixtures', 'memory', 'demo');
-      const send = (path: string, file: string) =>
-        s.fetch(path, { method: 'POST', token: demo.token, headers: { 'content-type': 'application/octet-stream' }, body: readFileSync(join(root, file)) });
-      expect((await send('/api/upload/local-md', 'CLAUDE.local.md')).status).toBe(201);
-      expect((await send('/api/upload/sessions?name=demo/session-revenue-by-channel.jsonl', 'session-revenue-by-channel.jsonl')).status).toBe(201);
-      const { deps, services } = s;
-      const { collectMemory } = await import('../src/memory/collect.ts');
-      const report = await collectMemory({ dataDir: deps.config.dataDir, repo: deps.repos.memory, extractor: services.extractor, logger: deps.logger, items: () => services.memory.all(), onChange: () => services.memory.changed() });
+      const { demo, report } = await collectDemo(s, s.services.extractor);
+      const { services } = s;
       expect(report.failed).toEqual([]);
       const items = (await services.memory.list({ id: 'x', email: 'x@example.com', role: 'km_admin', name: null, via: 'jwt' }, { limit: 200 })).items;
       expect(items.length).toBeGreaterThanOrEqual(5);

@@ -47,7 +47,7 @@ export function staleAfterMs(sync: Config['sync']): number {
  * the cutoff is one ISO string, and each table's ISO `last_sync` is compared with it as text
  * (exact to the second; parsing a date per table would cost more than the rest of a page).
  */
-export function freshnessAt(
+function freshnessAt(
   now: number,
   staleMs: number,
   isRemote: (dataset: string) => boolean = () => false,

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureCliBuilt, SHARED_CACHE } from './cli.ts';
+import { healthyUrl } from './spawn.ts';
 
 export interface BinaryServer {
   url: string;
@@ -39,24 +40,8 @@ export async function spawnBinaryServer(env: Record<string, string>, { waitHealt
     },
   };
   if (!waitHealthy) return server;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`da server start exited early: ${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`da server start did not become healthy: ${out}`);
-    }
-    const port = /"msg":"da server listening".*?"url":"http:\/\/[^"]*?:(\d+)"/.exec(out)?.[1];
-    if (port) {
-      server.url = `http://127.0.0.1:${port}`;
-      try {
-        if ((await fetch(`${server.url}/api/health`)).ok) return server;
-      } catch {
-        // Listening is logged just before the first request can be served.
-      }
-    }
-    await Bun.sleep(20);
-  }
+  server.url = await healthyUrl(child, server.output, 60_000, 'da server start');
+  return server;
 }
 
 /** Signs in over HTTP and returns the access token. */

@@ -29,18 +29,28 @@ export async function spawnServer(env: Record<string, string>, { waitHealthy = t
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const server: SpawnedServer = { url: '', child, output: () => out, exited };
   if (!waitHealthy) return server;
-  const deadline = Date.now() + 30_000;
+  server.url = await healthyUrl(child, server.output, 30_000, 'server');
+  return server;
+}
+
+/**
+ * Waits until a spawned server logs the port it listens on and answers /api/health there;
+ * returns its URL. Fails with the output when it exits first or `timeoutMs` passes (then it
+ * is killed). `what` names it in those messages.
+ */
+export async function healthyUrl(child: ChildProcess, output: () => string, timeoutMs: number, what: string): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited early: ${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited early: ${output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`server did not become healthy: ${out}`);
+      throw new Error(`${what} did not become healthy: ${output()}`);
     }
-    const port = /"msg":"da server listening".*?"url":"http:\/\/[^"]*?:(\d+)"/.exec(out)?.[1];
+    const port = /"msg":"da server listening".*?"url":"http:\/\/[^"]*?:(\d+)"/.exec(output())?.[1];
     if (port) {
-      server.url = `http://127.0.0.1:${port}`;
+      const url = `http://127.0.0.1:${port}`;
       try {
-        if ((await fetch(`${server.url}/api/health`)).ok) return server;
+        if ((await fetch(`${url}/api/health`)).ok) return url;
       } catch {
         // Listening is logged just before the first request can be served.
       }
